@@ -1,0 +1,74 @@
+//! The REST layer's one error type: an HTTP status with a JSON body
+//! `{ "error": <stable kind>, "detail": <what went wrong and how to fix it> }`.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::workload::RequestError;
+
+/// A REST error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    /// A stable, machine-readable kind, e.g. `invalid_argument`.
+    pub error: String,
+    /// A human-readable explanation.
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, error: &str, detail: impl Into<String>) -> Self {
+        Self { status, error: error.to_owned(), detail: detail.into() }
+    }
+
+    pub fn not_found(path: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no API route at {path}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(&self)).into_response()
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(err: RequestError) -> Self {
+        match err {
+            RequestError::InvalidArgument(msg) => {
+                Self::new(StatusCode::BAD_REQUEST, "invalid_argument", msg)
+            }
+            RequestError::TooLarge(msg) => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
+            }
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", rejection.body_text())
+            }
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ),
+            // Syntax errors (400) and well-formed JSON of the wrong shape (422) alike:
+            // the body is bad, and the detail says where.
+            _ => Self::new(StatusCode::BAD_REQUEST, "invalid_json", rejection.body_text()),
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! The gRPC face of the lab (served natively over HTTP/2 and as gRPC-Web).
+
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+use lab_proto::dataset;
+use lab_proto::v1::lab_service_server::{LabService, LabServiceServer};
+use lab_proto::v1::{
+    FetchRequest, FetchResponse, PingRequest, PingResponse, StreamRequest, StreamResponse,
+    UploadRequest, UploadResponse,
+};
+use tonic::{Request, Response, Status};
+
+use crate::AppState;
+use crate::workload::{self, RecordsSpec, RequestError};
+
+impl From<RequestError> for Status {
+    fn from(err: RequestError) -> Self {
+        match err {
+            RequestError::InvalidArgument(msg) => Status::invalid_argument(msg),
+            RequestError::TooLarge(msg) => Status::resource_exhausted(msg),
+        }
+    }
+}
+
+/// The tonic service, configured with the lab's message size limit.
+pub fn service(state: AppState) -> LabServiceServer<LabGrpc> {
+    let limit = state.config.max_body_bytes;
+    LabServiceServer::new(LabGrpc { state })
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(usize::MAX)
+}
+
+/// Implements `lab.v1.LabService`.
+pub struct LabGrpc {
+    state: AppState,
+}
+
+type RecordStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl LabService for LabGrpc {
+    async fn ping(&self, _: Request<PingRequest>) -> Result<Response<PingResponse>, Status> {
+        Ok(Response::new(PingResponse {}))
+    }
+
+    async fn fetch(&self, req: Request<FetchRequest>) -> Result<Response<FetchResponse>, Status> {
+        let req = req.into_inner();
+        let spec = RecordsSpec::from_wire(req.shape, req.count, req.seed)?;
+        let records = dataset::generate(spec.shape, spec.seed, spec.count as usize);
+        Ok(Response::new(FetchResponse { records }))
+    }
+
+    async fn upload(&self, req: Request<UploadRequest>) -> Result<Response<UploadResponse>, Status> {
+        let records = req.into_inner().records;
+        workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
+        Ok(Response::new(UploadResponse {
+            count: records.len() as u64,
+            checksum: lab_proto::checksum(&records),
+        }))
+    }
+
+    type StreamStream = RecordStream;
+
+    async fn stream(&self, req: Request<StreamRequest>) -> Result<Response<RecordStream>, Status> {
+        let req = req.into_inner();
+        let spec = RecordsSpec::from_wire(req.shape, req.count, req.seed)?;
+        let interval = workload::stream_interval(req.interval_ms)?;
+        let stream = crate::record_stream::records(spec, interval, &self.state.live_streams);
+        Ok(Response::new(Box::pin(stream.map(Ok))))
+    }
+}

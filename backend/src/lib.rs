@@ -1,0 +1,107 @@
+//! The lab's backend: one axum [`Router`] that serves, on a single listener,
+//!
+//! - REST + JSON under `/api/v1` ([`rest`]),
+//! - gRPC-Web and native gRPC (HTTP/2 prior knowledge) for `lab.v1.LabService` ([`grpc`]),
+//! - the built frontend as static files, with `index.html` as the fallback.
+//!
+//! [`app`] builds the router from an [`AppState`] so tests can serve it on
+//! `127.0.0.1:0`; [`serve`] runs it until a shutdown signal.
+
+pub mod api_error;
+pub mod grpc;
+pub mod record_stream;
+pub mod rest;
+pub mod serve;
+pub mod server_timing;
+pub mod workload;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use record_stream::LiveStreams;
+pub use serve::serve;
+
+/// The largest request body (REST) or message (gRPC) accepted: 64 MiB, enough for
+/// an upload of the maximum record count of any shape.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Static settings of a running backend.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Directory holding the built frontend (`index.html`, wasm, JS glue).
+    pub static_dir: PathBuf,
+    /// Request body / gRPC message size limit in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    pub fn new(static_dir: impl Into<PathBuf>) -> Self {
+        Self { static_dir: static_dir.into(), max_body_bytes: MAX_BODY_BYTES }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub live_streams: LiveStreams,
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        Self { config: Arc::new(config), live_streams: LiveStreams::default() }
+    }
+}
+
+/// Builds the whole application.
+pub fn app(state: AppState) -> Router {
+    let grpc = tonic::service::Routes::new(grpc::service(state.clone()))
+        .into_axum_router()
+        .layer(tonic_web::GrpcWebLayer::new());
+
+    let static_dir = &state.config.static_dir;
+    let frontend =
+        ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
+
+    let rest = rest::routes()
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state);
+
+    grpc.merge(rest)
+        .fallback_service(frontend)
+        .layer(cors())
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("timing-allow-origin"),
+            HeaderValue::from_static("*"),
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+}
+
+/// CORS for the dev loop (UI served by `trunk serve` on another port): the browser
+/// must be allowed to read gRPC statuses and server timings across origins.
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods(AllowMethods::any())
+        .allow_headers(AllowHeaders::any())
+        .expose_headers([
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
+            HeaderName::from_static("server-timing"),
+        ])
+}

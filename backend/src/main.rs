@@ -1,0 +1,57 @@
+//! `lab-backend`: serves the lab (UI, REST, gRPC-Web, native gRPC) on one address.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use lab_backend::{AppState, Config, app, serve};
+use tracing_subscriber::EnvFilter;
+
+/// The gRPC-Web vs REST lab backend.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "LAB_ADDR", default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Directory of the built frontend (Trunk's output).
+    #[arg(long, env = "LAB_STATIC_DIR", default_value = "dist")]
+    static_dir: PathBuf,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("lab_backend=info,tower_http=info")),
+        )
+        .init();
+    let cli = Cli::parse();
+
+    if !cli.static_dir.join("index.html").is_file() {
+        tracing::warn!(
+            "{} has no index.html: the APIs work, the UI does not (build it with `cargo xtask demo`)",
+            cli.static_dir.display()
+        );
+    }
+    let listener = match serve::bind(cli.addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let addr = listener.local_addr().expect("a bound listener has an address");
+    println!("The lab is at http://{addr}/");
+
+    let app = app(AppState::new(Config::new(cli.static_dir)));
+    match serve::serve(listener, app, serve::shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The producer behind both streaming endpoints (gRPC server stream and REST SSE).
+//!
+//! Records are generated lazily, as the transport polls for the next message: when a
+//! client goes away the transport drops the stream, and with it all remaining work.
+//! No task is spawned that could outlive its client. [`LiveStreams`] counts the
+//! streams alive right now, so tests (and operators) can see that drop happen.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::Stream;
+use lab_proto::dataset::Generator;
+use lab_proto::v1::StreamResponse;
+
+use crate::workload::RecordsSpec;
+
+/// The number of record streams currently being produced.
+#[derive(Debug, Clone, Default)]
+pub struct LiveStreams(Arc<AtomicUsize>);
+
+impl LiveStreams {
+    /// Streams alive right now.
+    pub fn current(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn enter(&self) -> LiveStreamGuard {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        LiveStreamGuard(self.0.clone())
+    }
+}
+
+/// Decrements the gauge when its stream is dropped, finished or not.
+struct LiveStreamGuard(Arc<AtomicUsize>);
+
+impl Drop for LiveStreamGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+struct Producer {
+    generator: Generator,
+    seq: u64,
+    remaining: u32,
+    interval: Duration,
+    _guard: LiveStreamGuard,
+}
+
+/// `spec.count` messages, `interval` apart (the first one without delay).
+pub fn records(
+    spec: RecordsSpec,
+    interval: Duration,
+    live: &LiveStreams,
+) -> impl Stream<Item = StreamResponse> + Send + use<> {
+    let producer = Producer {
+        generator: Generator::new(spec.shape, spec.seed),
+        seq: 0,
+        remaining: spec.count,
+        interval,
+        _guard: live.enter(),
+    };
+    futures_util::stream::unfold(producer, |mut p| async move {
+        if p.remaining == 0 {
+            return None;
+        }
+        if p.seq > 0 && !p.interval.is_zero() {
+            tokio::time::sleep(p.interval).await;
+        }
+        p.remaining -= 1;
+        p.seq += 1;
+        let message = StreamResponse { seq: p.seq, record: Some(p.generator.next_record()) };
+        Some((message, p))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use lab_proto::v1::Shape;
+
+    #[tokio::test]
+    async fn yields_count_messages_in_order_and_releases_the_gauge() {
+        let live = LiveStreams::default();
+        let spec = RecordsSpec::new(Shape::Log, 5, 3).unwrap();
+        let stream = records(spec, Duration::ZERO, &live);
+        assert_eq!(live.current(), 1);
+        let seqs: Vec<u64> = stream.map(|m| m.seq).collect().await;
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        assert_eq!(live.current(), 0);
+    }
+
+    #[tokio::test]
+    async fn dropping_a_stream_midway_releases_the_gauge() {
+        let live = LiveStreams::default();
+        let spec = RecordsSpec::new(Shape::Telemetry, 1_000, 3).unwrap();
+        let mut stream = Box::pin(records(spec, Duration::from_millis(1), &live));
+        assert!(stream.next().await.is_some());
+        assert_eq!(live.current(), 1);
+        drop(stream);
+        assert_eq!(live.current(), 0);
+    }
+}

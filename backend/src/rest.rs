@@ -1,0 +1,120 @@
+//! The REST face of the lab: JSON under `/api/v1`, built from the same prost values the
+//! gRPC side encodes (see `lab_proto::v1` for the JSON field naming).
+//!
+//! | method | path | body / query | answer |
+//! |---|---|---|---|
+//! | GET | `/api/v1/ping` | – | `{}` |
+//! | GET | `/api/v1/records` | `shape`, `count`, `seed` | `FetchResponse` |
+//! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
+//! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
+
+use std::convert::Infallible;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Json, Query, State};
+use axum::http::{Uri, header};
+use axum::response::sse::{Event, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures_util::{Stream, StreamExt};
+use lab_proto::dataset;
+use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::api_error::ApiError;
+use crate::server_timing;
+use crate::workload::{self, RecordsSpec};
+
+/// The `/api` routes; anything else under `/api` is a JSON 404.
+pub fn routes() -> Router<AppState> {
+    let v1 = Router::new()
+        .route("/ping", get(ping))
+        .route("/records", get(fetch))
+        .route("/records/stream", get(stream))
+        .route("/uploads", post(upload));
+    Router::new().nest("/api/v1", v1).route("/api/{*rest}", axum::routing::any(unknown_route))
+}
+
+/// Query parameters of `GET /api/v1/records` and its stream.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RecordsQuery {
+    shape: String,
+    count: u32,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    interval_ms: u32,
+}
+
+impl RecordsQuery {
+    fn spec(&self) -> Result<RecordsSpec, ApiError> {
+        let shape = Shape::from_slug(&self.shape).ok_or_else(|| {
+            ApiError::from(workload::RequestError::InvalidArgument(format!(
+                "shape `{}` is unknown: use telemetry, log or order",
+                self.shape
+            )))
+        })?;
+        Ok(RecordsSpec::new(shape, self.count, self.seed)?)
+    }
+}
+
+/// Serializes `value` as the JSON response, with its `Server-Timing`.
+fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
+    let handler = started.elapsed();
+    let ser_started = Instant::now();
+    let body = serde_json::to_vec(value).expect("prost values always serialize");
+    let timing = server_timing::header_value(handler, ser_started.elapsed());
+    (
+        [
+            (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json")),
+            (header::HeaderName::from_static("server-timing"), timing),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn ping() -> Response {
+    timed_json(&PingResponse {}, Instant::now())
+}
+
+async fn fetch(query: Result<Query<RecordsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let spec = query?.spec()?;
+    let records = dataset::generate(spec.shape, spec.seed, spec.count as usize);
+    Ok(timed_json(&FetchResponse { records }, started))
+}
+
+async fn upload(body: Result<Json<UploadRequest>, JsonRejection>) -> Result<Response, ApiError> {
+    // Deserialization happened in the extractor; the handler time starts here.
+    let started = Instant::now();
+    let records = body?.0.records;
+    workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
+    let answer = UploadResponse {
+        count: records.len() as u64,
+        checksum: lab_proto::checksum(&records),
+    };
+    Ok(timed_json(&answer, started))
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    query: Result<Query<RecordsQuery>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let query = query?.0;
+    let spec = query.spec()?;
+    let interval = workload::stream_interval(query.interval_ms)?;
+    let messages = crate::record_stream::records(spec, interval, &state.live_streams)
+        .map(|message| Event::default().json_data(&message).expect("prost values always serialize"));
+    // An explicit end event, so an EventSource closes instead of reconnecting.
+    let end = futures_util::stream::once(async { Event::default().event("end").data("") });
+    Ok(Sse::new(messages.chain(end).map(Ok)))
+}
+
+async fn unknown_route(uri: Uri) -> ApiError {
+    ApiError::not_found(uri.path())
+}
