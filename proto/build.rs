@@ -11,7 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let messages = "#[derive(serde::Serialize, serde::Deserialize)]\n\
                     #[serde(rename_all = \"camelCase\", default)]";
-    let enums = "#[derive(serde::Serialize, serde::Deserialize)]\n#[serde(rename_all = \"camelCase\")]";
+    let enums =
+        "#[derive(serde::Serialize, serde::Deserialize)]\n#[serde(rename_all = \"camelCase\")]";
     tonic_prost_build::configure()
         .build_client(env::var_os("CARGO_FEATURE_CLIENT").is_some())
         .build_server(env::var_os("CARGO_FEATURE_SERVER").is_some())
@@ -20,7 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // absent fields take their protobuf defaults, a record shows only its one set field.
         .message_attribute(".lab.v1", messages)
         .enum_attribute(".lab.v1", enums)
-        .field_attribute(".lab.v1.Record", "#[serde(skip_serializing_if = \"Option::is_none\")]")
+        .field_attribute(
+            ".lab.v1.Record",
+            "#[serde(skip_serializing_if = \"Option::is_none\")]",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

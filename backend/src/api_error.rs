@@ -22,11 +22,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &str, detail: impl Into<String>) -> Self {
-        Self { status, error: error.to_owned(), detail: detail.into() }
+        Self {
+            status,
+            error: error.to_owned(),
+            detail: detail.into(),
+        }
     }
 
     pub fn not_found(path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no API route at {path}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no API route at {path}"),
+        )
     }
 }
 
@@ -51,16 +59,22 @@ impl From<RequestError> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            rejection.body_text(),
+        )
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", rejection.body_text())
-            }
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                rejection.body_text(),
+            ),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -68,7 +82,11 @@ impl From<JsonRejection> for ApiError {
             ),
             // Syntax errors (400) and well-formed JSON of the wrong shape (422) alike:
             // the body is bad, and the detail says where.
-            _ => Self::new(StatusCode::BAD_REQUEST, "invalid_json", rejection.body_text()),
+            _ => Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                rejection.body_text(),
+            ),
         }
     }
 }

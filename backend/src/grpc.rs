@@ -51,7 +51,10 @@ impl LabService for LabGrpc {
         Ok(Response::new(FetchResponse { records }))
     }
 
-    async fn upload(&self, req: Request<UploadRequest>) -> Result<Response<UploadResponse>, Status> {
+    async fn upload(
+        &self,
+        req: Request<UploadRequest>,
+    ) -> Result<Response<UploadResponse>, Status> {
         let records = req.into_inner().records;
         workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
         Ok(Response::new(UploadResponse {

@@ -45,7 +45,10 @@ pub struct Config {
 
 impl Config {
     pub fn new(static_dir: impl Into<PathBuf>) -> Self {
-        Self { static_dir: static_dir.into(), max_body_bytes: MAX_BODY_BYTES }
+        Self {
+            static_dir: static_dir.into(),
+            max_body_bytes: MAX_BODY_BYTES,
+        }
     }
 }
 
@@ -58,7 +61,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(config: Config) -> Self {
-        Self { config: Arc::new(config), live_streams: LiveStreams::default() }
+        Self {
+            config: Arc::new(config),
+            live_streams: LiveStreams::default(),
+        }
     }
 }
 

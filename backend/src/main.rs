@@ -43,7 +43,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let addr = listener.local_addr().expect("a bound listener has an address");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
     println!("The lab is at http://{addr}/");
 
     let app = app(AppState::new(Config::new(cli.static_dir)));

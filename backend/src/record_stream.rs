@@ -70,7 +70,10 @@ pub fn records(
         }
         p.remaining -= 1;
         p.seq += 1;
-        let message = StreamResponse { seq: p.seq, record: Some(p.generator.next_record()) };
+        let message = StreamResponse {
+            seq: p.seq,
+            record: Some(p.generator.next_record()),
+        };
         Some((message, p))
     })
 }

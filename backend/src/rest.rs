@@ -35,7 +35,9 @@ pub fn routes() -> Router<AppState> {
         .route("/records", get(fetch))
         .route("/records/stream", get(stream))
         .route("/uploads", post(upload));
-    Router::new().nest("/api/v1", v1).route("/api/{*rest}", axum::routing::any(unknown_route))
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/{*rest}", axum::routing::any(unknown_route))
 }
 
 /// Query parameters of `GET /api/v1/records` and its stream.
@@ -70,7 +72,10 @@ fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
     let timing = server_timing::header_value(handler, ser_started.elapsed());
     (
         [
-            (header::CONTENT_TYPE, header::HeaderValue::from_static("application/json")),
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("application/json"),
+            ),
             (header::HeaderName::from_static("server-timing"), timing),
         ],
         body,
@@ -108,8 +113,12 @@ async fn stream(
     let query = query?.0;
     let spec = query.spec()?;
     let interval = workload::stream_interval(query.interval_ms)?;
-    let messages = crate::record_stream::records(spec, interval, &state.live_streams)
-        .map(|message| Event::default().json_data(&message).expect("prost values always serialize"));
+    let messages =
+        crate::record_stream::records(spec, interval, &state.live_streams).map(|message| {
+            Event::default()
+                .json_data(&message)
+                .expect("prost values always serialize")
+        });
     // An explicit end event, so an EventSource closes instead of reconnecting.
     let end = futures_util::stream::once(async { Event::default().event("end").data("") });
     Ok(Sse::new(messages.chain(end).map(Ok)))

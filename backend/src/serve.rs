@@ -31,13 +31,17 @@ pub async fn serve(
             tracing::warn!("cannot set TCP_NODELAY: {err}");
         }
     });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
-        tokio::signal::ctrl_c().await.expect("install the Ctrl-C handler");
+        tokio::signal::ctrl_c()
+            .await
+            .expect("install the Ctrl-C handler");
     };
     #[cfg(unix)]
     let terminate = async {

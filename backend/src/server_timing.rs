@@ -9,7 +9,11 @@ use axum::http::HeaderValue;
 /// value, then serializing it.
 pub fn header_value(handler: Duration, serialize: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
-    let text = format!("handler;dur={:.3}, ser;dur={:.3}", ms(handler), ms(serialize));
+    let text = format!(
+        "handler;dur={:.3}, ser;dur={:.3}",
+        ms(handler),
+        ms(serialize)
+    );
     HeaderValue::try_from(text).expect("digits and ASCII punctuation only")
 }
 

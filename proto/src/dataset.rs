@@ -13,18 +13,53 @@ pub const MAX_RECORDS: u32 = 100_000;
 const EPOCH_MS: i64 = 1_767_225_600_000;
 
 const LEVELS: [&str; 4] = ["DEBUG", "INFO", "WARN", "ERROR"];
-const SERVICES: [&str; 6] = ["checkout", "catalog", "auth", "search", "billing", "gateway"];
+const SERVICES: [&str; 6] = [
+    "checkout", "catalog", "auth", "search", "billing", "gateway",
+];
 const WORDS: [&str; 24] = [
-    "request", "completed", "user", "session", "cache", "miss", "retrying", "upstream",
-    "timeout", "after", "connection", "reset", "payload", "accepted", "queue", "depth",
-    "exceeded", "threshold", "token", "refreshed", "shard", "rebalanced", "latency", "spike",
+    "request",
+    "completed",
+    "user",
+    "session",
+    "cache",
+    "miss",
+    "retrying",
+    "upstream",
+    "timeout",
+    "after",
+    "connection",
+    "reset",
+    "payload",
+    "accepted",
+    "queue",
+    "depth",
+    "exceeded",
+    "threshold",
+    "token",
+    "refreshed",
+    "shard",
+    "rebalanced",
+    "latency",
+    "spike",
 ];
 const CITIES: [&str; 6] = ["Lisbon", "Osaka", "Toronto", "Nairobi", "Oslo", "Santiago"];
 const COUNTRIES: [&str; 6] = ["PT", "JP", "CA", "KE", "NO", "CL"];
-const STREETS: [&str; 5] = ["Harbour Road", "Maple Avenue", "Station Street", "Hill Lane", "Market Square"];
+const STREETS: [&str; 5] = [
+    "Harbour Road",
+    "Maple Avenue",
+    "Station Street",
+    "Hill Lane",
+    "Market Square",
+];
 const CUSTOMERS: [&str; 8] = [
-    "Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra",
-    "Barbara Liskov", "Donald Knuth", "Frances Allen", "Ken Thompson",
+    "Ada Lovelace",
+    "Alan Turing",
+    "Grace Hopper",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "Ken Thompson",
 ];
 
 impl Shape {
@@ -57,7 +92,11 @@ impl Generator {
     /// A generator for `shape` seeded with `seed`. `Shape::Unspecified` yields
     /// telemetry; callers validate the shape before they get here.
     pub fn new(shape: Shape, seed: u64) -> Self {
-        Self { shape, rng: ChaCha8Rng::seed_from_u64(seed), next_id: 1 }
+        Self {
+            shape,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            next_id: 1,
+        }
     }
 
     /// The next `count` records.
@@ -70,11 +109,18 @@ impl Generator {
         let id = self.next_id;
         self.next_id += 1;
         match self.shape {
-            Shape::Log => Record { log: Some(self.log(id)), ..Record::default() },
-            Shape::Order => Record { order: Some(self.order(id)), ..Record::default() },
-            Shape::Telemetry | Shape::Unspecified => {
-                Record { telemetry: Some(self.telemetry(id)), ..Record::default() }
-            }
+            Shape::Log => Record {
+                log: Some(self.log(id)),
+                ..Record::default()
+            },
+            Shape::Order => Record {
+                order: Some(self.order(id)),
+                ..Record::default()
+            },
+            Shape::Telemetry | Shape::Unspecified => Record {
+                telemetry: Some(self.telemetry(id)),
+                ..Record::default()
+            },
         }
     }
 
@@ -112,7 +158,10 @@ impl Generator {
 
     fn log(&mut self, id: u64) -> LogLine {
         let words = 8 + self.below(24) as usize;
-        let message = (0..words).map(|_| self.pick(&WORDS)).collect::<Vec<_>>().join(" ");
+        let message = (0..words)
+            .map(|_| self.pick(&WORDS))
+            .collect::<Vec<_>>()
+            .join(" ");
         LogLine {
             id,
             timestamp_unix_ms: self.timestamp(id),
@@ -132,7 +181,10 @@ impl Generator {
                 unit_price_cents: 99 + i64::from(self.below(49_900)),
             })
             .collect();
-        let total_cents = items.iter().map(|i| i.unit_price_cents * i64::from(i.quantity)).sum();
+        let total_cents = items
+            .iter()
+            .map(|i| i.unit_price_cents * i64::from(i.quantity))
+            .sum();
         let city = self.below(CITIES.len() as u32) as usize;
         Order {
             id,
@@ -179,13 +231,22 @@ mod tests {
 
     #[test]
     fn each_shape_has_its_character() {
-        let size = |shape| generate(shape, 1, 100).iter().map(Message::encoded_len).sum::<usize>();
+        let size = |shape| {
+            generate(shape, 1, 100)
+                .iter()
+                .map(Message::encoded_len)
+                .sum::<usize>()
+        };
         // Log lines carry sentences; telemetry points carry numbers only.
         assert!(size(Shape::Log) > 2 * size(Shape::Telemetry));
         for record in generate(Shape::Order, 1, 100) {
             let order = record.order.expect("an order");
             assert!(!order.items.is_empty());
-            let total: i64 = order.items.iter().map(|i| i.unit_price_cents * i64::from(i.quantity)).sum();
+            let total: i64 = order
+                .items
+                .iter()
+                .map(|i| i.unit_price_cents * i64::from(i.quantity))
+                .sum();
             assert_eq!(order.total_cents, total);
         }
     }
@@ -200,7 +261,10 @@ mod tests {
             assert_eq!(back, records);
         }
         let json = serde_json::to_string(&generate(Shape::Telemetry, 1, 1)[0]).unwrap();
-        assert!(json.starts_with(r#"{"telemetry":{"id":1,"timestampUnixMs":"#), "{json}");
+        assert!(
+            json.starts_with(r#"{"telemetry":{"id":1,"timestampUnixMs":"#),
+            "{json}"
+        );
     }
 
     #[test]

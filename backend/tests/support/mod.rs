@@ -1,0 +1,54 @@
+//! What the integration tests share: a real backend on 127.0.0.1:0.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+pub mod browser;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use lab_backend::{AppState, Config, app, serve};
+use tokio::sync::oneshot;
+
+/// A backend serving on an ephemeral loopback port until dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    /// Serves the lab with `static_dir` as the frontend.
+    pub async fn start(static_dir: PathBuf) -> Self {
+        let state = AppState::new(Config::new(static_dir));
+        let listener = serve::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("bind 127.0.0.1:0");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel();
+        let router = app(state.clone());
+        tokio::spawn(async move {
+            serve::serve(listener, router, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("test server failed");
+        });
+        Self {
+            addr,
+            state,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

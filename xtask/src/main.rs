@@ -1,0 +1,163 @@
+//! `cargo xtask`: the lab's two commands and the bootstrap behind them.
+//!
+//! - `cargo xtask demo [--addr ADDR]`: bootstrap, build the frontend (release), start
+//!   the backend serving it and both APIs.
+//! - `cargo xtask test`: bootstrap, build the frontend, then format check, clippy and
+//!   every test of the workspace, the headless-browser tests included.
+//! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload (API calls go
+//!   to a backend on 127.0.0.1:8080, see Trunk.toml).
+//! - `cargo xtask bootstrap`: install what is missing, nothing else.
+
+mod bootstrap;
+mod command;
+mod frontend_build;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::command::{Failure, workspace_root};
+
+#[derive(Debug, Parser)]
+#[command(about = "Build, run and test the gRPC-Web vs REST lab")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Build the frontend and start the lab (UI + REST + gRPC-Web + gRPC).
+    Demo {
+        /// Address to serve on.
+        #[arg(long, env = "LAB_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Run every test: unit, integration and headless-browser.
+    Test,
+    /// Hot-reloading frontend (`trunk serve`) against a running backend.
+    Dev,
+    /// Install missing build tools and exit.
+    Bootstrap {
+        /// Also install the browser and driver the tests use.
+        #[arg(long)]
+        browser: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Totals of cargo test's `test result:` lines over all test binaries.
+#[derive(Debug, Default)]
+struct TestSummary {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestSummary {
+    /// Adds `test result: ok. 5 passed; 0 failed; 1 ignored; ...`; other lines pass.
+    fn add(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn run(task: Task) -> Result<(), Failure> {
+    let root = workspace_root();
+    match task {
+        Task::Bootstrap { browser } => {
+            let tools = bootstrap::web_tools(&root)?;
+            if browser {
+                bootstrap::browser()?;
+            }
+            println!("bootstrap: ready ({})", tools.describe());
+            Ok(())
+        }
+        Task::Demo { addr } => {
+            let tools = bootstrap::web_tools(&root)?;
+            let dist = frontend_build::release(&root, &tools)?;
+            command::cargo(&root)
+                .args(["run", "--release", "--package", "lab-backend", "--"])
+                .args(["--addr", &addr, "--static-dir"])
+                .arg(&dist)
+                .run_to_end()
+        }
+        Task::Test => {
+            let tools = bootstrap::web_tools(&root)?;
+            let browser = bootstrap::browser()?;
+            let dist = frontend_build::release(&root, &tools)?;
+            command::cargo(&root)
+                .args(["fmt", "--all", "--check"])
+                .run_to_end()?;
+            command::cargo(&root)
+                .args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+                .run_to_end()?;
+            let mut summary = TestSummary::default();
+            let outcome = command::cargo(&root)
+                .args(["test", "--workspace", "--all-targets"])
+                .env("LAB_DIST_DIR", &dist)
+                .env("LAB_CHROME", &browser.chrome)
+                .env("LAB_CHROMEDRIVER", &browser.chromedriver)
+                .run_inspecting_stdout(|line| summary.add(line));
+            // One closing line for the whole workspace, after cargo's per-binary ones.
+            println!(
+                "\ntests: {} passed, {} failed, {} skipped",
+                summary.passed, summary.failed, summary.ignored
+            );
+            outcome
+        }
+        Task::Dev => {
+            let tools = bootstrap::web_tools(&root)?;
+            println!("dev: start the backend in another terminal: cargo run -p lab-backend");
+            tools.trunk(&root).arg("serve").run_to_end()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestSummary;
+
+    #[test]
+    fn summary_adds_up_every_test_binary() {
+        let mut summary = TestSummary::default();
+        summary.add("test result: ok. 5 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.01s");
+        summary.add("running 3 tests");
+        summary
+            .add("test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out");
+        assert_eq!((summary.passed, summary.failed, summary.ignored), (7, 1, 1));
+    }
+}
