@@ -235,12 +235,10 @@ fn ensure_cargo_tool(
         return Ok(());
     }
     eprintln!("bootstrap: installing {binary} {version} (a few minutes, once)");
-    // The host toolchain builds tools; the wasm route's toolchain override must not leak in.
+    // Same cargo as this xtask's, and rustup's RUSTUP_TOOLCHAIN is inherited: without it,
+    // a dependency's own `rust-toolchain` file would make rustup fetch another toolchain.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    Step::new(cargo)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .args(install)
-        .run_to_end()
+    Step::new(cargo).args(install).run_to_end()
 }
 
 /// The wasm-bindgen version in Cargo.lock, checked against Trunk.toml's.

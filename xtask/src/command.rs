@@ -62,11 +62,6 @@ impl Step {
         self
     }
 
-    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
-        self.command.env_remove(key);
-        self
-    }
-
     pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.command.current_dir(dir);
         self
