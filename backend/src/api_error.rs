@@ -2,7 +2,7 @@
 //! `{ "error": <stable kind>, "detail": <what went wrong and how to fix it> }`.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,19 @@ impl ApiError {
             error: error.to_owned(),
             detail: detail.into(),
         }
+    }
+
+    /// Malformed JSON, or JSON of the wrong shape: `detail` says where.
+    pub fn invalid_json(detail: String) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_json", detail)
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        )
     }
 
     pub fn not_found(path: &str) -> Self {
@@ -67,26 +80,18 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                rejection.body_text(),
+                format!(
+                    "the request body exceeds the limit of {} bytes",
+                    crate::MAX_BODY_BYTES
+                ),
             ),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
-            // Syntax errors (400) and well-formed JSON of the wrong shape (422) alike:
-            // the body is bad, and the detail says where.
-            _ => Self::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                rejection.body_text(),
-            ),
+            status => Self::new(status, "unreadable_body", rejection.body_text()),
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! - REST + JSON under `/api/v1` ([`rest`]),
 //! - gRPC-Web and native gRPC (HTTP/2 prior knowledge) for `lab.v1.LabService` ([`grpc`]),
-//! - the built frontend as static files, with `index.html` as the fallback.
+//! - the built frontend as static files, with `index.html` as the fallback,
+//! - `GET /healthz`, a bare route: the benchmark's baseline.
 //!
 //! [`app`] builds the router from an [`AppState`] so tests can serve it on
 //! `127.0.0.1:0`; [`serve`] runs it until a shutdown signal.
 
 pub mod api_error;
+pub mod compression;
 pub mod grpc;
 pub mod record_stream;
 pub mod rest;
@@ -21,6 +23,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
+use axum::middleware;
+use axum::routing::get;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -70,9 +74,13 @@ impl AppState {
 
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
     let grpc = tonic::service::Routes::new(grpc::service(state.clone()))
         .into_axum_router()
-        .layer(tonic_web::GrpcWebLayer::new());
+        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(middleware::from_fn(move |request, next| {
+            server_timing::grpc_layer(max_body, request, next)
+        }));
 
     let static_dir = &state.config.static_dir;
     let frontend =
@@ -83,7 +91,10 @@ pub fn app(state: AppState) -> Router {
         .with_state(state);
 
     grpc.merge(rest)
+        .route("/healthz", get(|| async { "ok" }))
         .fallback_service(frontend)
+        .layer(compression::layer())
+        .layer(middleware::map_request(compression::honour_switch))
         .layer(cors())
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("timing-allow-origin"),

@@ -12,15 +12,17 @@ use std::convert::Infallible;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{Json, Query, State};
-use axum::http::{Uri, header};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
 use lab_proto::dataset;
 use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
@@ -34,7 +36,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ping", get(ping))
         .route("/records", get(fetch))
         .route("/records/stream", get(stream))
-        .route("/uploads", post(upload));
+        .route("/uploads", post(upload))
+        .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/{*rest}", axum::routing::any(unknown_route))
@@ -76,7 +79,7 @@ fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
                 header::CONTENT_TYPE,
                 header::HeaderValue::from_static("application/json"),
             ),
-            (header::HeaderName::from_static("server-timing"), timing),
+            (server_timing::SERVER_TIMING, timing),
         ],
         body,
     )
@@ -94,10 +97,15 @@ async fn fetch(query: Result<Query<RecordsQuery>, QueryRejection>) -> Result<Res
     Ok(timed_json(&FetchResponse { records }, started))
 }
 
-async fn upload(body: Result<Json<UploadRequest>, JsonRejection>) -> Result<Response, ApiError> {
-    // Deserialization happened in the extractor; the handler time starts here.
+async fn upload(
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    // The body is read in full before the clock starts, as for gRPC: the handler time
+    // covers decoding it, not receiving it.
+    let body = body?;
     let started = Instant::now();
-    let records = body?.0.records;
+    let records = parse_json::<UploadRequest>(&headers, &body)?.records;
     workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
     let answer = UploadResponse {
         count: records.len() as u64,
@@ -119,9 +127,33 @@ async fn stream(
                 .json_data(&message)
                 .expect("prost values always serialize")
         });
-    // An explicit end event, so an EventSource closes instead of reconnecting.
-    let end = futures_util::stream::once(async { Event::default().event("end").data("") });
+    // An explicit end event, so an EventSource closes instead of reconnecting (with
+    // data: an event without any is never dispatched).
+    let end = futures_util::stream::once(async { Event::default().event("end").data("end") });
     Ok(Sse::new(messages.chain(end).map(Ok)))
+}
+
+/// Decodes a JSON body the way axum's `Json` extractor does, inside the timed region.
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<mime::Mime>().ok())
+        .is_some_and(|mime| mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"));
+    if !is_json {
+        return Err(ApiError::unsupported_media_type());
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| ApiError::invalid_json(format!("{} at `{}`", err.inner(), err.path())))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not supported on {}", uri.path()),
+    )
 }
 
 async fn unknown_route(uri: Uri) -> ApiError {

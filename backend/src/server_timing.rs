@@ -1,12 +1,37 @@
-//! `Server-Timing` header values, so the browser can tell server time from network
-//! time in its Resource Timing entries.
+//! `Server-Timing` on every API response, so the browser can tell server time from
+//! network time in its Resource Timing entries.
+//!
+//! Both protocols report the same two phases, measured the same way:
+//! - `handler`: from a fully received request body to the response value being ready
+//!   (request decoding, validation, generating or checking records);
+//! - `ser`: serializing the response (serde_json for REST, prost for gRPC).
+//!
+//! REST handlers time themselves ([`header_value`]). For gRPC, [`grpc_layer`] does it
+//! around tonic: it buffers the request, runs the handler, then drains the lazily
+//! encoded response before sending headers, as REST's `to_vec` does. Server streams
+//! are passed through untouched (a header cannot wait for a stream) and marked
+//! [`StreamedResponse`] so compression leaves them alone too.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use axum::http::HeaderValue;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Full};
 
-/// `handler;dur=…, ser;dur=…` in milliseconds: time spent producing the response
-/// value, then serializing it.
+/// The `Server-Timing` header name.
+pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
+
+/// gRPC methods that answer with a stream.
+const STREAMING_METHODS: [&str; 1] = ["/lab.v1.LabService/Stream"];
+
+/// Marks a response whose body is a live stream of messages.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamedResponse;
+
+/// `handler;dur=…, ser;dur=…` in milliseconds.
 pub fn header_value(handler: Duration, serialize: Duration) -> HeaderValue {
     let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
     let text = format!(
@@ -15,6 +40,62 @@ pub fn header_value(handler: Duration, serialize: Duration) -> HeaderValue {
         ms(serialize)
     );
     HeaderValue::try_from(text).expect("digits and ASCII punctuation only")
+}
+
+/// Middleware around the gRPC (and gRPC-Web) service; `max_body` bounds the buffered
+/// request like tonic's own message limit does.
+pub async fn grpc_layer(max_body: usize, request: Request, next: Next) -> Response {
+    let streaming = STREAMING_METHODS.contains(&request.uri().path());
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, max_body.saturating_add(5)).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            let status = tonic::Status::resource_exhausted(format!(
+                "request body exceeds the {max_body}-byte limit"
+            ));
+            return status.into_http::<Body>().into_response();
+        }
+    };
+    let started = Instant::now();
+    let mut response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let handler = started.elapsed();
+
+    if streaming {
+        response.extensions_mut().insert(StreamedResponse);
+        response
+            .headers_mut()
+            .insert(SERVER_TIMING, header_value(handler, Duration::ZERO));
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let ser_started = Instant::now();
+    let collected = match body.collect().await {
+        Ok(collected) => collected,
+        Err(err) => {
+            let status = tonic::Status::internal(format!("encoding the response failed: {err}"));
+            return status.into_http::<Body>().into_response();
+        }
+    };
+    let serialize = ser_started.elapsed();
+    parts
+        .headers
+        .insert(SERVER_TIMING, header_value(handler, serialize));
+    let trailers = collected.trailers().cloned();
+    let bytes = collected.to_bytes();
+    let body = match trailers {
+        // Native gRPC: the status travels in HTTP trailers.
+        Some(trailers) => {
+            Body::new(Full::new(bytes).with_trailers(async move { Some(Ok(trailers)) }))
+        }
+        // gRPC-Web: the status is inside the body, whose length is now known.
+        None => {
+            parts
+                .headers
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            Body::from(bytes)
+        }
+    };
+    Response::from_parts(parts, body)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses its own part of this module
 
 pub mod browser;
+pub mod clients;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,17 @@ pub struct TestServer {
 impl TestServer {
     /// Serves the lab with `static_dir` as the frontend.
     pub async fn start(static_dir: PathBuf) -> Self {
-        let state = AppState::new(Config::new(static_dir));
+        Self::with_config(Config::new(static_dir)).await
+    }
+
+    /// Serves the API only (the static directory is empty).
+    pub async fn api() -> Self {
+        Self::start(std::env::temp_dir().join("lab-no-frontend")).await
+    }
+
+    /// Serves the lab with `config`.
+    pub async fn with_config(config: Config) -> Self {
+        let state = AppState::new(config);
         let listener = serve::bind("127.0.0.1:0".parse().unwrap())
             .await
             .expect("bind 127.0.0.1:0");
