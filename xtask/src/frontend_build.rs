@@ -28,9 +28,12 @@ pub fn release(root: &Path, tools: &WebTools) -> Result<PathBuf, Failure> {
         eprintln!("frontend: dist/ is up to date");
         return Ok(dist);
     }
+    // Not `--offline`: that reaches cargo too, and the std build (Debian route) must
+    // fetch std's own dependencies once. Trunk downloads no tools either way: the
+    // bootstrap installed the exact versions it asks for.
     tools
         .trunk(root)
-        .args(["build", "--release", "--offline"])
+        .args(["build", "--release"])
         .run_to_end()?;
     std::fs::write(dist.join(STAMP), fingerprint)
         .map_err(|err| Failure(format!("cannot write dist/{STAMP}: {err}")))?;
