@@ -14,6 +14,8 @@ use crate::command::{Failure, Step};
 
 /// Trunk release pinned here; 0.22 needs a newer rustc than these machines have.
 const TRUNK_VERSION: &str = "0.21.14";
+/// The HTTP load generator of `cargo xtask bench`.
+const OHA_VERSION: &str = "1.16.0";
 /// Debian packages behind the `rustc-web` route.
 const DEBIAN_WASM_PACKAGES: [&str; 4] = ["rustc-web", "cargo-web", "rust-web-src", "lld-19"];
 /// The rustup name under which the Debian compiler is linked.
@@ -64,7 +66,7 @@ pub fn web_tools(root: &Path) -> Result<WebTools, Failure> {
     // Not `--locked`: one of the CLI's locked dependencies is missing from the registry.
     let install = ["install", "wasm-bindgen-cli", "--version", bindgen.as_str()];
     ensure_cargo_tool("wasm-bindgen", &bindgen, &install, &path)?;
-    ensure_wasm_opt(root)?;
+    ensure_node_tools(root)?;
     Ok(WebTools {
         path,
         wasm_env,
@@ -268,15 +270,22 @@ fn wasm_bindgen_version(root: &Path) -> Result<String, Failure> {
     Ok(locked.to_owned())
 }
 
-/// wasm-opt from the npm package `binaryen` (Debian's is too old to produce a valid module).
-fn ensure_wasm_opt(root: &Path) -> Result<(), Failure> {
-    let wasm_opt = root.join("node_modules/.bin/wasm-opt");
-    if wasm_opt.is_file() && Step::new(&wasm_opt).arg("--version").output().is_some() {
+/// The npm packages of package.json: `binaryen` for wasm-opt (Debian's is too old to
+/// produce a valid module) and `@bufbuild/buf`, which lints the contract.
+fn ensure_node_tools(root: &Path) -> Result<(), Failure> {
+    let bin = root.join("node_modules/.bin");
+    let works = |tool: &str| {
+        Step::new(bin.join(tool))
+            .arg("--version")
+            .output()
+            .is_some()
+    };
+    if works("wasm-opt") && works("buf") {
         return Ok(());
     }
     if which("npm").is_none() {
         return Err(Failure(
-            "wasm-opt comes from npm: install Node.js 18+ with npm and try again".into(),
+            "wasm-opt and buf come from npm: install Node.js 18+ with npm and try again".into(),
         ));
     }
     Step::new("npm")
@@ -290,4 +299,20 @@ fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| candidate.is_file())
+}
+
+/// `oha` for the benchmark, installed with cargo if missing.
+pub fn oha() -> Result<PathBuf, Failure> {
+    let path = tool_path(Path::new("."))?;
+    let install = ["install", "oha", "--version", OHA_VERSION, "--locked"];
+    ensure_cargo_tool("oha", OHA_VERSION, &install, &path)?;
+    Ok(cargo_home().join("bin/oha"))
+}
+
+/// `h2load` (Debian's nghttp2-client) for the benchmark's HTTP/2 cells.
+pub fn h2load() -> Result<PathBuf, Failure> {
+    if let Some(found) = which("h2load") {
+        return Ok(found);
+    }
+    apt_install(&["nghttp2-client"], "the HTTP/2 benchmark").map(|()| "/usr/bin/h2load".into())
 }

@@ -2,12 +2,15 @@
 //!
 //! - `cargo xtask demo [--addr ADDR]`: bootstrap, build the frontend (release), start
 //!   the backend serving it and both APIs.
-//! - `cargo xtask test`: bootstrap, build the frontend, then format check, clippy and
-//!   every test of the workspace, the headless-browser tests included.
+//! - `cargo xtask test`: bootstrap, build the frontend, then format check, `buf lint`
+//!   of the contract, clippy and every test of the workspace, the headless-browser
+//!   tests included.
 //! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload (API calls go
 //!   to a backend on 127.0.0.1:8080, see Trunk.toml).
+//! - `cargo xtask bench`: load benchmark of the release backend, into `docs/benchmark.md`.
 //! - `cargo xtask bootstrap`: install what is missing, nothing else.
 
+mod bench;
 mod bootstrap;
 mod command;
 mod frontend_build;
@@ -16,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::command::{Failure, workspace_root};
+use crate::command::{Failure, Step, workspace_root};
 
 #[derive(Debug, Parser)]
 #[command(about = "Build, run and test the gRPC-Web vs REST lab")]
@@ -37,6 +40,8 @@ enum Task {
     Test,
     /// Hot-reloading frontend (`trunk serve`) against a running backend.
     Dev,
+    /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
+    Bench,
     /// Install missing build tools and exit.
     Bootstrap {
         /// Also install the browser and driver the tests use.
@@ -115,6 +120,10 @@ fn run(task: Task) -> Result<(), Failure> {
             command::cargo(&root)
                 .args(["fmt", "--all", "--check"])
                 .run_to_end()?;
+            Step::new(root.join("node_modules/.bin/buf"))
+                .current_dir(root.join("proto"))
+                .arg("lint")
+                .run_to_end()?;
             command::cargo(&root)
                 .args([
                     "clippy",
@@ -139,6 +148,7 @@ fn run(task: Task) -> Result<(), Failure> {
             );
             outcome
         }
+        Task::Bench => bench::run(&root),
         Task::Dev => {
             let tools = bootstrap::web_tools(&root)?;
             println!("dev: start the backend in another terminal: cargo run -p lab-backend");

@@ -1,0 +1,434 @@
+//! `cargo xtask bench`: a load benchmark of the release backend on loopback, with
+//! standard tools, writing its table to `docs/benchmark.md`.
+//!
+//! - `oha` (HTTP/1.1): the bare `/healthz` baseline, REST, and gRPC-Web;
+//! - `h2load` (h2c, prior knowledge): the same baseline over HTTP/2, and native gRPC.
+//!
+//! Every cell runs for a fixed time at 1 and at 64 connections, one after the other in
+//! the same run, so the protocols can be compared as ratios to the baseline measured
+//! minutes apart on the same machine rather than as absolute numbers.
+
+use std::fmt::Write as _;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lab_proto::v1::{FetchRequest, Shape};
+use prost::Message;
+
+use crate::command::{Failure, Step, cargo};
+
+/// How long each cell runs.
+const CELL_SECONDS: u64 = 5;
+const CONNECTIONS: [u32; 2] = [1, 64];
+/// Requests/s each protocol must reach, as a share of its baseline, on these workloads.
+const FLOOR: f64 = 0.8;
+
+/// One load test: what to send and over which transport.
+struct Workload {
+    name: &'static str,
+    rest_path: String,
+    grpc_method: &'static str,
+    grpc_message: Vec<u8>,
+}
+
+/// One measured cell.
+struct Cell {
+    workload: &'static str,
+    protocol: &'static str,
+    connections: u32,
+    requests_per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    total: u64,
+}
+
+fn workloads() -> Vec<Workload> {
+    let fetch = |shape: Shape, count: u32| FetchRequest {
+        shape: shape.into(),
+        count,
+        seed: 1,
+    };
+    vec![
+        Workload {
+            name: "ping",
+            rest_path: "/api/v1/ping".into(),
+            grpc_method: "Ping",
+            grpc_message: Vec::new(),
+        },
+        Workload {
+            name: "fetch 10 telemetry",
+            rest_path: "/api/v1/records?shape=telemetry&count=10&seed=1".into(),
+            grpc_method: "Fetch",
+            grpc_message: fetch(Shape::Telemetry, 10).encode_to_vec(),
+        },
+        Workload {
+            name: "fetch 1000 orders",
+            rest_path: "/api/v1/records?shape=order&count=1000&seed=1".into(),
+            grpc_method: "Fetch",
+            grpc_message: fetch(Shape::Order, 1000).encode_to_vec(),
+        },
+    ]
+}
+
+/// Runs the benchmark and writes `docs/benchmark.md`.
+pub fn run(root: &Path) -> Result<(), Failure> {
+    let oha = crate::bootstrap::oha()?;
+    let h2load = crate::bootstrap::h2load()?;
+    cargo(root)
+        .args(["build", "--release", "--package", "lab-backend"])
+        .run_to_end()?;
+    let scratch = root.join("target/bench");
+    std::fs::create_dir_all(&scratch)
+        .map_err(|err| Failure(format!("cannot create {}: {err}", scratch.display())))?;
+
+    let server = Server::start(root)?;
+    let base = format!("http://{}", server.addr);
+    let mut cells = Vec::new();
+    for connections in CONNECTIONS {
+        cells.push(oha_cell(
+            &oha,
+            "baseline",
+            "HTTP/1.1 /healthz",
+            connections,
+            &format!("{base}/healthz"),
+            None,
+        )?);
+        cells.push(h2load_cell(
+            &h2load,
+            &scratch,
+            "baseline",
+            "h2c /healthz",
+            connections,
+            &format!("{base}/healthz"),
+            None,
+        )?);
+    }
+    for workload in workloads() {
+        let framed = grpc_frame(&workload.grpc_message);
+        let body = scratch.join(format!("{}.bin", workload.grpc_method));
+        std::fs::write(&body, &framed)
+            .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
+        let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
+        for connections in CONNECTIONS {
+            cells.push(oha_cell(
+                &oha,
+                workload.name,
+                "REST",
+                connections,
+                &format!("{base}{}", workload.rest_path),
+                None,
+            )?);
+            cells.push(oha_cell(
+                &oha,
+                workload.name,
+                "gRPC-Web",
+                connections,
+                &grpc_url,
+                Some(&body),
+            )?);
+            cells.push(h2load_cell(
+                &h2load,
+                &scratch,
+                workload.name,
+                "gRPC (h2c)",
+                connections,
+                &grpc_url,
+                Some(&body),
+            )?);
+        }
+    }
+    drop(server);
+
+    let report = report(&cells);
+    let path = root.join("docs/benchmark.md");
+    std::fs::write(&path, &report)
+        .map_err(|err| Failure(format!("cannot write {}: {err}", path.display())))?;
+    println!("{report}");
+    println!("written to {}", path.display());
+    Ok(())
+}
+
+/// A gRPC length-prefixed message: flag 0 (uncompressed), big-endian length, payload.
+fn grpc_frame(message: &[u8]) -> Vec<u8> {
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    framed
+}
+
+fn oha_cell(
+    oha: &Path,
+    workload: &'static str,
+    protocol: &'static str,
+    connections: u32,
+    url: &str,
+    body: Option<&Path>,
+) -> Result<Cell, Failure> {
+    let mut step = Step::new(oha)
+        .args([
+            "--no-tui",
+            "--output-format",
+            "json",
+            "-z",
+            &format!("{CELL_SECONDS}s"),
+        ])
+        .args(["-c", &connections.to_string(), "--disable-keepalive=false"]);
+    if let Some(body) = body {
+        step = step
+            .args([
+                "-m",
+                "POST",
+                "-H",
+                "content-type: application/grpc-web+proto",
+                "-D",
+            ])
+            .arg(body);
+    }
+    eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
+    let output = step
+        .arg(url)
+        .output()
+        .ok_or_else(|| Failure(format!("oha failed against {url}")))?;
+    let json: serde_json::Value = serde_json::from_str(&output)
+        .map_err(|err| Failure(format!("unreadable oha output: {err}")))?;
+    let seconds = |pointer: &str| {
+        json.pointer(pointer)
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(f64::NAN)
+    };
+    let statuses = json
+        .pointer("/statusCodeDistribution")
+        .and_then(|v| v.as_object())
+        .cloned()
+        .unwrap_or_default();
+    let count = |ok: bool| -> u64 {
+        statuses
+            .iter()
+            .filter(|(code, _)| (code.as_str() == "200") == ok)
+            .filter_map(|(_, n)| n.as_u64())
+            .sum()
+    };
+    let failed_connections: u64 = json
+        .pointer("/errorDistribution")
+        .and_then(|v| v.as_object())
+        .map(|errors| errors.values().filter_map(|n| n.as_u64()).sum())
+        .unwrap_or(0);
+    Ok(Cell {
+        workload,
+        protocol,
+        connections,
+        requests_per_second: seconds("/summary/requestsPerSec"),
+        p50_ms: seconds("/latencyPercentiles/p50") * 1e3,
+        p99_ms: seconds("/latencyPercentiles/p99") * 1e3,
+        errors: count(false) + failed_connections,
+        total: count(true) + count(false),
+    })
+}
+
+fn h2load_cell(
+    h2load: &Path,
+    scratch: &Path,
+    workload: &'static str,
+    protocol: &'static str,
+    connections: u32,
+    url: &str,
+    body: Option<&Path>,
+) -> Result<Cell, Failure> {
+    let log = scratch.join("h2load.log");
+    let _ = std::fs::remove_file(&log);
+    let mut step = Step::new(h2load)
+        .args([
+            "-D",
+            &CELL_SECONDS.to_string(),
+            "-c",
+            &connections.to_string(),
+            "-t",
+            "1",
+            "-m",
+            "1",
+        ])
+        .arg(format!("--log-file={}", log.display()));
+    if let Some(body) = body {
+        step = step
+            .args([
+                "-H",
+                "content-type: application/grpc",
+                "-H",
+                "te: trailers",
+                "-d",
+            ])
+            .arg(body);
+    }
+    eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
+    let output = step
+        .arg(url)
+        .output()
+        .ok_or_else(|| Failure(format!("h2load failed against {url}")))?;
+    // "finished in 5.00s, 12345.60 req/s, 1.23MB/s"
+    let requests_per_second = output
+        .lines()
+        .find_map(|line| line.strip_prefix("finished in "))
+        .and_then(|rest| rest.split(", ").nth(1))
+        .and_then(|rate| rate.trim_end_matches(" req/s").parse().ok())
+        .ok_or_else(|| Failure(format!("h2load printed no rate:\n{output}")))?;
+    // Per request: start (µs since epoch), HTTP status, duration (µs).
+    let text =
+        std::fs::read_to_string(&log).map_err(|err| Failure(format!("no h2load log: {err}")))?;
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (Some(status), Some(micros)) = (fields.get(1), fields.get(2)) else {
+            continue;
+        };
+        if *status != "200" {
+            errors += 1;
+        }
+        if let Ok(micros) = micros.parse::<f64>() {
+            latencies.push(micros / 1e3);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let quantile = |q: f64| {
+        let rank = ((q * latencies.len() as f64).ceil() as usize).clamp(1, latencies.len().max(1));
+        latencies.get(rank - 1).copied().unwrap_or(f64::NAN)
+    };
+    Ok(Cell {
+        workload,
+        protocol,
+        connections,
+        requests_per_second,
+        p50_ms: quantile(0.5),
+        p99_ms: quantile(0.99),
+        errors,
+        total: latencies.len() as u64,
+    })
+}
+
+fn report(cells: &[Cell]) -> String {
+    let baseline = |protocol: &str, connections: u32| {
+        let via = if protocol.starts_with("gRPC (h2c)") {
+            "h2c /healthz"
+        } else {
+            "HTTP/1.1 /healthz"
+        };
+        cells
+            .iter()
+            .find(|c| c.workload == "baseline" && c.protocol == via && c.connections == connections)
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "# Benchmark: requests/s and latency per protocol\n");
+    let _ = writeln!(
+        out,
+        "Produced by `cargo xtask bench` against the release backend on 127.0.0.1 \
+         ({CELL_SECONDS} s per cell, logging at `warn`). REST and gRPC-Web are driven by \
+         `oha` over HTTP/1.1 with keep-alive, native gRPC by `h2load` over h2c \
+         (one stream per connection at a time). \"vs baseline\" divides by the bare \
+         `/healthz` route measured in the same run with the same tool and HTTP version. \
+         The floor is {:.0}% on ping and the small fetch.\n",
+        FLOOR * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "Machine: {} cores, {}.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        kernel()
+    );
+    let _ = writeln!(
+        out,
+        "| workload | protocol | conns | req/s | vs baseline | p50 ms | p99 ms | errors / requests |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
+    let mut below_floor = Vec::new();
+    for cell in cells {
+        let ratio = baseline(cell.protocol, cell.connections)
+            .filter(|_| cell.workload != "baseline")
+            .map(|base| cell.requests_per_second / base.requests_per_second);
+        let ratio_text = ratio.map_or("—".to_owned(), |r| format!("{:.0}%", r * 100.0));
+        if ratio.is_some_and(|r| r < FLOOR) && cell.workload != "fetch 1000 orders" {
+            below_floor.push(format!(
+                "{} / {} / {}",
+                cell.workload, cell.protocol, cell.connections
+            ));
+        }
+        if cell.errors > 0 {
+            below_floor.push(format!(
+                "{} / {} / {}: {} errors",
+                cell.workload, cell.protocol, cell.connections, cell.errors
+            ));
+        }
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {} | {:.3} | {:.3} | {} / {} |",
+            cell.workload,
+            cell.protocol,
+            cell.connections,
+            cell.requests_per_second,
+            ratio_text,
+            cell.p50_ms,
+            cell.p99_ms,
+            cell.errors,
+            cell.total
+        );
+    }
+    let _ = writeln!(out);
+    if below_floor.is_empty() {
+        let _ = writeln!(
+            out,
+            "Floor met: every protocol reached at least {:.0}% of its baseline on ping and the small fetch, with no errors.",
+            FLOOR * 100.0
+        );
+    } else {
+        let _ = writeln!(out, "Floor NOT met by: {}.", below_floor.join("; "));
+    }
+    out
+}
+
+fn kernel() -> String {
+    Step::new("uname")
+        .arg("-sr")
+        .output()
+        .unwrap_or_else(|| "unknown OS".into())
+}
+
+/// The release backend on a free loopback port, stopped on drop.
+struct Server {
+    addr: SocketAddr,
+    child: Child,
+}
+
+impl Server {
+    fn start(root: &Path) -> Result<Self, Failure> {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|err| Failure(err.to_string()))?;
+        let binary: PathBuf = root.join("target/release/lab-backend");
+        let child = Command::new(&binary)
+            .args(["--addr", &addr.to_string(), "--static-dir"])
+            .arg(root.join("dist"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|err| Failure(format!("cannot start {}: {err}", binary.display())))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(addr).is_err() {
+            if Instant::now() > deadline {
+                return Err(Failure(format!(
+                    "the backend did not listen on {addr} within 10 s"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Self { addr, child })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
