@@ -62,3 +62,241 @@ async fn page_fetches_the_same_records_over_grpc_web_and_rest() {
     );
     browser.close().await;
 }
+
+/// Body bytes the backend sends for a fetch, measured here with plain HTTP clients
+/// (no compression), independently of the app.
+async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) -> (usize, usize) {
+    let http = reqwest::Client::new();
+    let rest = http
+        .get(server.url(&format!(
+            "/api/v1/records?shape={}&count={count}&seed={seed}",
+            shape.slug()
+        )))
+        .header("lab-compression", "off")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    let request = lab_proto::v1::FetchRequest {
+        shape: shape.into(),
+        count,
+        seed,
+    };
+    let mut framed = vec![0];
+    let payload = prost::Message::encode_to_vec(&request);
+    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    framed.extend_from_slice(&payload);
+    let grpc_web = http
+        .post(server.url("/lab.v1.LabService/Fetch"))
+        .header("content-type", "application/grpc-web+proto")
+        .header("lab-compression", "off")
+        .body(framed)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    (grpc_web, rest)
+}
+
+async fn number_in(browser: &Browser, testid: &str) -> f64 {
+    let text = browser.text_of(&format!("[data-testid={testid}]")).await;
+    let digits: String = text
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{testid} shows {text:?}, not a number"))
+}
+
+async fn attr_number(browser: &Browser, css: &str, name: &str) -> f64 {
+    let element = browser.wait_for(css).await;
+    element
+        .attr(name)
+        .await
+        .unwrap()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_else(|_| panic!("{css} has no numeric {name}"))
+}
+
+/// Opens the lab with `query` as its settings, runs it and waits for the end.
+async fn run_lab(browser: &Browser, server: &TestServer, query: &str) {
+    browser
+        .client
+        .goto(&server.url(&format!("/?{query}")))
+        .await
+        .expect("open the lab");
+    browser
+        .wait_for("[data-testid=run]:not([disabled])")
+        .await
+        .click()
+        .await
+        .expect("click Run");
+    browser
+        .wait_for("[data-testid=progress][data-phase=finished]")
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_protocol_choice_runs_and_reports_what_the_backend_sent() {
+    let server = TestServer::start(dist_dir()).await;
+    let browser = Browser::start().await;
+    let (grpc_web_bytes, rest_bytes) = bytes_sent(&server, Shape::Log, 40, 3).await;
+    for (choice, grpc_web_requests, rest_requests) in
+        [("grpc-web", 24, 0), ("rest", 0, 24), ("both", 12, 12)]
+    {
+        let query = format!(
+            "protocol={choice}&workload=fetch&shape=log&count=40&seed=3&total=24&concurrency=4"
+        );
+        run_lab(&browser, &server, &query).await;
+        // Resource Timing entries may arrive after the last call: wait for all of them.
+        browser
+            .wait_for(&format!(
+                "[data-testid=summary][data-timed-grpc-web=\"{grpc_web_requests}\"][data-timed-rest=\"{rest_requests}\"]"
+            ))
+            .await;
+        for (protocol, expected, sent) in [
+            ("grpc-web", grpc_web_requests, grpc_web_bytes),
+            ("rest", rest_requests, rest_bytes),
+        ] {
+            if expected == 0 {
+                assert_eq!(
+                    browser
+                        .text_of(&format!("[data-testid=summary-{protocol}-requests]"))
+                        .await,
+                    "—"
+                );
+                continue;
+            }
+            assert_eq!(
+                number_in(&browser, &format!("summary-{protocol}-requests")).await,
+                expected as f64,
+                "{choice}: {protocol}"
+            );
+            assert_eq!(
+                number_in(&browser, &format!("summary-{protocol}-errors")).await,
+                0.0,
+                "{choice}: {protocol}"
+            );
+            assert!(number_in(&browser, &format!("summary-{protocol}-p50")).await > 0.0);
+            assert!(number_in(&browser, &format!("summary-{protocol}-decode")).await >= 0.0);
+            let wire = attr_number(
+                &browser,
+                &format!("[data-testid=size-{protocol}-wire]"),
+                "data-bytes",
+            )
+            .await;
+            assert_eq!(
+                wire, sent as f64,
+                "{choice}: {protocol} wire bytes shown vs sent"
+            );
+            let line =
+                format!("[data-testid=chart-latency-over-time] polyline[data-protocol={protocol}]");
+            assert!(attr_number(&browser, &line, "data-points").await >= 1.0);
+            browser
+                .wait_for("[data-testid=chart-latency-histogram] rect")
+                .await;
+        }
+    }
+
+    // A longer "Both" run with compression, photographed for the README.
+    let query = "protocol=both&workload=fetch&shape=order&count=100&compression=on&total=3000&concurrency=16";
+    run_lab(&browser, &server, query).await;
+    assert_eq!(
+        number_in(&browser, "summary-grpc-web-requests").await,
+        1_500.0
+    );
+    assert_eq!(number_in(&browser, "summary-rest-errors").await, 0.0);
+    browser
+        .client
+        .set_window_size(1400, 2300)
+        .await
+        .expect("resize the window");
+    let shot = browser.client.screenshot().await.expect("screenshot");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("lab-both.png"), shot).unwrap();
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_ends_a_run_midway_and_keeps_its_measurements() {
+    let server = TestServer::start(dist_dir()).await;
+    let browser = Browser::start().await;
+    let query = "protocol=both&workload=ping&total=100000&concurrency=2&rate=40";
+    browser
+        .client
+        .goto(&server.url(&format!("/?{query}")))
+        .await
+        .unwrap();
+    browser
+        .wait_for("[data-testid=run]:not([disabled])")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("[data-testid=progress][data-phase=running]")
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    browser
+        .wait_for("[data-testid=stop]:not([disabled])")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("[data-testid=progress][data-phase=stopped]")
+        .await;
+    let done = number_in(&browser, "summary-grpc-web-requests").await
+        + number_in(&browser, "summary-rest-requests").await;
+    assert!(
+        (10.0..1_000.0).contains(&done),
+        "{done} requests measured before Stop"
+    );
+    let text = browser.text_of("[data-testid=progress-text]").await;
+    assert!(text.starts_with("Stopped"), "{text}");
+    browser.wait_for("[data-testid=run]:not([disabled])").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_that_is_down_shows_an_error_per_protocol() {
+    let server = TestServer::start(dist_dir()).await;
+    let browser = Browser::start().await;
+    let url = server.url("/?protocol=both&workload=ping&total=4&concurrency=1");
+    browser.client.goto(&url).await.unwrap();
+    browser.wait_for("[data-testid=run]:not([disabled])").await;
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    browser
+        .wait_for("[data-testid=run]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser
+        .wait_for("[data-testid=progress][data-phase=finished]")
+        .await;
+    for protocol in ["grpc-web", "rest"] {
+        let error = browser
+            .text_of(&format!("[data-testid=error-{protocol}]"))
+            .await;
+        assert!(
+            error.contains("2 of 2 requests failed"),
+            "{protocol}: {error}"
+        );
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            2.0
+        );
+    }
+    browser.close().await;
+}

@@ -3,7 +3,10 @@
 use lab_proto::v1::Shape;
 use leptos::prelude::*;
 
+use super::how_measured::HowMeasured;
+use super::lab::Lab;
 use super::parity_check::ParityCheck;
+use super::streaming_note::StreamingNote;
 use crate::transport::FetchParams;
 
 /// The workload the parity check runs on every page load: nested records, so that
@@ -17,6 +20,7 @@ const PARITY_WORKLOAD: FetchParams = FetchParams {
 /// The root component.
 #[component]
 pub fn App() -> impl IntoView {
+    let parity_settled = RwSignal::new(false);
     view! {
         <header>
             <h1>"gRPC-Web vs REST lab"</h1>
@@ -26,7 +30,10 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <main>
-            <ParityCheck params=PARITY_WORKLOAD />
+            <Lab ready=Signal::derive(move || parity_settled.get()) />
+            <ParityCheck params=PARITY_WORKLOAD settled=parity_settled />
+            <StreamingNote />
+            <HowMeasured />
         </main>
     }
 }

@@ -1,4 +1,11 @@
 //! The app's components, one per module.
 
 pub mod app;
+pub mod charts;
+pub mod controls;
+pub mod how_measured;
+pub mod lab;
 pub mod parity_check;
+pub mod run_history;
+pub mod streaming_note;
+pub mod summary_table;

@@ -29,6 +29,8 @@ type Outcome = Result<Digest, TransportError>;
 pub fn ParityCheck(
     /// The workload both protocols fetch.
     params: FetchParams,
+    /// Set once both protocols have answered (or failed).
+    settled: RwSignal<bool>,
 ) -> impl IntoView {
     let origin = transport::origin();
     let results = Protocol::ALL.map(|protocol| {
@@ -56,6 +58,11 @@ pub fn ParityCheck(
         }
     };
 
+    Effect::new(move |_| {
+        if verdict().0 != "pending" {
+            settled.set(true);
+        }
+    });
     view! {
         <section
             class="panel parity"

@@ -1,0 +1,87 @@
+//! A line chart with one line per protocol, linear axes and nice ticks.
+
+use leptos::prelude::*;
+
+use super::{HEIGHT, MARGIN, WIDTH, colour};
+use crate::stats::scale::{LinearScale, nice_ceiling};
+use crate::transport::Protocol;
+
+/// One protocol's points, x ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub protocol: Protocol,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Draws `series`; `format_x`/`format_y` label the ticks.
+#[component]
+pub fn LineChart(
+    /// Title above the chart.
+    title: &'static str,
+    /// `data-testid` of the chart.
+    testid: &'static str,
+    /// The lines, recomputed on every refresh.
+    series: Signal<Vec<Series>>,
+    /// Tick label of an x value.
+    format_x: fn(f64) -> String,
+    /// Tick label of a y value.
+    format_y: fn(f64) -> String,
+) -> impl IntoView {
+    let (left, right, top, bottom) = MARGIN;
+    let drawing = move || {
+        let series = series.get();
+        let points = || series.iter().flat_map(|s| s.points.iter());
+        let max_x = points().map(|p| p.0).fold(0.0, f64::max);
+        let max_y = points().map(|p| p.1).fold(0.0, f64::max);
+        let x = LinearScale::new((0.0, nice_ceiling(max_x)), (left, WIDTH - right));
+        let y = LinearScale::new((0.0, nice_ceiling(max_y)), (HEIGHT - bottom, top));
+        let x_ticks = x.ticks(5).into_iter().map(|t| {
+            let at = x.apply(t);
+            view! {
+                <line class="grid" x1=at x2=at y1=top y2=HEIGHT - bottom />
+                <text class="tick" x=at y=HEIGHT - bottom + 16.0 text-anchor="middle">{format_x(t)}</text>
+            }
+        });
+        let y_ticks = y.ticks(4).into_iter().map(|t| {
+            let at = y.apply(t);
+            view! {
+                <line class="grid" x1=left x2=WIDTH - right y1=at y2=at />
+                <text class="tick" x=left - 6.0 y=at + 4.0 text-anchor="end">{format_y(t)}</text>
+            }
+        });
+        let lines = series
+            .iter()
+            .map(|s| {
+                let path = s
+                    .points
+                    .iter()
+                    .map(|&(px, py)| format!("{:.1},{:.1}", x.apply(px), y.apply(py)))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view! {
+                    <polyline
+                        points=path
+                        fill="none"
+                        stroke=colour(s.protocol)
+                        stroke-width="2"
+                        data-protocol=s.protocol.key()
+                        data-points=s.points.len()
+                    />
+                }
+            })
+            .collect_view();
+        view! {
+            {x_ticks.collect_view()}
+            {y_ticks.collect_view()}
+            {lines}
+        }
+    };
+    view! {
+        <figure class="chart" data-testid=testid>
+            <figcaption>{title}</figcaption>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title>
+                {drawing}
+            </svg>
+        </figure>
+    }
+}

@@ -1,0 +1,89 @@
+//! Mean sizes per request, side by side: what was sent, the payload's own encoding,
+//! what crossed the wire (after HTTP compression) and what it decoded to.
+
+use leptos::prelude::*;
+
+use super::{MARGIN, WIDTH, colour};
+use crate::lab_run::SharedRun;
+use crate::stats::scale::{LinearScale, format_bytes, nice_ceiling};
+use crate::transport::Protocol;
+
+const ROW: f64 = 34.0;
+const LABEL_WIDTH: f64 = 150.0;
+
+/// Grouped horizontal bars, one group per size measure.
+#[component]
+pub fn SizeComparison(
+    /// The run to draw.
+    run: SharedRun,
+    /// Bumped on every refresh.
+    tick: RwSignal<u64>,
+) -> impl IntoView {
+    let measures: [(&str, &str); 5] = [
+        ("request", "Request body"),
+        ("payload", "Response payload"),
+        ("wire", "Response on the wire"),
+        ("decoded", "Response decoded"),
+        ("transfer", "With headers (approx.)"),
+    ];
+    let height = measures.len() as f64 * ROW + MARGIN.2 + 8.0;
+    let drawing = move || {
+        tick.track();
+        let summaries = run.with_value(|run| Protocol::ALL.map(|p| run.data.summary(p, false)));
+        let value = |protocol: Protocol, measure: &str| -> Option<f64> {
+            let s = &summaries[protocol.index()];
+            if s.requests == 0 {
+                return None;
+            }
+            match measure {
+                "request" => Some(s.mean_request_bytes),
+                "payload" => Some(s.mean_payload_bytes),
+                "wire" => s.mean_wire_bytes,
+                "decoded" => s.mean_decoded_bytes,
+                _ => s.mean_transfer_bytes,
+            }
+        };
+        let max = measures
+            .iter()
+            .flat_map(|(m, _)| Protocol::ALL.map(|p| value(p, m).unwrap_or(0.0)))
+            .fold(0.0, f64::max);
+        let x = LinearScale::new(
+            (0.0, nice_ceiling(max)),
+            (LABEL_WIDTH, WIDTH - MARGIN.1 - 70.0),
+        );
+        measures
+            .iter()
+            .enumerate()
+            .map(|(row, (measure, label))| {
+                let y0 = MARGIN.2 + row as f64 * ROW;
+                let bars = Protocol::ALL
+                    .into_iter()
+                    .filter_map(|protocol| {
+                        let bytes = value(protocol, measure)?;
+                        let y = y0 + protocol.index() as f64 * (ROW / 2.0 - 2.0);
+                        let end = x.apply(bytes);
+                        Some(view! {
+                            <rect x=LABEL_WIDTH y=y width=(end - LABEL_WIDTH).max(1.0) height=ROW / 2.0 - 4.0
+                                fill=colour(protocol)
+                                data-testid=format!("size-{}-{measure}", protocol.key())
+                                data-bytes=format!("{bytes:.1}") />
+                            <text class="tick" x=end + 4.0 y=y + ROW / 2.0 - 8.0>{format_bytes(bytes)}</text>
+                        })
+                    })
+                    .collect_view();
+                view! {
+                    <text class="label" x=LABEL_WIDTH - 8.0 y=y0 + ROW / 2.0 text-anchor="end">{*label}</text>
+                    {bars}
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <figure class="chart" data-testid="chart-sizes">
+            <figcaption>"Bytes per request (mean)"</figcaption>
+            <svg viewBox=format!("0 0 {WIDTH} {height}") role="img" aria-label="Bytes per request">
+                {drawing}
+            </svg>
+        </figure>
+    }
+}

@@ -1,0 +1,79 @@
+//! The last runs side by side, read from and written to `localStorage`.
+
+use leptos::prelude::*;
+
+use crate::run_history::{self, STORAGE_KEY, SavedRun};
+use crate::stats::scale::{format_bytes, format_ms};
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The stored runs, newest first.
+pub fn load() -> Vec<SavedRun> {
+    let stored = storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok())
+        .flatten();
+    run_history::parse(stored.as_deref())
+}
+
+/// Stores `run` in front of the others.
+pub fn save(run: SavedRun) -> Vec<SavedRun> {
+    let mut history = load();
+    let json = run_history::push(&mut history, run);
+    if let Some(storage) = storage() {
+        // A full or disabled storage only loses the history, never the run.
+        let _ = storage.set_item(STORAGE_KEY, &json);
+    }
+    history
+}
+
+/// A table of the last runs.
+#[component]
+pub fn RunHistory(
+    /// The runs to show, newest first.
+    runs: RwSignal<Vec<SavedRun>>,
+) -> impl IntoView {
+    let optional_ms = |v: Option<f64>| v.map_or("—".to_owned(), format_ms);
+    let rows = move || {
+        runs.get()
+            .into_iter()
+            .enumerate()
+            .flat_map(|(i, run)| {
+                let settings = run.settings.replace('&', " ");
+                run.summaries
+                    .into_iter()
+                    .filter(|s| s.requests > 0)
+                    .map(move |s| {
+                        view! {
+                            <tr data-testid=format!("history-{i}")>
+                                <td>{format!("#{}", i + 1)}</td>
+                                <td class="settings"><a href=format!("?{}", settings.replace(' ', "&"))>{settings.clone()}</a></td>
+                                <td>{s.protocol.clone()}</td>
+                                <td>{format!("{} / {}", s.requests, s.errors)}</td>
+                                <td>{optional_ms(s.p50_ms)}</td>
+                                <td>{optional_ms(s.p99_ms)}</td>
+                                <td>{format!("{:.1}", s.requests_per_second)}</td>
+                                <td>{s.wire_bytes.map_or("—".to_owned(), format_bytes)}</td>
+                            </tr>
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect_view()
+    };
+    view! {
+        <section class="panel history" data-testid="history">
+            <h2>"Last runs (kept in this browser)"</h2>
+            <table>
+                <thead>
+                    <tr>
+                        <th>"Run"</th><th>"Settings"</th><th>"Protocol"</th><th>"Requests / errors"</th>
+                        <th>"p50"</th><th>"p99"</th><th>"Requests/s"</th><th>"Wire bytes"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

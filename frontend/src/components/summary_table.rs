@@ -1,0 +1,258 @@
+//! The run's summary: one column per protocol and their ratio.
+
+use leptos::prelude::*;
+
+use crate::lab_run::{Phase, SharedRun};
+use crate::run_data::Summary;
+use crate::stats::scale::{format_bytes, format_ms, format_ratio};
+use crate::transport::Protocol;
+
+/// A row: its label, test id, how to read it from a summary, how to show it.
+struct Row {
+    label: &'static str,
+    key: &'static str,
+    value: fn(&Summary) -> Option<f64>,
+    show: fn(f64) -> String,
+}
+
+fn count(v: f64) -> String {
+    format!("{v:.0}")
+}
+
+fn rate(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+const ROWS: &[Row] = &[
+    Row {
+        label: "Requests",
+        key: "requests",
+        value: |s| Some(s.requests as f64),
+        show: count,
+    },
+    Row {
+        label: "Errors",
+        key: "errors",
+        value: |s| Some(s.errors as f64),
+        show: count,
+    },
+    Row {
+        label: "p50",
+        key: "p50",
+        value: |s| s.latency.map(|l| l.p50),
+        show: format_ms,
+    },
+    Row {
+        label: "p90",
+        key: "p90",
+        value: |s| s.latency.map(|l| l.p90),
+        show: format_ms,
+    },
+    Row {
+        label: "p99",
+        key: "p99",
+        value: |s| s.latency.map(|l| l.p99),
+        show: format_ms,
+    },
+    Row {
+        label: "p99.9",
+        key: "p999",
+        value: |s| s.latency.map(|l| l.p999),
+        show: format_ms,
+    },
+    Row {
+        label: "max",
+        key: "max",
+        value: |s| s.latency.map(|l| l.max),
+        show: format_ms,
+    },
+    Row {
+        label: "mean",
+        key: "mean",
+        value: |s| s.latency.map(|l| l.mean),
+        show: format_ms,
+    },
+    Row {
+        label: "Requests/s",
+        key: "rps",
+        value: |s| Some(s.requests_per_second),
+        show: rate,
+    },
+    Row {
+        label: "Request bytes (mean)",
+        key: "request-bytes",
+        value: |s| Some(s.mean_request_bytes),
+        show: format_bytes,
+    },
+    Row {
+        label: "Response on the wire (mean)",
+        key: "wire-bytes",
+        value: |s| s.mean_wire_bytes,
+        show: format_bytes,
+    },
+    Row {
+        label: "Response decoded (mean)",
+        key: "decoded-bytes",
+        value: |s| s.mean_decoded_bytes,
+        show: format_bytes,
+    },
+    Row {
+        label: "With headers, approx. (mean)",
+        key: "transfer-bytes",
+        value: |s| s.mean_transfer_bytes,
+        show: format_bytes,
+    },
+    Row {
+        label: "Payload encoding (mean)",
+        key: "payload-bytes",
+        value: |s| Some(s.mean_payload_bytes),
+        show: format_bytes,
+    },
+    Row {
+        label: "Wire bytes per record",
+        key: "bytes-per-record",
+        value: |s| s.wire_bytes_per_record,
+        show: format_bytes,
+    },
+    Row {
+        label: "Client decode (mean)",
+        key: "decode",
+        value: |s| Some(s.mean_decode_ms),
+        show: format_ms,
+    },
+    Row {
+        label: "Time to first byte (mean)",
+        key: "ttfb",
+        value: |s| s.mean_ttfb_ms,
+        show: format_ms,
+    },
+    Row {
+        label: "Server time (mean)",
+        key: "server",
+        value: |s| s.mean_server_ms,
+        show: format_ms,
+    },
+    Row {
+        label: "Stream: first message (mean)",
+        key: "first-message",
+        value: |s| s.mean_first_message_ms,
+        show: format_ms,
+    },
+    Row {
+        label: "Records/s while busy",
+        key: "records-per-second",
+        value: |s| s.records_per_second,
+        show: rate,
+    },
+];
+
+/// The table, refreshed with the charts; exact percentiles once the run is over.
+#[component]
+pub fn SummaryTable(
+    /// The run to summarise.
+    run: SharedRun,
+    /// Bumped on every refresh.
+    tick: RwSignal<u64>,
+) -> impl IntoView {
+    let summaries = Memo::new(move |_| {
+        tick.track();
+        run.with_value(|run| {
+            let exact = matches!(run.phase, Phase::Finished | Phase::Stopped);
+            Protocol::ALL.map(|p| run.data.summary(p, exact))
+        })
+    });
+    let errors = move || {
+        tick.track();
+        run.with_value(|run| {
+            Protocol::ALL
+                .into_iter()
+                .filter_map(|p| {
+                    let stats = &run.data.stats[p.index()];
+                    let message = stats.last_error.clone()?;
+                    Some(view! {
+                        <p class="error" role="alert" data-testid=format!("error-{}", p.key())>
+                            {format!("{}: {} of {} requests failed. Last error: {message}", p.label(), stats.errors, stats.requests)}
+                        </p>
+                    })
+                })
+                .collect_view()
+        })
+    };
+    // Requests whose Resource Timing entry has been matched so far.
+    let timed = move |protocol: Protocol| {
+        tick.track();
+        run.with_value(|run| run.data.stats[protocol.index()].matched)
+    };
+    let incomplete = move || {
+        tick.track();
+        run.with_value(|run| {
+            Protocol::ALL
+                .into_iter()
+                .map(|p| (p, &run.data.stats[p.index()]))
+                .filter(|(_, s)| s.incomplete > 0)
+                .map(|(p, s)| {
+                    format!(
+                        "{}: the browser reported {} of {} fetches without body sizes (the client \
+                         ended them as soon as it had the gRPC trailers); size means use the other {}.",
+                        p.label(),
+                        s.incomplete,
+                        s.matched,
+                        s.matched - s.incomplete
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    };
+    let rows = ROWS
+        .iter()
+        .map(|row| {
+            let cell = move |protocol: Protocol| {
+                move || {
+                    summaries.with(|s| {
+                        let summary = &s[protocol.index()];
+                        if summary.requests == 0 {
+                            return "—".to_owned();
+                        }
+                        (row.value)(summary).map_or("—".to_owned(), row.show)
+                    })
+                }
+            };
+            let ratio = move || {
+                summaries.with(|s| {
+                    let (g, r) = (&s[Protocol::GrpcWeb.index()], &s[Protocol::Rest.index()]);
+                    match ((row.value)(g), (row.value)(r)) {
+                        (Some(a), Some(b)) if g.requests > 0 && r.requests > 0 && b > 0.0 => format_ratio(a / b),
+                        _ => "—".to_owned(),
+                    }
+                })
+            };
+            view! {
+                <tr>
+                    <th scope="row">{row.label}</th>
+                    <td data-testid=format!("summary-grpc-web-{}", row.key)>{cell(Protocol::GrpcWeb)}</td>
+                    <td data-testid=format!("summary-rest-{}", row.key)>{cell(Protocol::Rest)}</td>
+                    <td data-testid=format!("summary-ratio-{}", row.key)>{ratio}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section
+            class="panel summary"
+            data-testid="summary"
+            data-timed-grpc-web=move || timed(Protocol::GrpcWeb)
+            data-timed-rest=move || timed(Protocol::Rest)
+        >
+            <h2>"Results"</h2>
+            {errors}
+            <p class="note" data-testid="incomplete-entries">{incomplete}</p>
+            <table>
+                <thead>
+                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,258 @@
+//! What a run does, and its form in the page URL (`?protocol=both&workload=fetch&…`),
+//! so a shared link reproduces the setup.
+
+use lab_proto::v1::Shape;
+
+use crate::transport::{FetchParams, Protocol};
+
+/// Which protocol(s) a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtocolChoice {
+    GrpcWeb,
+    Rest,
+    /// Alternate request by request, so both face the same conditions.
+    Both,
+}
+
+impl ProtocolChoice {
+    pub const ALL: [ProtocolChoice; 3] = [
+        ProtocolChoice::GrpcWeb,
+        ProtocolChoice::Rest,
+        ProtocolChoice::Both,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ProtocolChoice::GrpcWeb => "gRPC-Web",
+            ProtocolChoice::Rest => "REST",
+            ProtocolChoice::Both => "Both",
+        }
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ProtocolChoice::GrpcWeb => "grpc-web",
+            ProtocolChoice::Rest => "rest",
+            ProtocolChoice::Both => "both",
+        }
+    }
+
+    /// The protocol of request number `seq`.
+    pub fn protocol_for(self, seq: u64) -> Protocol {
+        match self {
+            ProtocolChoice::GrpcWeb => Protocol::GrpcWeb,
+            ProtocolChoice::Rest => Protocol::Rest,
+            ProtocolChoice::Both if seq.is_multiple_of(2) => Protocol::GrpcWeb,
+            ProtocolChoice::Both => Protocol::Rest,
+        }
+    }
+}
+
+/// The request a run repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Ping,
+    Fetch,
+    Upload,
+    Stream,
+}
+
+impl WorkloadKind {
+    pub const ALL: [WorkloadKind; 4] = [
+        WorkloadKind::Ping,
+        WorkloadKind::Fetch,
+        WorkloadKind::Upload,
+        WorkloadKind::Stream,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            WorkloadKind::Ping => "ping",
+            WorkloadKind::Fetch => "fetch",
+            WorkloadKind::Upload => "upload",
+            WorkloadKind::Stream => "stream",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            WorkloadKind::Ping => "Ping (empty request and response)",
+            WorkloadKind::Fetch => "Fetch N records",
+            WorkloadKind::Upload => "Upload N records",
+            WorkloadKind::Stream => "Server stream of N records",
+        }
+    }
+}
+
+/// Bounds the form enforces.
+pub const MAX_CONCURRENCY: u32 = 64;
+pub const MAX_TOTAL: u32 = 1_000_000;
+
+/// A run's whole setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunConfig {
+    pub protocol: ProtocolChoice,
+    pub workload: WorkloadKind,
+    pub shape: Shape,
+    /// Records per request (fetch, upload, stream).
+    pub count: u32,
+    pub seed: u64,
+    /// Ask for HTTP compression (gzip/br) of responses.
+    pub compression: bool,
+    /// Requests in the run.
+    pub total: u32,
+    /// Requests in flight at once.
+    pub concurrency: u32,
+    /// Target requests per second over all protocols; 0 means as fast as possible.
+    pub rate: u32,
+    /// Pause between streamed messages.
+    pub interval_ms: u32,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        Self {
+            protocol: ProtocolChoice::Both,
+            workload: WorkloadKind::Fetch,
+            shape: Shape::Telemetry,
+            count: 100,
+            seed: 1,
+            compression: false,
+            total: 200,
+            concurrency: 4,
+            rate: 0,
+            interval_ms: 0,
+        }
+    }
+}
+
+impl RunConfig {
+    /// What a fetch or stream of this run asks for.
+    pub fn fetch_params(&self) -> FetchParams {
+        FetchParams {
+            shape: self.shape,
+            count: self.count,
+            seed: self.seed,
+        }
+    }
+
+    /// The URL query that reproduces this setup.
+    pub fn to_query(&self) -> String {
+        format!(
+            "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}",
+            self.protocol.key(),
+            self.workload.key(),
+            self.shape.slug(),
+            self.count,
+            self.seed,
+            if self.compression { "on" } else { "off" },
+            self.total,
+            self.concurrency,
+            self.rate,
+            self.interval_ms,
+        )
+    }
+
+    /// Reads a URL query (with or without its `?`); what is missing or invalid keeps
+    /// its default, numbers are clamped to what the lab accepts.
+    pub fn from_query(query: &str) -> Self {
+        let mut config = Self::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            let Some((key, value)) = pair.split_once('=') else {
+                continue;
+            };
+            let number = |max: u32| value.parse::<u32>().ok().map(|n| n.min(max));
+            match key {
+                "protocol" => {
+                    if let Some(p) = ProtocolChoice::ALL.into_iter().find(|p| p.key() == value) {
+                        config.protocol = p;
+                    }
+                }
+                "workload" => {
+                    if let Some(w) = WorkloadKind::ALL.into_iter().find(|w| w.key() == value) {
+                        config.workload = w;
+                    }
+                }
+                "shape" => config.shape = Shape::from_slug(value).unwrap_or(config.shape),
+                "count" => {
+                    config.count = number(lab_proto::dataset::MAX_RECORDS)
+                        .unwrap_or(config.count)
+                        .max(1)
+                }
+                "seed" => config.seed = value.parse().unwrap_or(config.seed),
+                "compression" => config.compression = value == "on",
+                "total" => config.total = number(MAX_TOTAL).unwrap_or(config.total).max(1),
+                "concurrency" => {
+                    config.concurrency =
+                        number(MAX_CONCURRENCY).unwrap_or(config.concurrency).max(1)
+                }
+                "rate" => config.rate = number(1_000_000).unwrap_or(config.rate),
+                "interval" => config.interval_ms = number(10_000).unwrap_or(config.interval_ms),
+                _ => {}
+            }
+        }
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_round_trips() {
+        let config = RunConfig {
+            protocol: ProtocolChoice::Rest,
+            workload: WorkloadKind::Upload,
+            shape: Shape::Order,
+            count: 2_500,
+            seed: 77,
+            compression: true,
+            total: 10_000,
+            concurrency: 16,
+            rate: 500,
+            interval_ms: 20,
+        };
+        assert_eq!(
+            RunConfig::from_query(&format!("?{}", config.to_query())),
+            config
+        );
+        assert_eq!(
+            RunConfig::from_query(&RunConfig::default().to_query()),
+            RunConfig::default()
+        );
+    }
+
+    #[test]
+    fn bad_or_missing_values_keep_defaults_and_numbers_are_clamped() {
+        let config = RunConfig::from_query(
+            "protocol=smoke&count=0&concurrency=999&total=abc&shape=log&junk",
+        );
+        assert_eq!(config.protocol, ProtocolChoice::Both);
+        assert_eq!(config.count, 1);
+        assert_eq!(config.concurrency, MAX_CONCURRENCY);
+        assert_eq!(config.total, RunConfig::default().total);
+        assert_eq!(config.shape, Shape::Log);
+        assert_eq!(
+            RunConfig::from_query("count=5000000").count,
+            lab_proto::dataset::MAX_RECORDS
+        );
+    }
+
+    #[test]
+    fn both_alternates_protocols_request_by_request() {
+        let seq: Vec<Protocol> = (0..4)
+            .map(|i| ProtocolChoice::Both.protocol_for(i))
+            .collect();
+        assert_eq!(
+            seq,
+            [
+                Protocol::GrpcWeb,
+                Protocol::Rest,
+                Protocol::GrpcWeb,
+                Protocol::Rest
+            ]
+        );
+        assert_eq!(ProtocolChoice::Rest.protocol_for(0), Protocol::Rest);
+    }
+}
