@@ -41,6 +41,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/{*rest}", axum::routing::any(unknown_route))
+        .layer(axum::middleware::from_fn(server_timing::fill_in))
 }
 
 /// Query parameters of `GET /api/v1/records` and its stream.

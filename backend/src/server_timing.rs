@@ -42,6 +42,18 @@ pub fn header_value(handler: Duration, serialize: Duration) -> HeaderValue {
     HeaderValue::try_from(text).expect("digits and ASCII punctuation only")
 }
 
+/// Gives every REST response a `Server-Timing`: handlers that serialize a value set
+/// their own; errors and event streams get the time to the response, all `handler`.
+pub async fn fill_in(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(SERVER_TIMING) {
+        let value = header_value(started.elapsed(), Duration::ZERO);
+        response.headers_mut().insert(SERVER_TIMING, value);
+    }
+    response
+}
+
 /// Middleware around the gRPC (and gRPC-Web) service; `max_body` bounds the buffered
 /// request like tonic's own message limit does.
 pub async fn grpc_layer(max_body: usize, request: Request, next: Next) -> Response {

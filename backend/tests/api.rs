@@ -558,6 +558,19 @@ async fn every_api_response_carries_server_timing() {
         assert!(metrics.iter().all(|(_, ms)| *ms > 0.0), "{value}");
         assert_eq!(response.headers()["timing-allow-origin"], "*");
     }
+    // Errors and event streams too.
+    for path in [
+        "/api/v1/records?shape=nope&count=1",
+        "/api/v1/records/stream?shape=log&count=1",
+        "/api/v9",
+    ] {
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        let value = response.headers()["server-timing"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(value.starts_with("handler;dur="), "{path}: {value}");
+    }
     let grpc = clients::grpc(server.addr)
         .ping(lab_proto::v1::PingRequest {})
         .await

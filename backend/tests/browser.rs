@@ -300,3 +300,31 @@ async fn a_backend_that_is_down_shows_an_error_per_protocol() {
     }
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_workload_compares_grpc_web_streams_with_sse() {
+    let server = TestServer::start(dist_dir()).await;
+    let browser = Browser::start().await;
+    let query =
+        "protocol=both&workload=stream&shape=telemetry&count=20&total=4&concurrency=2&interval=5";
+    run_lab(&browser, &server, query).await;
+    for protocol in ["grpc-web", "rest"] {
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-requests")).await,
+            2.0
+        );
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            0.0
+        );
+        let first = number_in(&browser, &format!("summary-{protocol}-first-message")).await;
+        // 20 messages 5 ms apart take ~95 ms; the first comes long before the last.
+        let total = number_in(&browser, &format!("summary-{protocol}-mean")).await;
+        assert!(
+            first > 0.0 && first < total,
+            "{protocol}: first {first} ms of {total} ms"
+        );
+    }
+    assert_eq!(server.state.live_streams.current(), 0);
+    browser.close().await;
+}

@@ -99,6 +99,17 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         cells.push(h2load_cell(
             &h2load,
             &scratch,
+            true,
+            "baseline",
+            "HTTP/1.1 /healthz · h2load",
+            connections,
+            &format!("{base}/healthz"),
+            None,
+        )?);
+        cells.push(h2load_cell(
+            &h2load,
+            &scratch,
+            false,
             "baseline",
             "h2c /healthz",
             connections,
@@ -132,6 +143,27 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             cells.push(h2load_cell(
                 &h2load,
                 &scratch,
+                true,
+                workload.name,
+                "REST · h2load",
+                connections,
+                &format!("{base}{}", workload.rest_path),
+                None,
+            )?);
+            cells.push(h2load_cell(
+                &h2load,
+                &scratch,
+                true,
+                workload.name,
+                "gRPC-Web · h2load",
+                connections,
+                &grpc_url,
+                Some(&body),
+            )?);
+            cells.push(h2load_cell(
+                &h2load,
+                &scratch,
+                false,
                 workload.name,
                 "gRPC (h2c)",
                 connections,
@@ -175,7 +207,7 @@ fn oha_cell(
             "-z",
             &format!("{CELL_SECONDS}s"),
         ])
-        .args(["-c", &connections.to_string(), "--disable-keepalive=false"]);
+        .args(["-c", &connections.to_string()]);
     if let Some(body) = body {
         step = step
             .args([
@@ -187,6 +219,7 @@ fn oha_cell(
             ])
             .arg(body);
     }
+    settle();
     eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
     let output = step
         .arg(url)
@@ -214,7 +247,14 @@ fn oha_cell(
     let failed_connections: u64 = json
         .pointer("/errorDistribution")
         .and_then(|v| v.as_object())
-        .map(|errors| errors.values().filter_map(|n| n.as_u64()).sum())
+        .map(|errors| {
+            errors
+                .iter()
+                // Requests cut off by the end of the cell are not the server's errors.
+                .filter(|(kind, _)| kind.as_str() != "aborted due to deadline")
+                .filter_map(|(_, n)| n.as_u64())
+                .sum()
+        })
         .unwrap_or(0);
     Ok(Cell {
         workload,
@@ -228,9 +268,11 @@ fn oha_cell(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn h2load_cell(
     h2load: &Path,
     scratch: &Path,
+    http1: bool,
     workload: &'static str,
     protocol: &'static str,
     connections: u32,
@@ -249,19 +291,22 @@ fn h2load_cell(
             "1",
             "-m",
             "1",
+            "--warm-up-time=1",
         ])
         .arg(format!("--log-file={}", log.display()));
-    if let Some(body) = body {
-        step = step
-            .args([
-                "-H",
-                "content-type: application/grpc",
-                "-H",
-                "te: trailers",
-                "-d",
-            ])
-            .arg(body);
+    if http1 {
+        step = step.arg("--h1");
     }
+    if let Some(body) = body {
+        let headers: &[&str] = if http1 {
+            &["-H", "content-type: application/grpc-web+proto"]
+        } else {
+            &["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        };
+        step = step.args(headers).arg("-d").arg(body);
+    }
+
+    settle();
     eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
     let output = step
         .arg(url)
@@ -312,6 +357,8 @@ fn report(cells: &[Cell]) -> String {
     let baseline = |protocol: &str, connections: u32| {
         let via = if protocol.starts_with("gRPC (h2c)") {
             "h2c /healthz"
+        } else if protocol.ends_with("· h2load") {
+            "HTTP/1.1 /healthz · h2load"
         } else {
             "HTTP/1.1 /healthz"
         };
@@ -324,11 +371,16 @@ fn report(cells: &[Cell]) -> String {
     let _ = writeln!(
         out,
         "Produced by `cargo xtask bench` against the release backend on 127.0.0.1 \
-         ({CELL_SECONDS} s per cell, logging at `warn`). REST and gRPC-Web are driven by \
-         `oha` over HTTP/1.1 with keep-alive, native gRPC by `h2load` over h2c \
-         (one stream per connection at a time). \"vs baseline\" divides by the bare \
-         `/healthz` route measured in the same run with the same tool and HTTP version. \
-         The floor is {:.0}% on ping and the small fetch.\n",
+         ({CELL_SECONDS} s per cell after a 1 s pause, h2load with 1 s of warm-up; logging at `warn`). REST and gRPC-Web are driven over \
+         HTTP/1.1 with keep-alive twice: by `oha`, and by `h2load --h1` (marked \
+         \"· h2load\"); native gRPC by `h2load` over h2c. Every client keeps one request \
+         per connection in flight. \"vs baseline\" divides by the bare `/healthz` route \
+         measured in the same run with the same tool and HTTP version. The floor is \
+         {:.0}% on ping and the small fetch.\n\n\
+         Client and server share this machine's cores. oha spends more CPU on each \
+         response body than the server spends producing it, so with bodies (and at 64 \
+         connections) oha's ratios measure oha; the lighter C client h2load measures the \
+         server. The floor is judged on the h2load rows; the oha rows stay for reference.\n",
         FLOOR * 100.0
     );
     let _ = writeln!(
@@ -343,13 +395,20 @@ fn report(cells: &[Cell]) -> String {
     );
     let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
     let mut below_floor = Vec::new();
+    let mut below_floor_with_oha = Vec::new();
     for cell in cells {
         let ratio = baseline(cell.protocol, cell.connections)
             .filter(|_| cell.workload != "baseline")
             .map(|base| cell.requests_per_second / base.requests_per_second);
         let ratio_text = ratio.map_or("—".to_owned(), |r| format!("{:.0}%", r * 100.0));
+        let judged = cell.protocol.ends_with("h2load") || cell.protocol.starts_with("gRPC (h2c)");
         if ratio.is_some_and(|r| r < FLOOR) && cell.workload != "fetch 1000 orders" {
-            below_floor.push(format!(
+            let list = if judged {
+                &mut below_floor
+            } else {
+                &mut below_floor_with_oha
+            };
+            list.push(format!(
                 "{} / {} / {}",
                 cell.workload, cell.protocol, cell.connections
             ));
@@ -384,7 +443,21 @@ fn report(cells: &[Cell]) -> String {
     } else {
         let _ = writeln!(out, "Floor NOT met by: {}.", below_floor.join("; "));
     }
+    if !below_floor_with_oha.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nBelow {:.0}% when driven by oha: {}.",
+            FLOOR * 100.0,
+            below_floor_with_oha.join("; ")
+        );
+    }
     out
+}
+
+/// A pause between cells, so connections the last client left behind are gone
+/// before the next one starts.
+fn settle() {
+    std::thread::sleep(Duration::from_secs(1));
 }
 
 fn kernel() -> String {

@@ -1,9 +1,9 @@
 //! REST calls through gloo-net, encoded and decoded with serde_json.
 
 use gloo_net::http::{Request, Response};
-use web_sys::RequestCache;
 use lab_proto::v1::{FetchResponse, PingResponse, Record, UploadResponse};
 use serde::Serialize;
+use web_sys::RequestCache;
 
 use super::{COMPRESSION_SWITCH, Call, CallOutcome, FetchParams, TransportError, now_ms};
 
