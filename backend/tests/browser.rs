@@ -105,14 +105,7 @@ async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) ->
 }
 
 async fn number_in(browser: &Browser, testid: &str) -> f64 {
-    let text = browser.text_of(&format!("[data-testid={testid}]")).await;
-    let digits: String = text
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.')
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("{testid} shows {text:?}, not a number"))
+    browser.number_in(testid).await
 }
 
 async fn attr_number(browser: &Browser, css: &str, name: &str) -> f64 {
@@ -126,22 +119,8 @@ async fn attr_number(browser: &Browser, css: &str, name: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{css} has no numeric {name}"))
 }
 
-/// Opens the lab with `query` as its settings, runs it and waits for the end.
 async fn run_lab(browser: &Browser, server: &TestServer, query: &str) {
-    browser
-        .client
-        .goto(&server.url(&format!("/?{query}")))
-        .await
-        .expect("open the lab");
-    browser
-        .wait_for("[data-testid=run]:not([disabled])")
-        .await
-        .click()
-        .await
-        .expect("click Run");
-    browser
-        .wait_for("[data-testid=progress][data-phase=finished]")
-        .await;
+    browser.run_lab(&server.url(&format!("/?{query}"))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

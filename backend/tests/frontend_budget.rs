@@ -53,20 +53,7 @@ async fn measure_bundle_startup_and_sustained_rate() {
     }
 
     let query = "protocol=both&workload=ping&total=20000&concurrency=16";
-    browser
-        .client
-        .goto(&server.url(&format!("/?{query}")))
-        .await
-        .unwrap();
-    browser
-        .wait_for("[data-testid=run]:not([disabled])")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for("[data-testid=progress][data-phase=finished]")
-        .await;
+    browser.run_lab(&server.url(&format!("/?{query}"))).await;
     let progress = browser.text_of("[data-testid=progress-text]").await;
     let grpc = browser.text_of("[data-testid=summary-grpc-web-rps]").await;
     let rest = browser.text_of("[data-testid=summary-rest-rps]").await;

@@ -109,6 +109,30 @@ impl Browser {
             .unwrap_or_else(|err| panic!("no element matches `{css}` within 30 s: {err}"))
     }
 
+    /// The leading number in the text of `[data-testid=testid]` ("12 ms" is 12).
+    pub async fn number_in(&self, testid: &str) -> f64 {
+        let text = self.text_of(&format!("[data-testid={testid}]")).await;
+        let digits: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        digits
+            .parse()
+            .unwrap_or_else(|_| panic!("{testid} shows {text:?}, not a number"))
+    }
+
+    /// Opens the lab at `url` (its settings in the query), runs it and waits for the end.
+    pub async fn run_lab(&self, url: &str) {
+        self.client.goto(url).await.expect("open the lab");
+        self.wait_for("[data-testid=run]:not([disabled])")
+            .await
+            .click()
+            .await
+            .expect("click Run");
+        self.wait_for("[data-testid=progress][data-phase=finished]")
+            .await;
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

@@ -3,8 +3,9 @@
 use leptos::prelude::*;
 
 use super::line_chart::{LineChart, Series};
-use crate::lab_run::SharedRun;
+use crate::lab_run::{LabRun, SharedRun};
 use crate::stats::scale::format_ms;
+use crate::stats::time_series::TimeSeries;
 use crate::transport::Protocol;
 
 fn seconds(ms: f64) -> String {
@@ -15,6 +16,27 @@ fn per_second(value: f64) -> String {
     format!("{value:.0}/s")
 }
 
+/// One line per protocol that has points, from its time buckets via `points`.
+fn timeline_series(
+    run: SharedRun,
+    tick: RwSignal<u64>,
+    points: fn(&LabRun, &TimeSeries) -> Vec<(f64, f64)>,
+) -> Signal<Vec<Series>> {
+    Signal::derive(move || {
+        tick.track();
+        run.with_value(|run| {
+            Protocol::ALL
+                .into_iter()
+                .map(|protocol| Series {
+                    protocol,
+                    points: points(run, &run.data.stats[protocol.index()].timeline),
+                })
+                .filter(|s| !s.points.is_empty())
+                .collect()
+        })
+    })
+}
+
 /// Mean end-to-end latency per time bucket.
 #[component]
 pub fn LatencyOverTime(
@@ -23,24 +45,13 @@ pub fn LatencyOverTime(
     /// Bumped on every refresh.
     tick: RwSignal<u64>,
 ) -> impl IntoView {
-    let series = Signal::derive(move || {
-        tick.track();
-        run.with_value(|run| {
-            Protocol::ALL
-                .into_iter()
-                .map(|protocol| {
-                    let timeline = &run.data.stats[protocol.index()].timeline;
-                    let half = timeline.width_ms() / 2.0;
-                    let points = timeline
-                        .buckets()
-                        .iter()
-                        .filter_map(|b| Some((b.start_ms + half, b.mean()?)))
-                        .collect();
-                    Series { protocol, points }
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect()
-        })
+    let series = timeline_series(run, tick, |_, timeline| {
+        let half = timeline.width_ms() / 2.0;
+        timeline
+            .buckets()
+            .iter()
+            .filter_map(|b| Some((b.start_ms + half, b.mean()?)))
+            .collect()
     });
     view! {
         <LineChart title="Latency over time (mean per interval)" testid="chart-latency-over-time"
@@ -56,27 +67,15 @@ pub fn ThroughputOverTime(
     /// Bumped on every refresh.
     tick: RwSignal<u64>,
 ) -> impl IntoView {
-    let series = Signal::derive(move || {
-        tick.track();
-        run.with_value(|run| {
-            let elapsed = run.elapsed_ms();
-            Protocol::ALL
-                .into_iter()
-                .map(|protocol| {
-                    let timeline = &run.data.stats[protocol.index()].timeline;
-                    let width = timeline.width_ms();
-                    let points = timeline
-                        .buckets()
-                        .iter()
-                        // The bucket still filling would read low: leave it out.
-                        .filter(|b| b.start_ms + width <= elapsed || run.end_ms.is_some())
-                        .map(|b| (b.start_ms + width / 2.0, timeline.rate_per_second(b)))
-                        .collect();
-                    Series { protocol, points }
-                })
-                .filter(|s| !s.points.is_empty())
-                .collect()
-        })
+    let series = timeline_series(run, tick, |run, timeline| {
+        let (width, elapsed) = (timeline.width_ms(), run.elapsed_ms());
+        timeline
+            .buckets()
+            .iter()
+            // The bucket still filling would read low: leave it out.
+            .filter(|b| b.start_ms + width <= elapsed || run.end_ms.is_some())
+            .map(|b| (b.start_ms + width / 2.0, timeline.rate_per_second(b)))
+            .collect()
     });
     view! {
         <LineChart title="Throughput over time (requests/s)" testid="chart-throughput"
