@@ -70,3 +70,17 @@ fn visit(path: &Path, hasher: &mut DefaultHasher) {
             .hash(hasher);
     }
 }
+
+/// Prints the size of the wasm module and JS glue in `dist`.
+pub fn report_sizes(dist: &Path) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dist)
+        .map_err(|err| Failure(format!("cannot read {}: {err}", dist.display())))?;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".wasm") || name.ends_with(".js") {
+            let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            println!("{name}: {bytes} bytes");
+        }
+    }
+    Ok(())
+}

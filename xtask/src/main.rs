@@ -7,6 +7,7 @@
 //!   tests included.
 //! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload (API calls go
 //!   to a backend on 127.0.0.1:8080, see Trunk.toml).
+//! - `cargo xtask build`: the release frontend into `dist/`, with its sizes.
 //! - `cargo xtask bench`: load benchmark of the release backend, into `docs/benchmark.md`.
 //! - `cargo xtask bootstrap`: install what is missing, nothing else.
 
@@ -38,6 +39,8 @@ enum Task {
     },
     /// Run every test: unit, integration and headless-browser.
     Test,
+    /// Build the frontend (release) into dist/ and print the bundle's sizes.
+    Build,
     /// Hot-reloading frontend (`trunk serve`) against a running backend.
     Dev,
     /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
@@ -149,6 +152,11 @@ fn run(task: Task) -> Result<(), Failure> {
             outcome
         }
         Task::Bench => bench::run(&root),
+        Task::Build => {
+            let tools = bootstrap::web_tools(&root)?;
+            let dist = frontend_build::release(&root, &tools)?;
+            frontend_build::report_sizes(&dist)
+        }
         Task::Dev => {
             let tools = bootstrap::web_tools(&root)?;
             println!("dev: start the backend in another terminal: cargo run -p lab-backend");

@@ -5,7 +5,6 @@
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
-use lab_proto::v1::lab_service_client::LabServiceClient;
 use lab_proto::v1::{
     FetchRequest, FetchResponse, PingRequest, PingResponse, Record, StreamRequest, StreamResponse,
     UploadResponse,
@@ -30,15 +29,30 @@ impl From<tonic::Status> for TransportError {
     }
 }
 
-/// `LabService/Fetch` through the generated client (the parity check).
+/// `LabService/Fetch` (the parity check): the same raw path as measured calls, so the
+/// bundle carries one gRPC client, not two.
 pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, TransportError> {
     let request = FetchRequest {
         shape: params.shape.into(),
         count: params.count,
         seed: params.seed,
     };
-    let mut client = LabServiceClient::new(Client::new(origin.to_owned()));
-    Ok(client.fetch(request).await?.into_inner().records)
+    let mut grpc = Grpc::new(Client::new(origin.to_owned()));
+    grpc.ready()
+        .await
+        .map_err(|err| tonic::Status::unavailable(err.to_string()))?;
+    let path = PathAndQuery::from_static("/lab.v1.LabService/Fetch");
+    let bytes = grpc
+        .unary(
+            tonic::Request::new(Bytes::from(request.encode_to_vec())),
+            path,
+            RawCodec,
+        )
+        .await?
+        .into_inner();
+    let response =
+        FetchResponse::decode(bytes).map_err(|err| TransportError::Decode(err.to_string()))?;
+    Ok(response.records)
 }
 
 fn encode_upload(records: &[Record]) -> Vec<u8> {
