@@ -80,16 +80,14 @@ impl From<QueryRejection> for ApiError {
     }
 }
 
-impl From<BytesRejection> for ApiError {
-    fn from(rejection: BytesRejection) -> Self {
+impl ApiError {
+    /// An unreadable request body; `limit` is the body size limit in force.
+    pub fn unreadable_body(rejection: BytesRejection, limit: usize) -> Self {
         match rejection.status() {
             StatusCode::PAYLOAD_TOO_LARGE => Self::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
-                format!(
-                    "the request body exceeds the limit of {} bytes",
-                    crate::MAX_BODY_BYTES
-                ),
+                format!("the request body exceeds the limit of {limit} bytes"),
             ),
             status => Self::new(status, "unreadable_body", rejection.body_text()),
         }

@@ -99,12 +99,13 @@ async fn fetch(query: Result<Query<RecordsQuery>, QueryRejection>) -> Result<Res
 }
 
 async fn upload(
+    State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     // The body is read in full before the clock starts, as for gRPC: the handler time
     // covers decoding it, not receiving it.
-    let body = body?;
+    let body = body.map_err(|r| ApiError::unreadable_body(r, state.config.max_body_bytes))?;
     let started = Instant::now();
     let records = parse_json::<UploadRequest>(&headers, &body)?.records;
     workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;

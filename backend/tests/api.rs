@@ -343,7 +343,11 @@ async fn bodies_over_the_limit_are_refused_with_413_and_resource_exhausted() {
                 (status.as_u16(), body.error.as_str()),
                 (413, "payload_too_large")
             );
-            assert!(body.detail.contains("limit"), "{}", body.detail);
+            assert!(
+                body.detail.contains("limit of 262144 bytes"),
+                "{}",
+                body.detail
+            );
         }
         other => panic!("{other:?}"),
     }
