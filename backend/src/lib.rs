@@ -45,13 +45,19 @@ pub struct Config {
     pub static_dir: PathBuf,
     /// Request body / gRPC message size limit in bytes.
     pub max_body_bytes: usize,
+    /// Origins other than the page's own that may call the APIs (CORS); no wildcard.
+    pub cors_origins: Vec<HeaderValue>,
 }
+
+/// The dev loop's origins (`trunk serve`, see Trunk.toml), allowed by default.
+pub const DEV_ORIGINS: [&str; 2] = ["http://127.0.0.1:8081", "http://localhost:8081"];
 
 impl Config {
     pub fn new(static_dir: impl Into<PathBuf>) -> Self {
         Self {
             static_dir: static_dir.into(),
             max_body_bytes: MAX_BODY_BYTES,
+            cors_origins: DEV_ORIGINS.map(HeaderValue::from_static).to_vec(),
         }
     }
 }
@@ -86,6 +92,7 @@ pub fn app(state: AppState) -> Router {
     let frontend =
         ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
 
+    let cors = cors(&state.config.cors_origins);
     let rest = rest::routes()
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state);
@@ -95,7 +102,7 @@ pub fn app(state: AppState) -> Router {
         .fallback_service(frontend)
         .layer(compression::layer())
         .layer(middleware::map_request(compression::honour_switch))
-        .layer(cors())
+        .layer(cors)
         .layer(SetResponseHeaderLayer::overriding(
             HeaderName::from_static("timing-allow-origin"),
             HeaderValue::from_static("*"),
@@ -108,11 +115,11 @@ pub fn app(state: AppState) -> Router {
         )
 }
 
-/// CORS for the dev loop (UI served by `trunk serve` on another port): the browser
-/// must be allowed to read gRPC statuses and server timings across origins.
-fn cors() -> CorsLayer {
+/// CORS for the configured origins only (by default the dev loop's `trunk serve`):
+/// they may read gRPC statuses and server timings across origins. No credentials.
+fn cors(origins: &[HeaderValue]) -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(AllowOrigin::any())
+        .allow_origin(AllowOrigin::list(origins.iter().cloned()))
         .allow_methods(AllowMethods::any())
         .allow_headers(AllowHeaders::any())
         .expose_headers([

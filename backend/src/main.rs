@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use axum::http::HeaderValue;
 use clap::Parser;
 use lab_backend::{AppState, Config, app, serve};
 use tracing_subscriber::EnvFilter;
@@ -18,6 +19,13 @@ struct Cli {
     /// Directory of the built frontend (Trunk's output).
     #[arg(long, env = "LAB_STATIC_DIR", default_value = "dist")]
     static_dir: PathBuf,
+    /// Allow listening on a non-loopback address (the lab has no authentication).
+    #[arg(long)]
+    public: bool,
+    /// An origin allowed to call the APIs from another page (CORS); repeat for more.
+    /// Default: the dev loop's http://127.0.0.1:8081 and http://localhost:8081.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<HeaderValue>,
 }
 
 #[tokio::main]
@@ -29,6 +37,14 @@ async fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    if !cli.addr.ip().is_loopback() && !cli.public {
+        eprintln!(
+            "error: {} is not a loopback address; the lab has no authentication, \
+             so pass --public to expose it anyway",
+            cli.addr
+        );
+        return ExitCode::FAILURE;
+    }
 
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(
@@ -48,7 +64,11 @@ async fn main() -> ExitCode {
         .expect("a bound listener has an address");
     println!("The lab is at http://{addr}/");
 
-    let app = app(AppState::new(Config::new(cli.static_dir)));
+    let mut config = Config::new(cli.static_dir);
+    if !cli.cors_origins.is_empty() {
+        config.cors_origins = cli.cors_origins;
+    }
+    let app = app(AppState::new(config));
     match serve::serve(listener, app, serve::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

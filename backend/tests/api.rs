@@ -617,3 +617,60 @@ async fn cors_lets_another_origin_read_statuses_and_timings() {
         assert!(exposed.contains(header), "{exposed}");
     }
 }
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins() {
+    let server = TestServer::api().await;
+    for (origin, allowed) in [
+        ("http://127.0.0.1:8081", true),
+        ("http://evil.example", false),
+    ] {
+        let response = reqwest::Client::new()
+            .get(server.url("/api/v1/ping"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        let granted = response
+            .headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            granted.as_deref() == Some(origin),
+            allowed,
+            "{origin}: {granted:?}"
+        );
+        assert_ne!(granted.as_deref(), Some("*"));
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn static_files_cannot_escape_their_directory() {
+    let root = std::env::temp_dir().join(format!("lab-escape-{}", std::process::id()));
+    let dist = root.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::write(dist.join("index.html"), "ui").unwrap();
+    std::fs::write(root.join("secret.txt"), "top secret").unwrap();
+    let server = TestServer::start(dist).await;
+    for path in [
+        "/../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/..%2fsecret.txt",
+        "/a/%2e%2e/%2e%2e/secret.txt",
+    ] {
+        let response = reqwest::get(server.url(path)).await.unwrap();
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("top secret"),
+            "{path} escaped the static directory"
+        );
+    }
+    std::fs::remove_dir_all(root).unwrap();
+}
