@@ -33,6 +33,53 @@ struct Workload {
     grpc_message: Vec<u8>,
 }
 
+/// The load generator and HTTP version of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Driver {
+    /// `oha` over HTTP/1.1.
+    Oha,
+    /// `h2load --h1`.
+    H2loadHttp1,
+    /// `h2load` over h2c (prior knowledge).
+    H2c,
+}
+
+/// Where the load generators are, and their scratch directory.
+struct Tools {
+    oha: PathBuf,
+    h2load: PathBuf,
+    scratch: PathBuf,
+}
+
+impl Tools {
+    /// Runs one cell: `body` makes it a gRPC(-Web) POST, otherwise a GET.
+    fn measure(
+        &self,
+        driver: Driver,
+        workload: &'static str,
+        protocol: &'static str,
+        connections: u32,
+        url: &str,
+        body: Option<&Path>,
+    ) -> Result<Cell, Failure> {
+        settle();
+        eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
+        let cell = match driver {
+            Driver::Oha => oha_cell(&self.oha, connections, url, body)?,
+            Driver::H2loadHttp1 => {
+                h2load_cell(&self.h2load, &self.scratch, true, connections, url, body)?
+            }
+            Driver::H2c => h2load_cell(&self.h2load, &self.scratch, false, connections, url, body)?,
+        };
+        Ok(Cell {
+            workload,
+            protocol,
+            connections,
+            ..cell
+        })
+    }
+}
+
 /// One measured cell.
 struct Cell {
     workload: &'static str,
@@ -86,90 +133,46 @@ pub fn run(root: &Path) -> Result<(), Failure> {
 
     let server = Server::start(root)?;
     let base = format!("http://{}", server.addr);
+    let tools = Tools {
+        oha,
+        h2load,
+        scratch,
+    };
     let mut cells = Vec::new();
+    let healthz = format!("{base}/healthz");
+    let baselines = [
+        (Driver::Oha, "HTTP/1.1 /healthz"),
+        (Driver::H2loadHttp1, "HTTP/1.1 /healthz · h2load"),
+        (Driver::H2c, "h2c /healthz"),
+    ];
     for connections in CONNECTIONS {
-        cells.push(oha_cell(
-            &oha,
-            "baseline",
-            "HTTP/1.1 /healthz",
-            connections,
-            &format!("{base}/healthz"),
-            None,
-        )?);
-        cells.push(h2load_cell(
-            &h2load,
-            &scratch,
-            true,
-            "baseline",
-            "HTTP/1.1 /healthz · h2load",
-            connections,
-            &format!("{base}/healthz"),
-            None,
-        )?);
-        cells.push(h2load_cell(
-            &h2load,
-            &scratch,
-            false,
-            "baseline",
-            "h2c /healthz",
-            connections,
-            &format!("{base}/healthz"),
-            None,
-        )?);
+        for (driver, label) in baselines {
+            cells.push(tools.measure(driver, "baseline", label, connections, &healthz, None)?);
+        }
     }
     for workload in workloads() {
-        let framed = grpc_frame(&workload.grpc_message);
-        let body = scratch.join(format!("{}.bin", workload.grpc_method));
-        std::fs::write(&body, &framed)
+        let body = tools.scratch.join(format!("{}.bin", workload.grpc_method));
+        std::fs::write(&body, grpc_frame(&workload.grpc_message))
             .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
         let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
-        for connections in CONNECTIONS {
-            cells.push(oha_cell(
-                &oha,
-                workload.name,
-                "REST",
-                connections,
-                &format!("{base}{}", workload.rest_path),
-                None,
-            )?);
-            cells.push(oha_cell(
-                &oha,
-                workload.name,
-                "gRPC-Web",
-                connections,
-                &grpc_url,
-                Some(&body),
-            )?);
-            cells.push(h2load_cell(
-                &h2load,
-                &scratch,
-                true,
-                workload.name,
-                "REST · h2load",
-                connections,
-                &format!("{base}{}", workload.rest_path),
-                None,
-            )?);
-            cells.push(h2load_cell(
-                &h2load,
-                &scratch,
-                true,
-                workload.name,
+        let rest_url = format!("{base}{}", workload.rest_path);
+        let runs = [
+            (Driver::Oha, "REST", &rest_url, None),
+            (Driver::Oha, "gRPC-Web", &grpc_url, Some(&body)),
+            (Driver::H2loadHttp1, "REST · h2load", &rest_url, None),
+            (
+                Driver::H2loadHttp1,
                 "gRPC-Web · h2load",
-                connections,
                 &grpc_url,
                 Some(&body),
-            )?);
-            cells.push(h2load_cell(
-                &h2load,
-                &scratch,
-                false,
-                workload.name,
-                "gRPC (h2c)",
-                connections,
-                &grpc_url,
-                Some(&body),
-            )?);
+            ),
+            (Driver::H2c, "gRPC (h2c)", &grpc_url, Some(&body)),
+        ];
+        for connections in CONNECTIONS {
+            for (driver, label, url, body) in runs {
+                let body = body.map(PathBuf::as_path);
+                cells.push(tools.measure(driver, workload.name, label, connections, url, body)?);
+            }
         }
     }
     drop(server);
@@ -191,14 +194,8 @@ fn grpc_frame(message: &[u8]) -> Vec<u8> {
     framed
 }
 
-fn oha_cell(
-    oha: &Path,
-    workload: &'static str,
-    protocol: &'static str,
-    connections: u32,
-    url: &str,
-    body: Option<&Path>,
-) -> Result<Cell, Failure> {
+/// One `oha` cell; the caller names it.
+fn oha_cell(oha: &Path, connections: u32, url: &str, body: Option<&Path>) -> Result<Cell, Failure> {
     let mut step = Step::new(oha)
         .args([
             "--no-tui",
@@ -219,8 +216,6 @@ fn oha_cell(
             ])
             .arg(body);
     }
-    settle();
-    eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
     let output = step
         .arg(url)
         .output()
@@ -257,8 +252,8 @@ fn oha_cell(
         })
         .unwrap_or(0);
     Ok(Cell {
-        workload,
-        protocol,
+        workload: "",
+        protocol: "",
         connections,
         requests_per_second: seconds("/summary/requestsPerSec"),
         p50_ms: seconds("/latencyPercentiles/p50") * 1e3,
@@ -268,13 +263,11 @@ fn oha_cell(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One `h2load` cell (`http1`: `--h1`, else h2c); the caller names it.
 fn h2load_cell(
     h2load: &Path,
     scratch: &Path,
     http1: bool,
-    workload: &'static str,
-    protocol: &'static str,
     connections: u32,
     url: &str,
     body: Option<&Path>,
@@ -306,8 +299,6 @@ fn h2load_cell(
         step = step.args(headers).arg("-d").arg(body);
     }
 
-    settle();
-    eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
     let output = step
         .arg(url)
         .output()
@@ -342,8 +333,8 @@ fn h2load_cell(
         latencies.get(rank - 1).copied().unwrap_or(f64::NAN)
     };
     Ok(Cell {
-        workload,
-        protocol,
+        workload: "",
+        protocol: "",
         connections,
         requests_per_second,
         p50_ms: quantile(0.5),
