@@ -66,6 +66,9 @@ impl From<RequestError> for ApiError {
             RequestError::TooLarge(msg) => {
                 Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
             }
+            RequestError::Busy(msg) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_streams", msg)
+            }
         }
     }
 }

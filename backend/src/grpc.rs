@@ -18,7 +18,9 @@ impl From<RequestError> for Status {
     fn from(err: RequestError) -> Self {
         match err {
             RequestError::InvalidArgument(msg) => Status::invalid_argument(msg),
-            RequestError::TooLarge(msg) => Status::resource_exhausted(msg),
+            RequestError::TooLarge(msg) | RequestError::Busy(msg) => {
+                Status::resource_exhausted(msg)
+            }
         }
     }
 }
@@ -69,7 +71,7 @@ impl LabService for LabGrpc {
         let req = req.into_inner();
         let spec = RecordsSpec::from_wire(req.shape, req.count, req.seed)?;
         let interval = workload::stream_interval(req.interval_ms)?;
-        let stream = crate::record_stream::records(spec, interval, &self.state.live_streams);
+        let stream = crate::record_stream::records(spec, interval, &self.state.live_streams)?;
         Ok(Response::new(Box::pin(stream.map(Ok))))
     }
 }

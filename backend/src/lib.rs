@@ -19,24 +19,34 @@ pub mod workload;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::routing::get;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use record_stream::LiveStreams;
-pub use serve::serve;
+pub use serve::{ConnectionLimits, serve};
 
 /// The largest request body (REST) or message (gRPC) accepted: 64 MiB, enough for
 /// an upload of the maximum record count of any shape.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// Record streams (gRPC and SSE together) produced at once, by default: each holds a
+/// generator and a connection slot for as long as its client listens.
+pub const MAX_STREAMS: usize = 512;
+
+/// The longest a request may take until its response starts (reading the body
+/// included); streams only count until their first byte.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Static settings of a running backend.
 #[derive(Debug, Clone)]
@@ -47,6 +57,12 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Origins other than the page's own that may call the APIs (CORS); no wildcard.
     pub cors_origins: Vec<HeaderValue>,
+    /// Record streams produced at once; more are refused until one ends.
+    pub max_streams: usize,
+    /// Time limit until a response starts; then `408 Request Timeout`.
+    pub request_timeout: Duration,
+    /// Per-connection limits (request head size, header timeout, HTTP/2 streams).
+    pub connection: ConnectionLimits,
 }
 
 /// The dev loop's origins (`trunk serve`, see Trunk.toml), allowed by default.
@@ -58,6 +74,9 @@ impl Config {
             static_dir: static_dir.into(),
             max_body_bytes: MAX_BODY_BYTES,
             cors_origins: DEV_ORIGINS.map(HeaderValue::from_static).to_vec(),
+            max_streams: MAX_STREAMS,
+            request_timeout: REQUEST_TIMEOUT,
+            connection: ConnectionLimits::default(),
         }
     }
 }
@@ -72,8 +91,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: Config) -> Self {
         Self {
+            live_streams: LiveStreams::new(config.max_streams),
             config: Arc::new(config),
-            live_streams: LiveStreams::default(),
         }
     }
 }
@@ -93,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
 
     let cors = cors(&state.config.cors_origins);
+    let timeout =
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout);
     let rest = rest::routes()
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
         .with_state(state);
@@ -100,6 +121,7 @@ pub fn app(state: AppState) -> Router {
     grpc.merge(rest)
         .route("/healthz", get(|| async { "ok" }))
         .fallback_service(frontend)
+        .layer(timeout)
         .layer(compression::layer())
         .layer(middleware::map_request(compression::honour_switch))
         .layer(cors)

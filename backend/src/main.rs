@@ -26,6 +26,10 @@ struct Cli {
     /// Default: the dev loop's http://127.0.0.1:8081 and http://localhost:8081.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<HeaderValue>,
+    /// Record streams produced at once (gRPC and SSE together); more are refused.
+    /// Default: 512.
+    #[arg(long, value_name = "N")]
+    max_streams: Option<usize>,
 }
 
 #[tokio::main]
@@ -68,8 +72,12 @@ async fn main() -> ExitCode {
     if !cli.cors_origins.is_empty() {
         config.cors_origins = cli.cors_origins;
     }
+    if let Some(max) = cli.max_streams {
+        config.max_streams = max;
+    }
+    let limits = config.connection.clone();
     let app = app(AppState::new(config));
-    match serve::serve(listener, app, serve::shutdown_signal()).await {
+    match serve::serve(listener, app, &limits, serve::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

@@ -3,7 +3,8 @@
 //! Records are generated lazily, as the transport polls for the next message: when a
 //! client goes away the transport drops the stream, and with it all remaining work.
 //! No task is spawned that could outlive its client. [`LiveStreams`] counts the
-//! streams alive right now, so tests (and operators) can see that drop happen.
+//! streams alive right now, so tests (and operators, at `/api/v1/status`) can see that
+//! drop happen, and refuses new streams beyond its limit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,21 +14,46 @@ use futures_util::Stream;
 use lab_proto::dataset::Generator;
 use lab_proto::v1::StreamResponse;
 
-use crate::workload::RecordsSpec;
+use crate::workload::{RecordsSpec, RequestError};
 
-/// The number of record streams currently being produced.
-#[derive(Debug, Clone, Default)]
-pub struct LiveStreams(Arc<AtomicUsize>);
+/// The record streams currently being produced, up to a limit.
+#[derive(Debug, Clone)]
+pub struct LiveStreams {
+    current: Arc<AtomicUsize>,
+    max: usize,
+}
 
 impl LiveStreams {
-    /// Streams alive right now.
-    pub fn current(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
+    /// A gauge that admits at most `max` streams at once.
+    pub fn new(max: usize) -> Self {
+        Self {
+            current: Arc::default(),
+            max,
+        }
     }
 
-    fn enter(&self) -> LiveStreamGuard {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        LiveStreamGuard(self.0.clone())
+    /// Streams alive right now.
+    pub fn current(&self) -> usize {
+        self.current.load(Ordering::SeqCst)
+    }
+
+    /// The most streams admitted at once.
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    fn enter(&self) -> Result<LiveStreamGuard, RequestError> {
+        // Take a slot, give it back if there was none: a refused attempt shows in the
+        // gauge for an instant at most.
+        let guard = LiveStreamGuard(self.current.clone());
+        if self.current.fetch_add(1, Ordering::SeqCst) >= self.max {
+            drop(guard);
+            return Err(RequestError::Busy(format!(
+                "the server is already producing its maximum of {} streams: retry when one ends",
+                self.max
+            )));
+        }
+        Ok(guard)
     }
 }
 
@@ -48,20 +74,21 @@ struct Producer {
     _guard: LiveStreamGuard,
 }
 
-/// `spec.count` messages, `interval` apart (the first one without delay).
+/// `spec.count` messages, `interval` apart (the first one without delay), or
+/// [`RequestError::Busy`] when `live` is at its limit.
 pub fn records(
     spec: RecordsSpec,
     interval: Duration,
     live: &LiveStreams,
-) -> impl Stream<Item = StreamResponse> + Send + use<> {
+) -> Result<impl Stream<Item = StreamResponse> + Send + use<>, RequestError> {
     let producer = Producer {
         generator: Generator::new(spec.shape, spec.seed),
         seq: 0,
         remaining: spec.count,
         interval,
-        _guard: live.enter(),
+        _guard: live.enter()?,
     };
-    futures_util::stream::unfold(producer, |mut p| async move {
+    Ok(futures_util::stream::unfold(producer, |mut p| async move {
         if p.remaining == 0 {
             return None;
         }
@@ -75,7 +102,7 @@ pub fn records(
             record: Some(p.generator.next_record()),
         };
         Some((message, p))
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -86,9 +113,9 @@ mod tests {
 
     #[tokio::test]
     async fn yields_count_messages_in_order_and_releases_the_gauge() {
-        let live = LiveStreams::default();
+        let live = LiveStreams::new(1);
         let spec = RecordsSpec::new(Shape::Log, 5, 3).unwrap();
-        let stream = records(spec, Duration::ZERO, &live);
+        let stream = records(spec, Duration::ZERO, &live).unwrap();
         assert_eq!(live.current(), 1);
         let seqs: Vec<u64> = stream.map(|m| m.seq).collect().await;
         assert_eq!(seqs, [1, 2, 3, 4, 5]);
@@ -97,12 +124,27 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_a_stream_midway_releases_the_gauge() {
-        let live = LiveStreams::default();
+        let live = LiveStreams::new(1);
         let spec = RecordsSpec::new(Shape::Telemetry, 1_000, 3).unwrap();
-        let mut stream = Box::pin(records(spec, Duration::from_millis(1), &live));
+        let mut stream = Box::pin(records(spec, Duration::from_millis(1), &live).unwrap());
         assert!(stream.next().await.is_some());
         assert_eq!(live.current(), 1);
         drop(stream);
         assert_eq!(live.current(), 0);
+    }
+
+    #[tokio::test]
+    async fn streams_beyond_the_limit_are_refused_until_one_ends() {
+        let live = LiveStreams::new(2);
+        let spec = RecordsSpec::new(Shape::Log, 10, 3).unwrap();
+        let first = records(spec, Duration::ZERO, &live).unwrap();
+        let _second = records(spec, Duration::ZERO, &live).unwrap();
+        let Err(RequestError::Busy(msg)) = records(spec, Duration::ZERO, &live) else {
+            panic!("a third stream was admitted")
+        };
+        assert!(msg.contains("maximum of 2 streams"), "{msg}");
+        assert_eq!(live.current(), 2);
+        drop(first);
+        assert!(records(spec, Duration::ZERO, &live).is_ok());
     }
 }

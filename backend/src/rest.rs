@@ -7,6 +7,7 @@
 //! | GET | `/api/v1/records` | `shape`, `count`, `seed` | `FetchResponse` |
 //! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
 //! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
+//! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams and the limits in force |
 
 use std::convert::Infallible;
 use std::time::Instant;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/records", get(fetch))
         .route("/records/stream", get(stream))
         .route("/uploads", post(upload))
+        .route("/status", get(status))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .nest("/api/v1", v1)
@@ -87,6 +89,29 @@ fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
         .into_response()
 }
 
+/// What `GET /api/v1/status` reports: load that tests and operators can watch, and
+/// the limits a client may run into.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStatus {
+    /// Record streams (gRPC and SSE) being produced right now.
+    pub live_streams: usize,
+    pub max_streams: usize,
+    pub max_body_bytes: usize,
+    pub max_head_bytes: usize,
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    let config = &state.config;
+    let status = ServerStatus {
+        live_streams: state.live_streams.current(),
+        max_streams: state.live_streams.max(),
+        max_body_bytes: config.max_body_bytes,
+        max_head_bytes: config.connection.max_head_bytes,
+    };
+    timed_json(&status, Instant::now())
+}
+
 async fn ping() -> Response {
     timed_json(&PingResponse {}, Instant::now())
 }
@@ -124,7 +149,7 @@ async fn stream(
     let spec = query.spec()?;
     let interval = workload::stream_interval(query.interval_ms)?;
     let messages =
-        crate::record_stream::records(spec, interval, &state.live_streams).map(|message| {
+        crate::record_stream::records(spec, interval, &state.live_streams)?.map(|message| {
             Event::default()
                 .json_data(&message)
                 .expect("prost values always serialize")

@@ -1,16 +1,48 @@
-//! Binding and serving: one listener for HTTP/1.1 and HTTP/2 (h2c), connections tuned
-//! for small exchanges ([`Connection`]), graceful shutdown on Ctrl-C and SIGTERM.
+//! Binding and serving: one listener for HTTP/1.1 and HTTP/2 (h2c), every connection
+//! served by hyper with the lab's limits and timeouts ([`ConnectionLimits`]), tuned for
+//! small exchanges ([`Connection`]), and drained gracefully on Ctrl-C and SIGTERM.
 
 use std::io;
 use std::net::SocketAddr;
-
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::Router;
 use axum::serve::Listener;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+
+/// What one connection may cost the server, enforced by hyper before any handler runs.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// The largest request head: request line and headers (HTTP/1.1), or the decoded
+    /// header list (HTTP/2). Larger heads are answered `431 Request Header Fields Too Large`.
+    pub max_head_bytes: usize,
+    /// How long an HTTP/1.1 client may take to send a request head; a slower client
+    /// (e.g. slowloris) is disconnected.
+    pub header_read_timeout: Duration,
+    /// Requests in flight on one HTTP/2 connection; more are refused by HTTP/2 itself.
+    pub max_streams_per_connection: u32,
+    /// After a shutdown signal, how long requests in flight may take to finish (a slow
+    /// stream would otherwise hold the process up).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_head_bytes: 32 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_streams_per_connection: 256,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
 
 /// Binds `addr`, turning "address in use" into a message that says what to do.
 pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
@@ -23,15 +55,63 @@ pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     })
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then drains connections.
+/// Serves `app` on `listener` until `shutdown` resolves, then closes idle connections
+/// and gives the requests in flight (streams included) `shutdown_grace` to finish.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    limits: &ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(LabListener(listener), app)
-        .with_graceful_shutdown(shutdown)
+    let builder = hyper_builder(limits);
+    let graceful = GracefulShutdown::new();
+    let mut listener = LabListener(listener);
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _peer) = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let service = TowerToHyperService::new(app.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let connection = builder.serve_connection(TokioIo::new(io), service);
+            if let Err(err) = watcher.watch(connection).await {
+                // Clients hanging up, timeouts and protocol errors: the connection is
+                // gone, the server goes on.
+                tracing::debug!("connection ended: {err}");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
         .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still running after {:?}: closing them",
+            limits.shutdown_grace
+        );
+    }
+    Ok(())
+}
+
+fn hyper_builder(limits: &ConnectionLimits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // The read buffer bounds the request head (hyper answers 431 when a head does
+        // not fit); bodies are read through it in chunks of at most this size.
+        .max_buf_size(limits.max_head_bytes.max(8 * 1024));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX))
+        .max_concurrent_streams(limits.max_streams_per_connection);
+    builder
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

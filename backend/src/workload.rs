@@ -19,6 +19,9 @@ pub enum RequestError {
     /// The request carries more than the server accepts.
     #[error("{0}")]
     TooLarge(String),
+    /// The server is at a capacity limit right now; the same request may succeed later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// A validated request for generated records.

@@ -37,8 +37,9 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel();
         let router = app(state.clone());
+        let limits = state.config.connection.clone();
         tokio::spawn(async move {
-            serve::serve(listener, router, async {
+            serve::serve(listener, router, &limits, async {
                 let _ = rx.await;
             })
             .await

@@ -1,0 +1,244 @@
+//! The limits that keep one client from knocking the server over, each over real
+//! sockets: request head size, concurrent streams, slow request heads and slow bodies.
+//! Every refusal is followed by a request that still succeeds.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use lab_backend::Config;
+use lab_backend::rest::ServerStatus;
+use lab_proto::v1::{Shape, StreamRequest};
+use support::TestServer;
+use support::clients::{self, CallError, TRANSPORTS, Transport};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn status(server: &TestServer) -> ServerStatus {
+    reqwest::get(server.url("/api/v1/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Sends `request` on a fresh connection; returns what came back until the server
+/// closed it (or 5 s passed).
+async fn raw_exchange(server: &TestServer, request: &[u8]) -> String {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn request_heads_over_the_limit_get_431_on_both_http_versions() {
+    let server = TestServer::api().await;
+    let limit = status(&server).await.max_head_bytes;
+    let big = "x".repeat(limit + 1024);
+
+    // HTTP/1.1 (REST and gRPC-Web).
+    let request = format!(
+        "GET /api/v1/ping HTTP/1.1\r\nHost: lab\r\nX-Padding: {big}\r\nConnection: close\r\n\r\n"
+    );
+    let answer = raw_exchange(&server, request.as_bytes()).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "HTTP/1.1 answered: {answer:.200}"
+    );
+
+    // HTTP/2 (native gRPC): the same header on a gRPC call.
+    let mut request = tonic::Request::new(lab_proto::v1::PingRequest {});
+    request
+        .metadata_mut()
+        .insert("x-padding", big.parse().unwrap());
+    let err = clients::grpc(server.addr).ping(request).await.unwrap_err();
+    assert!(
+        err.message().contains("HTTP status code 431"),
+        "HTTP/2 answered: {err:?}"
+    );
+
+    // Just under the limit passes, and the server kept serving.
+    let fits = "x".repeat(limit / 2);
+    let response = reqwest::Client::new()
+        .get(server.url("/api/v1/ping"))
+        .header("x-padding", &fits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    for transport in TRANSPORTS {
+        transport.ping(server.addr).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn streams_beyond_the_limit_are_refused_by_every_transport_until_one_ends() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.max_streams = 2;
+    let server = TestServer::with_config(config).await;
+    let request = StreamRequest {
+        shape: Shape::Log.into(),
+        count: 10_000,
+        seed: 1,
+        interval_ms: 20,
+    };
+    let mut first = clients::grpc(server.addr)
+        .stream(request)
+        .await
+        .unwrap()
+        .into_inner();
+    first.message().await.unwrap().unwrap();
+    let sse_url = server.url("/api/v1/records/stream?shape=log&count=10000&intervalMs=20");
+    let second = reqwest::get(&sse_url).await.unwrap();
+    assert_eq!(second.status(), 200);
+    let at_limit = status(&server).await;
+    assert_eq!((at_limit.live_streams, at_limit.max_streams), (2, 2));
+
+    for transport in TRANSPORTS {
+        match transport.stream(server.addr, Shape::Log, 3, 1).await {
+            Err(CallError::Grpc(status)) => {
+                assert_eq!(
+                    status.code(),
+                    tonic::Code::ResourceExhausted,
+                    "{transport:?}"
+                );
+                assert!(
+                    status.message().contains("maximum of 2 streams"),
+                    "{status:?}"
+                );
+            }
+            Err(CallError::Rest(status, body)) => {
+                assert_eq!(
+                    (status.as_u16(), body.error.as_str()),
+                    (503, "too_many_streams")
+                );
+                assert!(
+                    body.detail.contains("maximum of 2 streams"),
+                    "{}",
+                    body.detail
+                );
+            }
+            other => panic!("{transport:?}: a third stream was admitted: {other:?}"),
+        }
+    }
+    // Unary calls are not streams: they still pass.
+    for transport in TRANSPORTS {
+        transport.ping(server.addr).await.unwrap();
+    }
+
+    drop((first, second));
+    for _ in 0..200 {
+        if status(&server).await.live_streams == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for transport in TRANSPORTS {
+        let messages = transport
+            .stream(server.addr, Shape::Log, 3, 1)
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 3, "{transport:?}");
+    }
+}
+
+#[tokio::test]
+async fn clients_that_send_their_head_slowly_are_dropped_and_block_nobody() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.connection.header_read_timeout = Duration::from_secs(1);
+    let server = TestServer::with_config(config).await;
+
+    // 200 connections that start a request head and never finish it.
+    let mut slow = Vec::new();
+    for _ in 0..200 {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(b"GET /api/v1/ping HTTP/1.1\r\nHost: lab\r\n")
+            .await
+            .unwrap();
+        slow.push(tcp);
+    }
+    // Everybody else is served meanwhile, on every transport.
+    let started = Instant::now();
+    for transport in TRANSPORTS {
+        transport.ping(server.addr).await.unwrap();
+        let records = transport
+            .fetch(server.addr, Shape::Order, 20, 3)
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 20);
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "good clients waited {:?} behind slow ones",
+        started.elapsed()
+    );
+    // After the header timeout the server has hung up on every slow client.
+    for mut tcp in slow {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut rest)).await;
+        assert!(
+            matches!(read, Ok(Ok(_)) | Ok(Err(_))),
+            "a slow client was still connected 5 s after a 1 s header timeout"
+        );
+        let text = String::from_utf8_lossy(&rest);
+        assert!(
+            text.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "unexpected answer: {text:.200}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_never_arrives_gets_408_and_blocks_nobody() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.request_timeout = Duration::from_secs(1);
+    let server = TestServer::with_config(config).await;
+
+    // Announces 1,000 bytes of upload and sends 10.
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(
+        b"POST /api/v1/uploads HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\n\r\n{\"records\"",
+    )
+    .await
+    .unwrap();
+    let started = Instant::now();
+    Transport::Rest.ping(server.addr).await.unwrap();
+    Transport::GrpcWeb.ping(server.addr).await.unwrap();
+
+    let mut answer = vec![0; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut answer))
+        .await
+        .expect("no answer 5 s after a 1 s request timeout")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:.200}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    let records = Transport::Rest
+        .upload(server.addr, lab_proto::dataset::generate(Shape::Log, 1, 5))
+        .await
+        .unwrap();
+    assert_eq!(records.count, 5);
+}
+
+#[tokio::test]
+async fn status_reports_live_streams_and_the_limits_in_force() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.max_body_bytes = 1234;
+    config.max_streams = 7;
+    let server = TestServer::with_config(config).await;
+    let status = status(&server).await;
+    assert_eq!(
+        status,
+        ServerStatus {
+            live_streams: 0,
+            max_streams: 7,
+            max_body_bytes: 1234,
+            max_head_bytes: lab_backend::ConnectionLimits::default().max_head_bytes,
+        }
+    );
+}
