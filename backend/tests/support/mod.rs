@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod clients;
+pub mod load;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
