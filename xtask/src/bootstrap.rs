@@ -16,6 +16,8 @@ use crate::command::{Failure, Step};
 const TRUNK_VERSION: &str = "0.21.14";
 /// The HTTP load generator of `cargo xtask bench`.
 const OHA_VERSION: &str = "1.16.0";
+/// cargo-deny, for the licence and duplicate check of the test command.
+const CARGO_DENY_VERSION: &str = "0.20.2";
 /// Debian packages behind the `rustc-web` route.
 const DEBIAN_WASM_PACKAGES: [&str; 4] = ["rustc-web", "cargo-web", "rust-web-src", "lld-19"];
 /// The rustup name under which the Debian compiler is linked.
@@ -307,6 +309,20 @@ pub fn oha() -> Result<PathBuf, Failure> {
     let install = ["install", "oha", "--version", OHA_VERSION, "--locked"];
     ensure_cargo_tool("oha", OHA_VERSION, &install, &path)?;
     Ok(cargo_home().join("bin/oha"))
+}
+
+/// `cargo-deny`, installed with cargo if missing.
+pub fn cargo_deny() -> Result<PathBuf, Failure> {
+    let path = tool_path(Path::new("."))?;
+    let install = [
+        "install",
+        "cargo-deny",
+        "--version",
+        CARGO_DENY_VERSION,
+        "--locked",
+    ];
+    ensure_cargo_tool("cargo-deny", CARGO_DENY_VERSION, &install, &path)?;
+    Ok(cargo_home().join("bin/cargo-deny"))
 }
 
 /// `h2load` (Debian's nghttp2-client) for the benchmark's HTTP/2 cells.

@@ -3,12 +3,14 @@
 //! - `cargo xtask demo [--addr ADDR]`: bootstrap, build the frontend (release), start
 //!   the backend serving it and both APIs.
 //! - `cargo xtask test`: bootstrap, build the frontend, then format check, `buf lint`
-//!   of the contract, clippy and every test of the workspace, the headless-browser
-//!   tests included.
+//!   of the contract, clippy, `cargo deny` (licences, duplicates, sources) and every
+//!   test of the workspace, the headless-browser and load tests included.
 //! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload (API calls go
 //!   to a backend on 127.0.0.1:8080, see Trunk.toml).
 //! - `cargo xtask build`: the release frontend into `dist/`, with its sizes.
 //! - `cargo xtask bench`: load benchmark of the release backend, into `docs/benchmark.md`.
+//! - `cargo xtask soak [--minutes N]`: mixed load with streams for N minutes (default
+//!   10), memory and p99 every minute; not part of `test`.
 //! - `cargo xtask bootstrap`: install what is missing, nothing else.
 
 mod bench;
@@ -45,6 +47,13 @@ enum Task {
     Dev,
     /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
     Bench,
+    /// Mixed load with streams on the release backend for N minutes (loopback only),
+    /// memory and latency printed every minute.
+    Soak {
+        /// How long to run.
+        #[arg(long, default_value_t = 10)]
+        minutes: u32,
+    },
     /// Install missing build tools and exit.
     Bootstrap {
         /// Also install the browser and driver the tests use.
@@ -137,6 +146,11 @@ fn run(task: Task) -> Result<(), Failure> {
                     "warnings",
                 ])
                 .run_to_end()?;
+            // Licences, duplicate crates and sources of the dependency tree (deny.toml).
+            Step::new(bootstrap::cargo_deny()?)
+                .current_dir(&root)
+                .args(["deny", "--offline", "check", "licenses", "bans", "sources"])
+                .run_to_end()?;
             let mut summary = TestSummary::default();
             let outcome = command::cargo(&root)
                 .args(["test", "--workspace", "--all-targets"])
@@ -152,6 +166,18 @@ fn run(task: Task) -> Result<(), Failure> {
             outcome
         }
         Task::Bench => bench::run(&root),
+        Task::Soak { minutes } => command::cargo(&root)
+            .args([
+                "test",
+                "--release",
+                "--package",
+                "lab-backend",
+                "--test",
+                "load",
+            ])
+            .args(["--", "--ignored", "--exact", "soak", "--nocapture"])
+            .env("LAB_SOAK_MINUTES", minutes.to_string())
+            .run_to_end(),
         Task::Build => {
             let tools = bootstrap::web_tools(&root)?;
             let dist = frontend_build::release(&root, &tools)?;
