@@ -171,8 +171,14 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<
         return Err(ApiError::unsupported_media_type());
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer)
-        .map_err(|err| ApiError::invalid_json(format!("{} at `{}`", err.inner(), err.path())))
+    let value = serde_path_to_error::deserialize(&mut deserializer)
+        .map_err(|err| ApiError::invalid_json(format!("{} at `{}`", err.inner(), err.path())))?;
+    // Anything after the value is an error too, as for `serde_json::from_slice` (found
+    // by the fuzz test: `{"records":[]}x` used to pass).
+    deserializer
+        .end()
+        .map_err(|err| ApiError::invalid_json(err.to_string()))?;
+    Ok(value)
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

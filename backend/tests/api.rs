@@ -232,6 +232,15 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     assert!(detail.contains("records[0].log.id"), "{detail}");
     let (status, kind, _) = rest_error(upload("{}", "text/plain").await.unwrap()).await;
     assert_eq!((status, kind.as_str()), (415, "unsupported_media_type"));
+    // Trailing input after a valid value (found by the fuzz test).
+    let (status, kind, detail) = rest_error(
+        upload(r#"{"records": []} x"#, "application/json")
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, kind.as_str()), (400, "invalid_json"), "{detail}");
+    assert!(detail.contains("trailing characters"), "{detail}");
 
     let (status, kind, detail) = rest_error(
         http.get(server.url("/api/v2/nothing"))
@@ -261,51 +270,19 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     );
 }
 
-/// Raw gRPC-Web POSTs, to send what no well-behaved client would.
 async fn grpc_web_raw(server: &TestServer, method: &str, body: Vec<u8>) -> (u16, String, String) {
-    let response = reqwest::Client::new()
-        .post(server.url(&format!("/lab.v1.LabService/{method}")))
-        .header("content-type", "application/grpc-web+proto")
-        .body(body)
-        .send()
+    let answer = clients::grpc_web_raw(&reqwest::Client::new(), server.addr, method, body)
         .await
         .unwrap();
-    let http_status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap().to_owned())
-    };
-    let (mut status, mut message) = (header("grpc-status"), header("grpc-message"));
-    let body = response.bytes().await.unwrap();
-    // Otherwise the status is in the trailer frame (flag 0x80) at the end of the body.
-    if status.is_none() {
-        let trailer = body
-            .iter()
-            .position(|&b| b == 0x80)
-            .map(|at| String::from_utf8_lossy(&body[at + 5..]).into_owned());
-        for line in trailer.unwrap_or_default().split("\r\n") {
-            if let Some(value) = line.strip_prefix("grpc-status:") {
-                status = Some(value.trim().to_owned());
-            }
-            if let Some(value) = line.strip_prefix("grpc-message:") {
-                message = Some(value.trim().to_owned());
-            }
-        }
-    }
     (
-        http_status,
-        status.expect("a grpc-status"),
-        message.unwrap_or_default(),
+        answer.http_status,
+        answer.grpc_status.expect("a grpc-status"),
+        answer.grpc_message,
     )
 }
 
 fn frame(payload: &[u8]) -> Vec<u8> {
-    let mut framed = vec![0];
-    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    framed.extend_from_slice(payload);
-    framed
+    clients::grpc_web_frame(payload)
 }
 
 #[tokio::test]

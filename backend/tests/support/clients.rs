@@ -208,3 +208,79 @@ pub async fn sse_messages(response: reqwest::Response) -> Vec<StreamResponse> {
     }
     panic!("the SSE stream ended without its `end` event");
 }
+
+/// What a raw gRPC-Web call answered.
+#[derive(Debug)]
+pub struct GrpcWebAnswer {
+    pub http_status: u16,
+    /// From the headers (trailers-only answer) or the body's trailer frame.
+    pub grpc_status: Option<String>,
+    pub grpc_message: String,
+    /// Payloads of the body's data frames.
+    pub messages: Vec<Vec<u8>>,
+}
+
+/// A gRPC-Web data frame: flag 0, big-endian length, payload.
+pub fn grpc_web_frame(payload: &[u8]) -> Vec<u8> {
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+    framed.extend_from_slice(payload);
+    framed
+}
+
+/// POSTs `body` as binary gRPC-Web to `method`, to send what no well-behaved client
+/// would; parses the answer's frames. `Err` says what was malformed in the answer.
+pub async fn grpc_web_raw(
+    client: &reqwest::Client,
+    addr: SocketAddr,
+    method: &str,
+    body: Vec<u8>,
+) -> Result<GrpcWebAnswer, String> {
+    let response = client
+        .post(format!("http://{addr}/lab.v1.LabService/{method}"))
+        .header("content-type", "application/grpc-web+proto")
+        .body(body)
+        .send()
+        .await
+        .map_err(|err| format!("request failed: {err}"))?;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("<not text>").to_owned())
+    };
+    let mut answer = GrpcWebAnswer {
+        http_status: response.status().as_u16(),
+        grpc_status: header("grpc-status"),
+        grpc_message: header("grpc-message").unwrap_or_default(),
+        messages: Vec::new(),
+    };
+    let body = response
+        .bytes()
+        .await
+        .map_err(|err| format!("body failed: {err}"))?;
+    let mut rest = &body[..];
+    while !rest.is_empty() {
+        if rest.len() < 5 {
+            return Err(format!("{} bytes after the last whole frame", rest.len()));
+        }
+        let len = u32::from_be_bytes(rest[1..5].try_into().unwrap()) as usize;
+        let payload = rest
+            .get(5..5 + len)
+            .ok_or_else(|| format!("a frame of {len} bytes is cut short"))?;
+        if rest[0] & 0x80 == 0 {
+            answer.messages.push(payload.to_vec());
+        } else {
+            for line in String::from_utf8_lossy(payload).split("\r\n") {
+                if let Some(value) = line.strip_prefix("grpc-status:") {
+                    answer.grpc_status = Some(value.trim().to_owned());
+                }
+                if let Some(value) = line.strip_prefix("grpc-message:") {
+                    answer.grpc_message = value.trim().to_owned();
+                }
+            }
+        }
+        rest = &rest[5 + len..];
+    }
+    Ok(answer)
+}

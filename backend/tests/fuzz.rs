@@ -1,0 +1,379 @@
+//! Property-based fuzzing of the server's input paths over real sockets: REST query
+//! parameters, JSON upload bodies and gRPC-Web framing. Every input must get a clear
+//! answer (a status the API documents, with a message) within a time limit, and the
+//! server must keep serving. `LAB_FUZZ_CASES` sets the cases per target (default
+//! 5,000, what the test command runs); each target prints how many inputs it sent and
+//! the answers it got.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use lab_proto::dataset;
+use lab_proto::v1::{FetchRequest, Shape, UploadRequest, UploadResponse};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestRunner};
+use prost::Message;
+use support::TestServer;
+use support::clients::{self, TRANSPORTS};
+
+/// The longest any single answer may take: a hang is a failure.
+const ANSWER_LIMIT: Duration = Duration::from_secs(10);
+
+fn cases() -> u32 {
+    std::env::var("LAB_FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(5_000)
+}
+
+/// A server on its own runtime, and a client, for a synchronous proptest runner.
+struct Target {
+    runtime: tokio::runtime::Runtime,
+    server: TestServer,
+    client: reqwest::Client,
+    sent: AtomicUsize,
+    /// How many answers of each kind, to print (and to see the inputs reach every branch).
+    answers: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Target {
+    fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime.block_on(TestServer::api());
+        Self {
+            runtime,
+            server,
+            client: reqwest::Client::new(),
+            sent: AtomicUsize::new(0),
+            answers: Mutex::default(),
+        }
+    }
+
+    /// Counts one answer of kind `kind`.
+    fn note(&self, kind: impl Into<String>) {
+        *self.answers.lock().unwrap().entry(kind.into()).or_default() += 1;
+    }
+
+    /// Runs `request` with the answer time limit.
+    fn send<T>(&self, request: impl Future<Output = T>) -> Result<T, TestCaseError> {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.runtime
+            .block_on(async { tokio::time::timeout(ANSWER_LIMIT, request).await })
+            .map_err(|_| TestCaseError::fail(format!("no answer within {ANSWER_LIMIT:?}")))
+    }
+
+    fn run<S: Strategy>(
+        &self,
+        name: &str,
+        strategy: S,
+        check: impl Fn(S::Value) -> Result<(), TestCaseError>,
+    ) {
+        let mut runner = TestRunner::new(ProptestConfig {
+            cases: cases(),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        });
+        let outcome = runner.run(&strategy, check);
+        println!(
+            "fuzz {name}: {} inputs sent, answers {:?}",
+            self.sent.load(Ordering::Relaxed),
+            self.answers.lock().unwrap()
+        );
+        if let Err(err) = outcome {
+            panic!("{name}: {err}");
+        }
+        // The server is still there, for every transport.
+        self.runtime.block_on(async {
+            for transport in TRANSPORTS {
+                transport.ping(self.server.addr).await.unwrap();
+            }
+        });
+    }
+}
+
+/// A REST error body: `{"error": ..., "detail": ...}`, both non-empty.
+fn check_error_body(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
+    let error: clients::RestError = serde_json::from_slice(body).map_err(|err| {
+        TestCaseError::fail(format!(
+            "{status} without a JSON error body ({err}): {}",
+            String::from_utf8_lossy(body)
+        ))
+    })?;
+    prop_assert!(!error.error.is_empty() && !error.detail.is_empty());
+    Ok(())
+}
+
+/// Query strings built from the parameters the API knows, values near and far from
+/// valid, unknown names, and arbitrary text (percent-encoded).
+fn query_strategy() -> impl Strategy<Value = String> {
+    let name = prop_oneof![
+        Just("shape".to_owned()),
+        Just("count".to_owned()),
+        Just("seed".to_owned()),
+        Just("intervalMs".to_owned()),
+        "[a-zA-Z_]{0,10}",
+    ];
+    let value = prop_oneof![
+        Just("telemetry".to_owned()),
+        Just("log".to_owned()),
+        Just("order".to_owned()),
+        (0u32..300).prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        Just("100001".to_owned()),
+        Just("18446744073709551616".to_owned()),
+        Just(String::new()),
+        any::<String>().prop_map(|text| percent_encode(&text)),
+    ];
+    let pair = (name, value).prop_map(|(name, value)| format!("{name}={value}"));
+    // Valid queries, some with one pair added: both branches of the server get reached.
+    let valid = (
+        prop::sample::select(vec!["telemetry", "log", "order"]),
+        1u32..300,
+        any::<u64>(),
+        prop::option::of(pair.clone()),
+    )
+        .prop_map(|(shape, count, seed, extra)| {
+            let mut query = format!("shape={shape}&count={count}&seed={seed}");
+            if let Some(extra) = extra {
+                query = format!("{query}&{extra}");
+            }
+            query
+        });
+    prop_oneof![
+        3 => valid,
+        4 => prop::collection::vec(pair, 0..6).prop_map(|pairs| pairs.join("&")),
+        1 => prop::collection::vec(any::<u8>(), 0..64).prop_map(|bytes| percent_encode_bytes(&bytes)),
+        1 => "[&=%a-z0-9]{0,40}",
+    ]
+}
+
+fn percent_encode(text: &str) -> String {
+    percent_encode_bytes(text.as_bytes())
+}
+
+fn percent_encode_bytes(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The record count a query asks for, decoded as the server decodes it.
+fn requested_count(query: &str) -> Option<u32> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "count")
+        .and_then(|(_, count)| count.parse().ok())
+}
+
+#[test]
+fn rest_query_parameters_get_records_or_a_json_400() {
+    let target = Target::start();
+    let addr = target.server.addr;
+    target.run("REST query parameters", query_strategy(), |query| {
+        let client = &target.client;
+        let url = format!("http://{addr}/api/v1/records?{query}");
+        let (status, body) = target.send(async {
+            let response = client.get(&url).send().await.unwrap();
+            (response.status().as_u16(), response.bytes().await.unwrap())
+        })?;
+        target.note(format!("HTTP {status}"));
+        match status {
+            200 => {
+                let answer: lab_proto::v1::FetchResponse = serde_json::from_slice(&body)
+                    .map_err(|err| TestCaseError::fail(format!("200 with bad JSON: {err}")))?;
+                prop_assert_eq!(Some(answer.records.len() as u32), requested_count(&query));
+            }
+            400 => check_error_body(status, &body)?,
+            other => prop_assert!(false, "{query:?} answered HTTP {other}"),
+        }
+        // The stream endpoint parses the same parameters; its first answer is enough.
+        let url = format!("http://{addr}/api/v1/records/stream?{query}");
+        let status = target.send(async {
+            let response = client.get(&url).send().await.unwrap();
+            let status = response.status().as_u16();
+            if status != 200 {
+                check_error_body(status, &response.bytes().await.unwrap())?;
+            }
+            Ok::<_, TestCaseError>(status)
+        })??;
+        prop_assert!(
+            matches!(status, 200 | 400),
+            "stream {query:?} answered HTTP {status}"
+        );
+        Ok(())
+    });
+}
+
+/// Upload bodies: arbitrary bytes, and valid uploads cut, spliced or with a byte changed.
+fn upload_body_strategy() -> impl Strategy<Value = Vec<u8>> {
+    let valid = (0u64..1_000, 0usize..8, 0usize..3).prop_map(|(seed, count, shape)| {
+        let shape = [Shape::Telemetry, Shape::Log, Shape::Order][shape];
+        serde_json::to_vec(&UploadRequest {
+            records: dataset::generate(shape, seed, count),
+        })
+        .unwrap()
+    });
+    let mutated = (
+        valid.clone(),
+        any::<prop::sample::Index>(),
+        any::<u8>(),
+        0..3,
+    )
+        .prop_map(|(mut body, at, byte, how)| {
+            if !body.is_empty() {
+                let at = at.index(body.len());
+                match how {
+                    0 => body.truncate(at),
+                    1 => body[at] = byte,
+                    _ => body.insert(at, byte),
+                }
+            }
+            body
+        });
+    prop_oneof![
+        1 => valid,
+        4 => mutated,
+        2 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => any::<String>().prop_map(String::into_bytes),
+    ]
+}
+
+#[test]
+fn json_upload_bodies_get_the_checksum_or_a_json_400() {
+    let target = Target::start();
+    let addr = target.server.addr;
+    target.run("JSON upload bodies", upload_body_strategy(), |body| {
+        // The oracle: serde_json on the test's side, on the same bytes.
+        let expected = serde_json::from_slice::<UploadRequest>(&body).ok();
+        let (status, answer) = target.send(async {
+            let response = target
+                .client
+                .post(format!("http://{addr}/api/v1/uploads"))
+                .header("content-type", "application/json")
+                .body(body.clone())
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.bytes().await.unwrap())
+        })?;
+        target.note(format!("HTTP {status}"));
+        match (status, expected) {
+            (200, Some(request)) => {
+                let answer: UploadResponse = serde_json::from_slice(&answer).unwrap();
+                prop_assert_eq!(answer.count, request.records.len() as u64);
+                prop_assert_eq!(answer.checksum, lab_proto::checksum(&request.records));
+            }
+            // Valid JSON the service still refuses: an out-of-range count.
+            (400, Some(request)) => {
+                check_error_body(status, &answer)?;
+                prop_assert!(request.records.is_empty(), "a valid upload was refused");
+            }
+            (400, None) => {
+                check_error_body(status, &answer)?;
+                let error: clients::RestError = serde_json::from_slice(&answer).unwrap();
+                prop_assert_eq!(error.error.as_str(), "invalid_json");
+            }
+            (status, expected) => prop_assert!(
+                false,
+                "HTTP {status} for a body that serde_json {}",
+                if expected.is_some() {
+                    "accepts"
+                } else {
+                    "refuses"
+                }
+            ),
+        }
+        Ok(())
+    });
+}
+
+/// gRPC-Web bodies: arbitrary bytes, valid frames with a changed byte, a wrong length
+/// prefix or garbage after them, and arbitrary payloads in a well-formed frame.
+fn grpc_web_body_strategy() -> impl Strategy<Value = (usize, Vec<u8>)> {
+    let valid = (0u32..50, 0u64..100).prop_map(|(count, seed)| {
+        FetchRequest {
+            shape: Shape::Order.into(),
+            count,
+            seed,
+        }
+        .encode_to_vec()
+    });
+    let method = 0..METHODS.len();
+    let body = prop_oneof![
+        prop::collection::vec(any::<u8>(), 0..256),
+        prop::collection::vec(any::<u8>(), 0..256).prop_map(|p| clients::grpc_web_frame(&p)),
+        valid.clone().prop_map(|p| clients::grpc_web_frame(&p)),
+        (valid.clone(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(p, at, byte)| {
+            let mut framed = clients::grpc_web_frame(&p);
+            let at = at.index(framed.len());
+            framed[at] = byte;
+            framed
+        }),
+        (valid.clone(), any::<u32>()).prop_map(|(p, len)| {
+            let mut framed = clients::grpc_web_frame(&p);
+            framed[1..5].copy_from_slice(&len.to_be_bytes());
+            framed
+        }),
+        (valid, prop::collection::vec(any::<u8>(), 1..32)).prop_map(|(p, tail)| {
+            let mut framed = clients::grpc_web_frame(&p);
+            framed.extend(tail);
+            framed
+        }),
+    ];
+    (method, body)
+}
+
+const METHODS: [&str; 4] = ["Ping", "Fetch", "Upload", "Stream"];
+
+/// gRPC status codes the service may answer with bad input: OK (the bytes happened to
+/// be valid), INVALID_ARGUMENT, RESOURCE_EXHAUSTED (a body over the limit), OUT_OF_RANGE
+/// (tonic: a frame header announcing more than the limit, the body being small),
+/// INTERNAL (undecodable message, broken framing), UNIMPLEMENTED (a compressed-flag
+/// frame: the lab sends none).
+const EXPECTED_CODES: [&str; 6] = ["0", "3", "8", "11", "13", "12"];
+
+#[test]
+fn grpc_web_framing_gets_a_grpc_status_never_a_crash() {
+    let target = Target::start();
+    let addr = target.server.addr;
+    target.run(
+        "gRPC-Web framing",
+        grpc_web_body_strategy(),
+        |(method, body)| {
+            let method = METHODS[method];
+            let answer = target
+                .send(clients::grpc_web_raw(
+                    &target.client,
+                    addr,
+                    method,
+                    body.clone(),
+                ))?
+                .map_err(|err| TestCaseError::fail(format!("{method}: malformed answer: {err}")))?;
+            prop_assert_eq!(answer.http_status, 200, "{}: {:?}", method, answer);
+            let status = answer.grpc_status.clone().unwrap_or_default();
+            target.note(format!("grpc-status {status}"));
+            prop_assert!(
+                EXPECTED_CODES.contains(&status.as_str()),
+                "{method}: grpc-status {status:?} ({answer:?})"
+            );
+            if status != "0" {
+                prop_assert!(
+                    !answer.grpc_message.is_empty(),
+                    "{method}: status {status} without a message"
+                );
+            }
+            Ok(())
+        },
+    );
+}
