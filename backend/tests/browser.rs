@@ -246,17 +246,19 @@ async fn stop_ends_a_run_midway_and_keeps_its_measurements() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backend_that_is_down_shows_an_error_per_protocol() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
-    let url = server.url("/?protocol=both&workload=ping&total=4&concurrency=1");
-    browser.client.goto(&url).await.unwrap();
-    browser.wait_for("[data-testid=run]:not([disabled])").await;
-    drop(server);
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+/// Clicks Run on the page as it is and waits for that run's end (the progress bar's
+/// phase is marked stale first, so an earlier run's "finished" does not count).
+async fn run_again(browser: &Browser) {
     browser
-        .wait_for("[data-testid=run]")
+        .client
+        .execute(
+            "document.querySelector('[data-testid=progress]').setAttribute('data-phase', 'stale')",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser
+        .wait_for("[data-testid=run]:not([disabled])")
         .await
         .click()
         .await
@@ -264,6 +266,36 @@ async fn a_backend_that_is_down_shows_an_error_per_protocol() {
     browser
         .wait_for("[data-testid=progress][data-phase=finished]")
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
+    let server = TestServer::start(dist_dir()).await;
+    let addr = server.addr;
+    let browser = Browser::start().await;
+    run_lab(
+        &browser,
+        &server,
+        "protocol=both&workload=ping&total=4&concurrency=1",
+    )
+    .await;
+    // A mark in the page's JavaScript world: a reload would wipe it.
+    browser
+        .client
+        .execute("window.labTestMark = 'same page'", vec![])
+        .await
+        .unwrap();
+    for protocol in ["grpc-web", "rest"] {
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            0.0
+        );
+    }
+
+    // Down: every request of the run fails, each protocol says so.
+    drop(server);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    run_again(&browser).await;
     for protocol in ["grpc-web", "rest"] {
         let error = browser
             .text_of(&format!("[data-testid=error-{protocol}]"))
@@ -277,6 +309,39 @@ async fn a_backend_that_is_down_shows_an_error_per_protocol() {
             2.0
         );
     }
+
+    // Back on the same address: the next run succeeds on the same page.
+    let server = TestServer::with_config_at(lab_backend::Config::new(dist_dir()), addr).await;
+    run_again(&browser).await;
+    for protocol in ["grpc-web", "rest"] {
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            0.0
+        );
+        assert_eq!(
+            number_in(&browser, &format!("summary-{protocol}-requests")).await,
+            2.0
+        );
+        let errors = browser
+            .client
+            .find_all(fantoccini::Locator::Css(&format!(
+                "[data-testid=error-{protocol}]"
+            )))
+            .await
+            .unwrap();
+        assert!(errors.is_empty(), "{protocol}: the error is still shown");
+    }
+    let mark = browser
+        .client
+        .execute("return window.labTestMark", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        mark,
+        serde_json::json!("same page"),
+        "the page was reloaded"
+    );
+    drop(server);
     browser.close().await;
 }
 

@@ -31,10 +31,16 @@ impl TestServer {
 
     /// Serves the lab with `config`.
     pub async fn with_config(config: Config) -> Self {
+        Self::with_config_at(config, "127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Serves the lab with `config` on `addr` (e.g. the address of a server that was
+    /// stopped, to restart it).
+    pub async fn with_config_at(config: Config, addr: SocketAddr) -> Self {
         let state = AppState::new(config);
-        let listener = serve::bind("127.0.0.1:0".parse().unwrap())
+        let listener = serve::bind(addr)
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|err| panic!("bind {addr}: {err}"));
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel();
         let router = app(state.clone());
