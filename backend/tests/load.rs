@@ -35,6 +35,17 @@ fn describe(report: &LoadReport) -> String {
     )
 }
 
+/// The warm-up's report and the working set it needed (the highest resident size).
+async fn warm_up(backend: &BackendProcess, mix: Mix) -> (LoadReport, u64) {
+    let load = load::run(
+        backend.addr,
+        CONNECTIONS,
+        mix,
+        Until::Requests(WARM_UP_REQUESTS),
+    );
+    backend.peak_rss_during(load).await
+}
+
 /// Memory after a run may exceed the warmed-up level by at most this share.
 const MEMORY_TOLERANCE: f64 = 0.10;
 
@@ -63,14 +74,7 @@ async fn a_hundred_thousand_mixed_requests_at_64_connections_without_errors_or_m
     let _alone = ONE_AT_A_TIME.lock().await;
     let backend = BackendProcess::start(&[]);
     let mix = Mix { streams: true };
-    let (warm_up, level) = backend
-        .peak_rss_during(load::run(
-            backend.addr,
-            CONNECTIONS,
-            mix,
-            Until::Requests(WARM_UP_REQUESTS),
-        ))
-        .await;
+    let (warm_up, level) = warm_up(&backend, mix).await;
     assert_eq!(warm_up.errors, 0, "warm-up: {:?}", warm_up.first_errors);
 
     let report = load::run(backend.addr, CONNECTIONS, mix, Until::Requests(100_000)).await;
@@ -119,14 +123,7 @@ async fn soak() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let backend = BackendProcess::start(&[]);
     let mix = Mix { streams: true };
-    let (warm_up, level) = backend
-        .peak_rss_during(load::run(
-            backend.addr,
-            CONNECTIONS,
-            mix,
-            Until::Requests(WARM_UP_REQUESTS),
-        ))
-        .await;
+    let (warm_up, level) = warm_up(&backend, mix).await;
     println!(
         "soak: {minutes} min, {CONNECTIONS} connections, ping/fetch/upload/stream over gRPC, gRPC-Web and REST"
     );

@@ -291,7 +291,7 @@ impl WorkerClient {
             0 => self.ping().await,
             1 => {
                 let records = self.fetch(shape, seed).await?;
-                expect_len("fetch", records, FETCH_COUNT)
+                expect_len("fetch", records.len(), FETCH_COUNT)
             }
             2 => {
                 let records = dataset::generate(shape, seed, FETCH_COUNT as usize);
@@ -305,10 +305,7 @@ impl WorkerClient {
                     ))
                 }
             }
-            _ => {
-                let messages = self.stream(shape, seed).await?;
-                expect_len("stream", messages, STREAM_COUNT)
-            }
+            _ => self.stream(shape, seed).await,
         }
     }
 
@@ -374,50 +371,65 @@ impl WorkerClient {
         Ok((answer.count, answer.checksum))
     }
 
-    async fn stream(&mut self, shape: Shape, seed: u64) -> Result<Vec<()>, String> {
+    async fn stream(&mut self, shape: Shape, seed: u64) -> Result<(), String> {
         let request = StreamRequest {
             shape: shape.into(),
             count: STREAM_COUNT,
             seed,
             interval_ms: 0,
         };
-        let mut stream = match self {
-            Self::Grpc(c) => c.stream(request).await.map_err(status_text)?.into_inner(),
-            Self::GrpcWeb(c) => c.stream(request).await.map_err(status_text)?.into_inner(),
+        let received = self.read_stream(request, usize::MAX).await?;
+        expect_len("stream", received, STREAM_COUNT)
+    }
+
+    /// Opens a server stream and reads up to `at_most` messages (then drops the rest);
+    /// returns how many arrived.
+    async fn read_stream(&self, request: StreamRequest, at_most: usize) -> Result<usize, String> {
+        let opened = match self {
+            Self::Grpc(c) => c.clone().stream(request).await,
+            Self::GrpcWeb(c) => c.clone().stream(request).await,
             Self::Rest(c, base) => {
+                let shape = Shape::try_from(request.shape).unwrap_or_default().slug();
                 let url = format!(
-                    "{base}/records/stream?shape={}&count={STREAM_COUNT}&seed={seed}",
-                    shape.slug()
+                    "{base}/records/stream?shape={shape}&count={}&seed={}&intervalMs={}",
+                    request.count, request.seed, request.interval_ms
                 );
-                let response = c.get(url).send().await.map_err(|e| e.to_string())?;
+                let mut response = c.get(url).send().await.map_err(|e| e.to_string())?;
                 if !response.status().is_success() {
                     return Err(format!("HTTP {}", response.status()));
                 }
-                let body = response.bytes().await.map_err(|e| e.to_string())?;
-                let text = String::from_utf8_lossy(&body);
-                let messages = text
-                    .lines()
-                    .filter(|l| l.starts_with("data: {"))
-                    .map(drop)
-                    .collect();
-                return Ok(messages);
+                // SSE: one `data: {...}` line per message.
+                let (mut received, mut pending) = (0, String::new());
+                while received < at_most {
+                    let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? else {
+                        break;
+                    };
+                    pending.push_str(&String::from_utf8_lossy(&chunk));
+                    let complete = pending.rfind('\n').map_or(0, |at| at + 1);
+                    received += pending[..complete]
+                        .lines()
+                        .filter(|line| line.starts_with("data: {"))
+                        .count();
+                    pending.drain(..complete);
+                }
+                return Ok(received.min(at_most));
             }
         };
-        let mut messages = Vec::new();
-        while let Some(_message) = stream.message().await.map_err(status_text)? {
-            messages.push(());
+        let mut stream = opened.map_err(status_text)?.into_inner();
+        let mut received = 0;
+        while received < at_most && stream.message().await.map_err(status_text)?.is_some() {
+            received += 1;
         }
-        Ok(messages)
+        Ok(received)
     }
 }
 
-fn expect_len<T>(what: &str, items: Vec<T>, expected: u32) -> Result<(), String> {
-    if items.len() == expected as usize {
+fn expect_len(what: &str, received: usize, expected: u32) -> Result<(), String> {
+    if received == expected as usize {
         Ok(())
     } else {
         Err(format!(
-            "{what} answered {} items instead of {expected}",
-            items.len()
+            "{what} answered {received} items instead of {expected}"
         ))
     }
 }
@@ -468,56 +480,8 @@ async fn open_read_two_and_drop(client: &WorkerClient) -> Result<(), String> {
         seed: 7,
         interval_ms: 2,
     };
-    match client {
-        WorkerClient::Grpc(c) => {
-            let mut stream = c
-                .clone()
-                .stream(request)
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            for _ in 0..2 {
-                stream
-                    .message()
-                    .await
-                    .map_err(status_text)?
-                    .ok_or("ended early")?;
-            }
-        }
-        WorkerClient::GrpcWeb(c) => {
-            let mut stream = c
-                .clone()
-                .stream(request)
-                .await
-                .map_err(status_text)?
-                .into_inner();
-            for _ in 0..2 {
-                stream
-                    .message()
-                    .await
-                    .map_err(status_text)?
-                    .ok_or("ended early")?;
-            }
-        }
-        WorkerClient::Rest(c, base) => {
-            let response = c
-                .get(format!(
-                    "{base}/records/stream?shape=log&count=10000&seed=7&intervalMs=2"
-                ))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut response = response;
-            let mut seen = String::new();
-            while seen.matches("data: ").count() < 2 {
-                let chunk = response
-                    .chunk()
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .ok_or("ended early")?;
-                seen.push_str(&String::from_utf8_lossy(&chunk));
-            }
-        }
+    match client.read_stream(request, 2).await? {
+        2 => Ok(()),
+        received => Err(format!("the stream ended after {received} messages")),
     }
-    Ok(())
 }
