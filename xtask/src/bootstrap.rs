@@ -271,7 +271,8 @@ fn wasm_bindgen_version(root: &Path) -> Result<String, Failure> {
 }
 
 /// The npm packages of package.json: `binaryen` for wasm-opt (Debian's is too old to
-/// produce a valid module) and `@bufbuild/buf`, which lints the contract.
+/// produce a valid module), `terser`, which minifies the JS glue (Trunk.toml's hook),
+/// and `@bufbuild/buf`, which lints the contract.
 fn ensure_node_tools(root: &Path) -> Result<(), Failure> {
     let bin = root.join("node_modules/.bin");
     let works = |tool: &str| {
@@ -280,12 +281,13 @@ fn ensure_node_tools(root: &Path) -> Result<(), Failure> {
             .output()
             .is_some()
     };
-    if works("wasm-opt") && works("buf") {
+    if works("wasm-opt") && works("terser") && works("buf") {
         return Ok(());
     }
     if which("npm").is_none() {
         return Err(Failure(
-            "wasm-opt and buf come from npm: install Node.js 18+ with npm and try again".into(),
+            "wasm-opt, terser and buf come from npm: install Node.js 18+ with npm and try again"
+                .into(),
         ));
     }
     Step::new("npm")
