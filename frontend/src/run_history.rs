@@ -49,7 +49,8 @@ pub struct SavedRun {
 /// Reads the stored history; anything unreadable counts as empty.
 pub fn parse(stored: Option<&str>) -> Vec<SavedRun> {
     stored
-        .and_then(|json| serde_json::from_str(json).ok())
+        // `from_slice`: the app's only serde_json reader (see `transport::rest`).
+        .and_then(|json| serde_json::from_slice(json.as_bytes()).ok())
         .unwrap_or_default()
 }
 

@@ -46,6 +46,8 @@ fn fingerprint(root: &Path) -> u64 {
     for input in INPUTS {
         visit(&root.join(input), &mut hasher);
     }
+    // A build with another panic strategy is another build.
+    crate::bootstrap::immediate_abort().hash(&mut hasher);
     hasher.finish()
 }
 

@@ -112,17 +112,10 @@ pub fn Lab(
 
     let export_json = move |_| {
         let json = run.with_value(|run| {
-            let summary: Vec<serde_json::Value> = Protocol::ALL
-                .into_iter()
-                .map(|p| summary_json(&run.data.summary(p, true)))
-                .collect();
-            serde_json::json!({
-                "config": run.config.to_query(),
-                "summary": summary,
-                "samplesCsv": run.data.to_csv(),
-            })
+            let summaries = Protocol::ALL.map(|p| run.data.summary(p, true));
+            export::run_json(&run.config.to_query(), &summaries, &run.data.to_csv())
         });
-        let _ = export::download("lab-run.json", "application/json", &json.to_string());
+        let _ = export::download("lab-run.json", "application/json", &json);
     };
     let export_csv = move |_| {
         let csv = run.with_value(|run| run.data.to_csv());
@@ -165,27 +158,4 @@ pub fn Lab(
         </section>
         <RunHistory runs=history />
     }
-}
-
-/// One protocol's summary as JSON, for the export.
-fn summary_json(s: &crate::run_data::Summary) -> serde_json::Value {
-    serde_json::json!({
-        "protocol": s.protocol.key(),
-        "requests": s.requests,
-        "errors": s.errors,
-        "latencyMs": s.latency.map(|l| serde_json::json!({
-            "p50": l.p50, "p90": l.p90, "p99": l.p99, "p999": l.p999, "max": l.max, "mean": l.mean,
-        })),
-        "requestsPerSecond": s.requests_per_second,
-        "meanRequestBytes": s.mean_request_bytes,
-        "meanWireBytes": s.mean_wire_bytes,
-        "meanDecodedBytes": s.mean_decoded_bytes,
-        "meanTransferBytes": s.mean_transfer_bytes,
-        "meanPayloadBytes": s.mean_payload_bytes,
-        "wireBytesPerRecord": s.wire_bytes_per_record,
-        "meanDecodeMs": s.mean_decode_ms,
-        "meanTtfbMs": s.mean_ttfb_ms,
-        "meanServerMs": s.mean_server_ms,
-        "meanFirstMessageMs": s.mean_first_message_ms,
-    })
 }

@@ -2,7 +2,7 @@
 
 use gloo_net::http::{Request, Response};
 use lab_proto::v1::{FetchResponse, PingResponse, Record, UploadResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use web_sys::RequestCache;
 
 use super::{COMPRESSION_SWITCH, Call, CallOutcome, FetchParams, TransportError, now_ms};
@@ -128,12 +128,21 @@ pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
     outcome
 }
 
+/// The part of the backend's JSON error body the page shows.
+#[derive(Deserialize)]
+struct ErrorBody {
+    detail: String,
+}
+
 /// The `detail` of the backend's JSON error body, or the body itself.
+///
+/// Read with `from_slice` into a small struct rather than a `serde_json::Value`: every
+/// JSON read in the app goes through serde_json's slice reader, so the wasm bundle holds
+/// one copy of the parser, and none of `Value`'s deserializer.
 fn error_detail(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
-        .ok()
-        .and_then(|value| value.get("detail")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(200).collect())
+    serde_json::from_slice::<ErrorBody>(body.as_bytes())
+        .map(|error| error.detail)
+        .unwrap_or_else(|_| body.chars().take(200).collect())
 }
 
 #[cfg(test)]
@@ -147,5 +156,7 @@ mod tests {
             "count too big"
         );
         assert_eq!(error_detail("Bad Gateway"), "Bad Gateway");
+        assert_eq!(error_detail(r#"{"detail":5}"#), r#"{"detail":5}"#);
+        assert_eq!(error_detail("[1]"), "[1]");
     }
 }
