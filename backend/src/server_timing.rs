@@ -39,7 +39,12 @@ pub fn header_value(handler: Duration, serialize: Duration) -> HeaderValue {
         ms(handler),
         ms(serialize)
     );
-    HeaderValue::try_from(text).expect("digits and ASCII punctuation only")
+    let mut value = HeaderValue::try_from(text).expect("digits and ASCII punctuation only");
+    // A value that differs on every response: HTTP/2's HPACK would insert each one into
+    // its header table (evicting useful entries) for nothing. Marked sensitive, it is
+    // sent as a literal that is never indexed.
+    value.set_sensitive(true);
+    value
 }
 
 /// Gives every REST response a `Server-Timing`: handlers that serialize a value set
