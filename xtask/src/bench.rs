@@ -4,9 +4,11 @@
 //! - `oha` (HTTP/1.1): the bare `/healthz` baseline, REST, and gRPC-Web;
 //! - `h2load` (h2c, prior knowledge): the same baseline over HTTP/2, and native gRPC.
 //!
-//! Every cell runs for a fixed time at 1 and at 64 connections, one after the other in
-//! the same run, so the protocols can be compared as ratios to the baseline measured
-//! minutes apart on the same machine rather than as absolute numbers.
+//! Every cell runs for a fixed time at 1 and at 64 connections, in rounds that measure
+//! the baselines right before the cells compared with them, so the protocols are
+//! compared as ratios taken seconds apart on the same machine rather than as absolute
+//! numbers; the report gives the median of the rounds, which a noisy neighbour moves
+//! less than any single run.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -20,7 +22,9 @@ use prost::Message;
 use crate::command::{Failure, Step, cargo};
 
 /// How long each cell runs.
-const CELL_SECONDS: u64 = 5;
+const CELL_SECONDS: u64 = 3;
+/// Every cell is measured this many times; the report shows medians.
+const ROUNDS: usize = 3;
 const CONNECTIONS: [u32; 2] = [1, 64];
 /// Requests/s each protocol must reach, as a share of its baseline, on these workloads.
 const FLOOR: f64 = 0.8;
@@ -90,6 +94,70 @@ struct Cell {
     p99_ms: f64,
     errors: u64,
     total: u64,
+    /// Requests/s as a share of the same round's baseline (same tool, HTTP version and
+    /// connections); `None` for the baselines themselves.
+    vs_baseline: Option<f64>,
+}
+
+/// The baseline a protocol's cell is compared with.
+fn baseline_label(protocol: &str) -> &'static str {
+    if protocol.starts_with("gRPC (h2c)") {
+        "h2c /healthz"
+    } else if protocol.ends_with("· h2load") {
+        "HTTP/1.1 /healthz · h2load"
+    } else {
+        "HTTP/1.1 /healthz"
+    }
+}
+
+/// Fills in `vs_baseline` for one round's cells.
+fn set_ratios(cells: &mut [Cell]) {
+    let rates: Vec<(&str, u32, f64)> = cells
+        .iter()
+        .filter(|c| c.workload == "baseline")
+        .map(|c| (c.protocol, c.connections, c.requests_per_second))
+        .collect();
+    for cell in cells.iter_mut().filter(|c| c.workload != "baseline") {
+        let via = baseline_label(cell.protocol);
+        cell.vs_baseline = rates
+            .iter()
+            .find(|(protocol, connections, _)| *protocol == via && *connections == cell.connections)
+            .map(|(_, _, rate)| cell.requests_per_second / rate);
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// One cell per measurement, each figure the median of the rounds (errors and
+/// requests summed).
+fn medians(rounds: &[Vec<Cell>]) -> Vec<Cell> {
+    rounds[0]
+        .iter()
+        .enumerate()
+        .map(|(i, first)| {
+            let all: Vec<&Cell> = rounds.iter().map(|round| &round[i]).collect();
+            let of = |figure: fn(&Cell) -> f64| median(all.iter().map(|c| figure(c)).collect());
+            Cell {
+                requests_per_second: of(|c| c.requests_per_second),
+                p50_ms: of(|c| c.p50_ms),
+                p99_ms: of(|c| c.p99_ms),
+                errors: all.iter().map(|c| c.errors).sum(),
+                total: all.iter().map(|c| c.total).sum(),
+                vs_baseline: first
+                    .vs_baseline
+                    .map(|_| median(all.iter().filter_map(|c| c.vs_baseline).collect())),
+                ..*first
+            }
+        })
+        .collect()
 }
 
 fn workloads() -> Vec<Workload> {
@@ -138,43 +206,77 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         h2load,
         scratch,
     };
-    let mut cells = Vec::new();
     let healthz = format!("{base}/healthz");
     let baselines = [
         (Driver::Oha, "HTTP/1.1 /healthz"),
         (Driver::H2loadHttp1, "HTTP/1.1 /healthz · h2load"),
         (Driver::H2c, "h2c /healthz"),
     ];
-    for connections in CONNECTIONS {
-        for (driver, label) in baselines {
-            cells.push(tools.measure(driver, "baseline", label, connections, &healthz, None)?);
-        }
-    }
+    let mut plan = Vec::new();
     for workload in workloads() {
         let body = tools.scratch.join(format!("{}.bin", workload.grpc_method));
         std::fs::write(&body, grpc_frame(&workload.grpc_message))
             .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
         let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
         let rest_url = format!("{base}{}", workload.rest_path);
-        let runs = [
-            (Driver::Oha, "REST", &rest_url, None),
-            (Driver::Oha, "gRPC-Web", &grpc_url, Some(&body)),
-            (Driver::H2loadHttp1, "REST · h2load", &rest_url, None),
+        plan.extend([
+            (Driver::Oha, workload.name, "REST", rest_url.clone(), None),
+            (
+                Driver::Oha,
+                workload.name,
+                "gRPC-Web",
+                grpc_url.clone(),
+                Some(body.clone()),
+            ),
             (
                 Driver::H2loadHttp1,
-                "gRPC-Web · h2load",
-                &grpc_url,
-                Some(&body),
+                workload.name,
+                "REST · h2load",
+                rest_url,
+                None,
             ),
-            (Driver::H2c, "gRPC (h2c)", &grpc_url, Some(&body)),
-        ];
+            (
+                Driver::H2loadHttp1,
+                workload.name,
+                "gRPC-Web · h2load",
+                grpc_url.clone(),
+                Some(body.clone()),
+            ),
+            (
+                Driver::H2c,
+                workload.name,
+                "gRPC (h2c)",
+                grpc_url,
+                Some(body),
+            ),
+        ]);
+    }
+    // Rounds, each with its baselines right before the cells they are compared with:
+    // a ratio is taken within a round, and the report shows the median of the rounds.
+    let mut rounds = Vec::new();
+    for round in 1..=ROUNDS {
+        println!("bench: round {round} of {ROUNDS}");
+        let mut cells = Vec::new();
         for connections in CONNECTIONS {
-            for (driver, label, url, body) in runs {
-                let body = body.map(PathBuf::as_path);
-                cells.push(tools.measure(driver, workload.name, label, connections, url, body)?);
+            for (driver, label) in baselines {
+                cells.push(tools.measure(
+                    driver,
+                    "baseline",
+                    label,
+                    connections,
+                    &healthz,
+                    None,
+                )?);
+            }
+            for (driver, workload, label, url, body) in &plan {
+                let body = body.as_deref();
+                cells.push(tools.measure(*driver, workload, label, connections, url, body)?);
             }
         }
+        set_ratios(&mut cells);
+        rounds.push(cells);
     }
+    let cells = medians(&rounds);
     drop(server);
 
     let report = report(&cells);
@@ -260,6 +362,7 @@ fn oha_cell(oha: &Path, connections: u32, url: &str, body: Option<&Path>) -> Res
         p99_ms: seconds("/latencyPercentiles/p99") * 1e3,
         errors: count(false) + failed_connections,
         total: count(true) + count(false),
+        vs_baseline: None,
     })
 }
 
@@ -310,20 +413,28 @@ fn h2load_cell(
         .and_then(|rest| rest.split(", ").nth(1))
         .and_then(|rate| rate.trim_end_matches(" req/s").parse().ok())
         .ok_or_else(|| Failure(format!("h2load printed no rate:\n{output}")))?;
+    // "requests: 14102 total, 14102 started, 14102 done, 14100 succeeded, 2 failed, ..."
+    // Errors come from this summary, not from the log: the request in flight when the
+    // warm-up ends is logged with status 0 although it succeeded.
+    let (done, errors) = output
+        .lines()
+        .find_map(|line| line.strip_prefix("requests: "))
+        .and_then(|rest| {
+            let count = |label: &str| {
+                rest.split(", ")
+                    .find_map(|part| part.strip_suffix(label))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            };
+            Some((count(" done")?, count(" failed")?))
+        })
+        .ok_or_else(|| Failure(format!("h2load printed no request counts:\n{output}")))?;
     // Per request: start (µs since epoch), HTTP status, duration (µs).
     let text =
         std::fs::read_to_string(&log).map_err(|err| Failure(format!("no h2load log: {err}")))?;
     let mut latencies = Vec::new();
-    let mut errors = 0;
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
-        let (Some(status), Some(micros)) = (fields.get(1), fields.get(2)) else {
-            continue;
-        };
-        if *status != "200" {
-            errors += 1;
-        }
-        if let Ok(micros) = micros.parse::<f64>() {
+        if let Some(Ok(micros)) = fields.get(2).map(|m| m.parse::<f64>()) {
             latencies.push(micros / 1e3);
         }
     }
@@ -340,33 +451,24 @@ fn h2load_cell(
         p50_ms: quantile(0.5),
         p99_ms: quantile(0.99),
         errors,
-        total: latencies.len() as u64,
+        total: done,
+        vs_baseline: None,
     })
 }
 
 fn report(cells: &[Cell]) -> String {
-    let baseline = |protocol: &str, connections: u32| {
-        let via = if protocol.starts_with("gRPC (h2c)") {
-            "h2c /healthz"
-        } else if protocol.ends_with("· h2load") {
-            "HTTP/1.1 /healthz · h2load"
-        } else {
-            "HTTP/1.1 /healthz"
-        };
-        cells
-            .iter()
-            .find(|c| c.workload == "baseline" && c.protocol == via && c.connections == connections)
-    };
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmark: requests/s and latency per protocol\n");
     let _ = writeln!(
         out,
         "Produced by `cargo xtask bench` against the release backend on 127.0.0.1 \
-         ({CELL_SECONDS} s per cell after a 1 s pause, h2load with 1 s of warm-up; logging at `warn`). REST and gRPC-Web are driven over \
+         ({CELL_SECONDS} s per cell after a 1 s pause, h2load with 1 s of warm-up; logging at `warn`; \
+         {ROUNDS} rounds, each measuring its baselines right before the cells compared with them, \
+         and every figure below is the median of the rounds, errors and requests summed). REST and gRPC-Web are driven over \
          HTTP/1.1 with keep-alive twice: by `oha`, and by `h2load --h1` (marked \
          \"· h2load\"); native gRPC by `h2load` over h2c. Every client keeps one request \
          per connection in flight. \"vs baseline\" divides by the bare `/healthz` route \
-         measured in the same run with the same tool and HTTP version. The floor is \
+         measured in the same round with the same tool and HTTP version. The floor is \
          {:.0}% on ping and the small fetch.\n\n\
          Client and server share this machine's cores. oha spends more CPU on each \
          response body than the server spends producing it, so with bodies (and at 64 \
@@ -388,9 +490,7 @@ fn report(cells: &[Cell]) -> String {
     let mut below_floor = Vec::new();
     let mut below_floor_with_oha = Vec::new();
     for cell in cells {
-        let ratio = baseline(cell.protocol, cell.connections)
-            .filter(|_| cell.workload != "baseline")
-            .map(|base| cell.requests_per_second / base.requests_per_second);
+        let ratio = cell.vs_baseline;
         let ratio_text = ratio.map_or("—".to_owned(), |r| format!("{:.0}%", r * 100.0));
         let judged = cell.protocol.ends_with("h2load") || cell.protocol.starts_with("gRPC (h2c)");
         if ratio.is_some_and(|r| r < FLOOR) && cell.workload != "fetch 1000 orders" {
