@@ -214,7 +214,10 @@ pub fn run(root: &Path) -> Result<(), Failure> {
     ];
     let mut plan = Vec::new();
     for workload in workloads() {
-        let body = tools.scratch.join(format!("{}.bin", workload.grpc_method));
+        // One file per workload: the plan is measured after all of them are written.
+        let body = tools
+            .scratch
+            .join(format!("{}.bin", workload.name.replace(' ', "-")));
         std::fs::write(&body, grpc_frame(&workload.grpc_message))
             .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
         let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
