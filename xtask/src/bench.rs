@@ -254,8 +254,9 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             ),
         ]);
     }
-    // Rounds, each with its baselines right before the cells they are compared with:
-    // a ratio is taken within a round, and the report shows the median of the rounds.
+    // Rounds; in each, every baseline is measured right before the cells compared with
+    // it (same tool and HTTP version). A ratio is taken within a round, and the report
+    // shows the median of the rounds.
     let mut rounds = Vec::new();
     for round in 1..=ROUNDS {
         println!("bench: round {round} of {ROUNDS}");
@@ -270,16 +271,25 @@ pub fn run(root: &Path) -> Result<(), Failure> {
                     &healthz,
                     None,
                 )?);
-            }
-            for (driver, workload, label, url, body) in &plan {
-                let body = body.as_deref();
-                cells.push(tools.measure(*driver, workload, label, connections, url, body)?);
+                for (_, workload, label, url, body) in plan.iter().filter(|p| p.0 == driver) {
+                    let body = body.as_deref();
+                    cells.push(tools.measure(driver, workload, label, connections, url, body)?);
+                }
             }
         }
         set_ratios(&mut cells);
         rounds.push(cells);
     }
-    let cells = medians(&rounds);
+    let mut cells = medians(&rounds);
+    // Reported as baselines first, then by workload, connections and protocol.
+    let rank = |cell: &Cell| {
+        let entry = plan
+            .iter()
+            .position(|p| p.1 == cell.workload && p.2 == cell.protocol);
+        let workload = plan.iter().position(|p| p.1 == cell.workload);
+        (entry.is_some(), workload, cell.connections, entry)
+    };
+    cells.sort_by_key(rank);
     drop(server);
 
     let report = report(&cells);
