@@ -246,6 +246,91 @@ async fn stop_ends_a_run_midway_and_keeps_its_measurements() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
+    let server = TestServer::start(dist_dir()).await;
+    let browser = Browser::start().await;
+    let query = "protocol=both&workload=fetch&shape=order&count=5&total=6&concurrency=2";
+    run_lab(&browser, &server, query).await;
+    // Keep every Blob the page turns into a download.
+    browser
+        .client
+        .execute(
+            "window.labExports = []; const original = URL.createObjectURL; \
+             URL.createObjectURL = blob => { window.labExports.push(blob); return original.call(URL, blob); };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    for button in ["export-json", "export-csv"] {
+        browser
+            .wait_for(&format!("[data-testid={button}]"))
+            .await
+            .click()
+            .await
+            .unwrap();
+    }
+    let files = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             Promise.all(window.labExports.map(b => b.text().then(t => [b.type, t]))).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let files: Vec<(String, String)> = serde_json::from_value(files).unwrap();
+    let [(json_type, json), (csv_type, csv)] = &files[..] else {
+        panic!("expected two downloads, got {files:?}");
+    };
+    assert_eq!(
+        (json_type.as_str(), csv_type.as_str()),
+        ("application/json", "text/csv")
+    );
+
+    let export: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert!(
+        export["config"].as_str().unwrap().contains("protocol=both"),
+        "{}",
+        export["config"]
+    );
+    for protocol in ["grpc-web", "rest"] {
+        let summary = export["summary"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["protocol"] == protocol)
+            .unwrap_or_else(|| panic!("no {protocol} summary in {export}"));
+        assert_eq!(
+            (summary["requests"].as_u64(), summary["errors"].as_u64()),
+            (Some(3), Some(0))
+        );
+        assert!(
+            summary["latencyMs"]["p50"].as_f64().unwrap() > 0.0,
+            "{summary}"
+        );
+    }
+    // The CSV: a header and one row per request, the same rows as in the JSON.
+    assert_eq!(export["samplesCsv"].as_str().unwrap(), csv.as_str());
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("seq,protocol,start_ms,e2e_ms")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    for protocol in ["grpc-web", "rest"] {
+        let count = rows
+            .iter()
+            .filter(|row| row.split(',').nth(1) == Some(protocol))
+            .count();
+        assert_eq!(count, 3, "{protocol} rows in {csv}");
+    }
+    browser.close().await;
+}
+
 /// Clicks Run on the page as it is and waits for that run's end (the progress bar's
 /// phase is marked stale first, so an earlier run's "finished" does not count).
 async fn run_again(browser: &Browser) {
