@@ -4,11 +4,10 @@
 //! - `oha` (HTTP/1.1): the bare `/healthz` baseline, REST, and gRPC-Web;
 //! - `h2load` (h2c, prior knowledge): the same baseline over HTTP/2, and native gRPC.
 //!
-//! Every cell runs for a fixed time at 1 and at 64 connections, in rounds that measure
-//! the baselines right before the cells compared with them, so the protocols are
-//! compared as ratios taken seconds apart on the same machine rather than as absolute
-//! numbers; the report gives the median of the rounds, which a noisy neighbour moves
-//! less than any single run.
+//! Every cell runs for a fixed time at 1 and at 64 connections, each right after a run
+//! of its baseline, so the protocols are compared as ratios of two runs seconds apart on
+//! the same machine rather than as absolute numbers; three rounds, and the report gives
+//! their medians, which a noisy neighbour moves less than any single run.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -85,6 +84,7 @@ impl Tools {
 }
 
 /// One measured cell.
+#[derive(Debug, Clone)]
 struct Cell {
     workload: &'static str,
     protocol: &'static str,
@@ -99,31 +99,27 @@ struct Cell {
     vs_baseline: Option<f64>,
 }
 
-/// The baseline a protocol's cell is compared with.
-fn baseline_label(protocol: &str) -> &'static str {
-    if protocol.starts_with("gRPC (h2c)") {
-        "h2c /healthz"
-    } else if protocol.ends_with("· h2load") {
-        "HTTP/1.1 /healthz · h2load"
-    } else {
-        "HTTP/1.1 /healthz"
-    }
-}
-
-/// Fills in `vs_baseline` for one round's cells.
-fn set_ratios(cells: &mut [Cell]) {
-    let rates: Vec<(&str, u32, f64)> = cells
-        .iter()
-        .filter(|c| c.workload == "baseline")
-        .map(|c| (c.protocol, c.connections, c.requests_per_second))
-        .collect();
-    for cell in cells.iter_mut().filter(|c| c.workload != "baseline") {
-        let via = baseline_label(cell.protocol);
-        cell.vs_baseline = rates
+/// One row per baseline (tool and connections) from its runs in a round: medians of
+/// the figures, errors and requests summed.
+fn baseline_rows(runs: &[Cell]) -> Vec<Cell> {
+    let mut rows: Vec<Cell> = Vec::new();
+    for run in runs {
+        if rows
             .iter()
-            .find(|(protocol, connections, _)| *protocol == via && *connections == cell.connections)
-            .map(|(_, _, rate)| cell.requests_per_second / rate);
+            .any(|r| r.protocol == run.protocol && r.connections == run.connections)
+        {
+            continue;
+        }
+        let same: Vec<Cell> = runs
+            .iter()
+            .filter(|r| r.protocol == run.protocol && r.connections == run.connections)
+            .cloned()
+            .collect();
+        rows.extend(medians(
+            &same.into_iter().map(|c| vec![c]).collect::<Vec<_>>(),
+        ));
     }
+    rows
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -254,30 +250,28 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             ),
         ]);
     }
-    // Rounds; in each, every baseline is measured right before the cells compared with
-    // it (same tool and HTTP version). A ratio is taken within a round, and the report
-    // shows the median of the rounds.
+    // Rounds; in each, every cell is measured right after a run of its baseline (same
+    // tool, HTTP version and connections) and its ratio is taken to that run: a pair
+    // seconds apart. The report shows the median of the rounds.
     let mut rounds = Vec::new();
     for round in 1..=ROUNDS {
         println!("bench: round {round} of {ROUNDS}");
-        let mut cells = Vec::new();
+        let (mut cells, mut baseline_runs) = (Vec::new(), Vec::new());
         for connections in CONNECTIONS {
             for (driver, label) in baselines {
-                cells.push(tools.measure(
-                    driver,
-                    "baseline",
-                    label,
-                    connections,
-                    &healthz,
-                    None,
-                )?);
-                for (_, workload, label, url, body) in plan.iter().filter(|p| p.0 == driver) {
+                for (_, workload, protocol, url, body) in plan.iter().filter(|p| p.0 == driver) {
+                    let base =
+                        tools.measure(driver, "baseline", label, connections, &healthz, None)?;
                     let body = body.as_deref();
-                    cells.push(tools.measure(driver, workload, label, connections, url, body)?);
+                    let mut cell =
+                        tools.measure(driver, workload, protocol, connections, url, body)?;
+                    cell.vs_baseline = Some(cell.requests_per_second / base.requests_per_second);
+                    cells.push(cell);
+                    baseline_runs.push(base);
                 }
             }
         }
-        set_ratios(&mut cells);
+        cells.extend(baseline_rows(&baseline_runs));
         rounds.push(cells);
     }
     let mut cells = medians(&rounds);
@@ -476,12 +470,13 @@ fn report(cells: &[Cell]) -> String {
         out,
         "Produced by `cargo xtask bench` against the release backend on 127.0.0.1 \
          ({CELL_SECONDS} s per cell after a 1 s pause, h2load with 1 s of warm-up; logging at `warn`; \
-         {ROUNDS} rounds, each measuring its baselines right before the cells compared with them, \
-         and every figure below is the median of the rounds, errors and requests summed). REST and gRPC-Web are driven over \
+         {ROUNDS} rounds; in each, every cell runs right after a run of its baseline and its ratio \
+         is taken to that run; every figure below is the median of the rounds, errors and \
+         requests summed, and a baseline row is the median of all its runs). REST and gRPC-Web are driven over \
          HTTP/1.1 with keep-alive twice: by `oha`, and by `h2load --h1` (marked \
          \"· h2load\"); native gRPC by `h2load` over h2c. Every client keeps one request \
          per connection in flight. \"vs baseline\" divides by the bare `/healthz` route \
-         measured in the same round with the same tool and HTTP version. The floor is \
+         measured just before with the same tool, HTTP version and connections. The floor is \
          {:.0}% on ping and the small fetch.\n\n\
          Client and server share this machine's cores. oha spends more CPU on each \
          response body than the server spends producing it, so with bodies (and at 64 \
