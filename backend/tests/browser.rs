@@ -215,22 +215,12 @@ async fn stop_ends_a_run_midway_and_keeps_its_measurements() {
         .goto(&server.url(&format!("/?{query}")))
         .await
         .unwrap();
-    browser
-        .wait_for("[data-testid=run]:not([disabled])")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=run]:not([disabled])").await;
     browser
         .wait_for("[data-testid=progress][data-phase=running]")
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    browser
-        .wait_for("[data-testid=stop]:not([disabled])")
-        .await
-        .click()
-        .await
-        .unwrap();
+    browser.click("[data-testid=stop]:not([disabled])").await;
     browser
         .wait_for("[data-testid=progress][data-phase=stopped]")
         .await;
@@ -263,12 +253,7 @@ async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
         .await
         .unwrap();
     for button in ["export-json", "export-csv"] {
-        browser
-            .wait_for(&format!("[data-testid={button}]"))
-            .await
-            .click()
-            .await
-            .unwrap();
+        browser.click(&format!("[data-testid={button}]")).await;
     }
     let files = browser
         .client
@@ -331,28 +316,6 @@ async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
     browser.close().await;
 }
 
-/// Clicks Run on the page as it is and waits for that run's end (the progress bar's
-/// phase is marked stale first, so an earlier run's "finished" does not count).
-async fn run_again(browser: &Browser) {
-    browser
-        .client
-        .execute(
-            "document.querySelector('[data-testid=progress]').setAttribute('data-phase', 'stale')",
-            vec![],
-        )
-        .await
-        .unwrap();
-    browser
-        .wait_for("[data-testid=run]:not([disabled])")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser
-        .wait_for("[data-testid=progress][data-phase=finished]")
-        .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
     let server = TestServer::start(dist_dir()).await;
@@ -380,7 +343,7 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
     // Down: every request of the run fails, each protocol says so.
     drop(server);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    run_again(&browser).await;
+    browser.run_again().await;
     for protocol in ["grpc-web", "rest"] {
         let error = browser
             .text_of(&format!("[data-testid=error-{protocol}]"))
@@ -397,7 +360,7 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
 
     // Back on the same address: the next run succeeds on the same page.
     let server = TestServer::with_config_at(lab_backend::Config::new(dist_dir()), addr).await;
-    run_again(&browser).await;
+    browser.run_again().await;
     for protocol in ["grpc-web", "rest"] {
         assert_eq!(
             number_in(&browser, &format!("summary-{protocol}-errors")).await,

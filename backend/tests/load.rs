@@ -31,7 +31,7 @@ fn describe(report: &LoadReport) -> String {
         report.requests_per_second(),
         report.p_ms(0.5),
         report.p_ms(0.99),
-        report.latency_us.max() as f64 / 1_000.0,
+        report.max_ms(),
     )
 }
 
@@ -153,7 +153,7 @@ async fn soak() {
             report.requests_per_second(),
             report.p_ms(0.5),
             report.p_ms(0.99),
-            report.latency_us.max() as f64 / 1_000.0,
+            report.max_ms(),
             mib(backend.rss_bytes()),
             backend.status().await.live_streams,
         );

@@ -84,7 +84,7 @@ impl Tools {
 }
 
 /// One measured cell.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Cell {
     workload: &'static str,
     protocol: &'static str,
@@ -104,20 +104,10 @@ struct Cell {
 fn baseline_rows(runs: &[Cell]) -> Vec<Cell> {
     let mut rows: Vec<Cell> = Vec::new();
     for run in runs {
-        if rows
-            .iter()
-            .any(|r| r.protocol == run.protocol && r.connections == run.connections)
-        {
-            continue;
+        let same = |r: &&Cell| r.protocol == run.protocol && r.connections == run.connections;
+        if !rows.iter().any(|r| same(&r)) {
+            rows.push(median_cell(&runs.iter().filter(same).collect::<Vec<_>>()));
         }
-        let same: Vec<Cell> = runs
-            .iter()
-            .filter(|r| r.protocol == run.protocol && r.connections == run.connections)
-            .cloned()
-            .collect();
-        rows.extend(medians(
-            &same.into_iter().map(|c| vec![c]).collect::<Vec<_>>(),
-        ));
     }
     rows
 }
@@ -132,28 +122,27 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// One cell per measurement, each figure the median of the rounds (errors and
-/// requests summed).
+/// One cell per measurement, each figure the median of the rounds.
 fn medians(rounds: &[Vec<Cell>]) -> Vec<Cell> {
-    rounds[0]
-        .iter()
-        .enumerate()
-        .map(|(i, first)| {
-            let all: Vec<&Cell> = rounds.iter().map(|round| &round[i]).collect();
-            let of = |figure: fn(&Cell) -> f64| median(all.iter().map(|c| figure(c)).collect());
-            Cell {
-                requests_per_second: of(|c| c.requests_per_second),
-                p50_ms: of(|c| c.p50_ms),
-                p99_ms: of(|c| c.p99_ms),
-                errors: all.iter().map(|c| c.errors).sum(),
-                total: all.iter().map(|c| c.total).sum(),
-                vs_baseline: first
-                    .vs_baseline
-                    .map(|_| median(all.iter().filter_map(|c| c.vs_baseline).collect())),
-                ..*first
-            }
-        })
+    (0..rounds[0].len())
+        .map(|i| median_cell(&rounds.iter().map(|round| &round[i]).collect::<Vec<_>>()))
         .collect()
+}
+
+/// Several runs of one measurement as one cell: the median of each figure, errors and
+/// requests summed.
+fn median_cell(all: &[&Cell]) -> Cell {
+    let of = |figure: fn(&Cell) -> f64| median(all.iter().map(|c| figure(c)).collect());
+    let ratios: Vec<f64> = all.iter().filter_map(|c| c.vs_baseline).collect();
+    Cell {
+        requests_per_second: of(|c| c.requests_per_second),
+        p50_ms: of(|c| c.p50_ms),
+        p99_ms: of(|c| c.p99_ms),
+        errors: all.iter().map(|c| c.errors).sum(),
+        total: all.iter().map(|c| c.total).sum(),
+        vs_baseline: (!ratios.is_empty()).then(|| median(ratios)),
+        ..*all[0]
+    }
 }
 
 fn workloads() -> Vec<Workload> {

@@ -155,6 +155,10 @@ impl LoadReport {
     pub fn p_ms(&self, quantile: f64) -> f64 {
         self.latency_us.value_at_quantile(quantile) as f64 / 1_000.0
     }
+
+    pub fn max_ms(&self) -> f64 {
+        self.latency_us.max() as f64 / 1_000.0
+    }
 }
 
 /// When a run ends.
