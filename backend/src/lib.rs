@@ -103,9 +103,7 @@ pub fn app(state: AppState) -> Router {
     let grpc = tonic::service::Routes::new(grpc::service(state.clone()))
         .into_axum_router()
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(middleware::from_fn(move |request, next| {
-            server_timing::grpc_layer(max_body, request, next)
-        }));
+        .layer(server_timing::GrpcTimingLayer { max_body });
 
     let static_dir = &state.config.static_dir;
     let frontend =

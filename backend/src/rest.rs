@@ -33,17 +33,16 @@ use crate::workload::{self, RecordsSpec};
 
 /// The `/api` routes; anything else under `/api` is a JSON 404.
 pub fn routes() -> Router<AppState> {
-    let v1 = Router::new()
-        .route("/ping", get(ping))
-        .route("/records", get(fetch))
-        .route("/records/stream", get(stream))
-        .route("/uploads", post(upload))
-        .route("/status", get(status))
-        .method_not_allowed_fallback(method_not_allowed);
+    // Full paths rather than `nest`: a nested router rewrites every request's URI.
     Router::new()
-        .nest("/api/v1", v1)
+        .route("/api/v1/ping", get(ping))
+        .route("/api/v1/records", get(fetch))
+        .route("/api/v1/records/stream", get(stream))
+        .route("/api/v1/uploads", post(upload))
+        .route("/api/v1/status", get(status))
         .route("/api/{*rest}", axum::routing::any(unknown_route))
-        .layer(axum::middleware::from_fn(server_timing::fill_in))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(server_timing::FillInLayer)
 }
 
 /// Query parameters of `GET /api/v1/records` and its stream.
