@@ -25,6 +25,18 @@ pub enum Phase {
     Stopped,
 }
 
+impl Phase {
+    /// The name the page exposes (`data-phase`) for tests and styles.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Running => "running",
+            Phase::Finished => "finished",
+            Phase::Stopped => "stopped",
+        }
+    }
+}
+
 /// Everything about the current (or last) run.
 #[derive(Debug, Default)]
 pub struct LabRun {

@@ -135,7 +135,7 @@ pub fn Lab(
                 <button type="button" data-testid="export-csv" on:click=export_csv
                     disabled=move || phase.get() == Phase::Idle>"Export CSV"</button>
             </div>
-            <div class="progress" data-testid="progress" data-phase=move || format!("{:?}", phase.get()).to_lowercase()>
+            <div class="progress" data-testid="progress" data-phase=move || phase.get().as_str()>
                 <progress max=move || progress().1 value=move || progress().0></progress>
                 <span data-testid="progress-text">
                     {move || {
