@@ -22,10 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::routing::get;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -100,10 +100,12 @@ impl AppState {
 /// Builds the whole application.
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let grpc = tonic::service::Routes::new(grpc::service(state.clone()))
-        .into_axum_router()
+    // One service stack for the gRPC path (no `Routes` router inside the router, no
+    // per-layer boxed routes): timing, then gRPC-Web translation, then tonic.
+    let grpc = ServiceBuilder::new()
+        .layer(server_timing::GrpcTimingLayer { max_body })
         .layer(tonic_web::GrpcWebLayer::new())
-        .layer(server_timing::GrpcTimingLayer { max_body });
+        .service(grpc::service(state.clone()));
 
     let static_dir = &state.config.static_dir;
     let frontend =
@@ -112,27 +114,41 @@ pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let timeout =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout);
-    let rest = rest::routes()
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .with_state(state);
+    let rest = rest::routes(state.config.max_body_bytes).with_state(state);
 
-    grpc.merge(rest)
+    // The known methods by their exact paths (a route without a path parameter costs
+    // less per request); any other method of the service still reaches tonic, which
+    // answers UNIMPLEMENTED.
+    let mut routes = rest.route_service(
+        &format!("/{}/{{*method}}", grpc::SERVICE_NAME),
+        grpc.clone(),
+    );
+    for method in grpc::METHODS {
+        routes = routes.route_service(&format!("/{}/{method}", grpc::SERVICE_NAME), grpc.clone());
+    }
+    let routes = routes
         .route("/healthz", get(|| async { "ok" }))
-        .fallback_service(frontend)
-        .layer(timeout)
-        .layer(compression::layer())
-        .layer(middleware::map_request(compression::honour_switch))
-        .layer(cors)
-        .layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static("timing-allow-origin"),
-            HeaderValue::from_static("*"),
-        ))
+        .fallback_service(frontend);
+    // Wrapped around the router as one service, not added with `Router::layer`: that
+    // wraps each route in each layer, and every layer's boxed route is cloned, with all
+    // it wraps, on each request passing through it.
+    let shared = ServiceBuilder::new()
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("timing-allow-origin"),
+            HeaderValue::from_static("*"),
+        ))
+        .layer(cors)
+        .layer(middleware::map_request(compression::honour_switch))
+        .layer(compression::layer())
+        .layer(timeout)
+        .service(routes);
+    Router::new().fallback_service(shared)
 }
 
 /// CORS for the configured origins only (by default the dev loop's `trunk serve`):

@@ -15,7 +15,7 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
@@ -25,14 +25,16 @@ use lab_proto::dataset;
 use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use tower::ServiceBuilder;
 
 use crate::AppState;
 use crate::api_error::ApiError;
 use crate::server_timing;
 use crate::workload::{self, RecordsSpec};
 
-/// The `/api` routes; anything else under `/api` is a JSON 404.
-pub fn routes() -> Router<AppState> {
+/// The `/api` routes, with request bodies up to `max_body` bytes; anything else under
+/// `/api` is a JSON 404.
+pub fn routes(max_body: usize) -> Router<AppState> {
     // Full paths rather than `nest`: a nested router rewrites every request's URI.
     Router::new()
         .route("/api/v1/ping", get(ping))
@@ -42,7 +44,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/status", get(status))
         .route("/api/{*rest}", axum::routing::any(unknown_route))
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(server_timing::FillInLayer)
+        // One `layer` call: each wraps every route in another boxed service.
+        .layer(
+            ServiceBuilder::new()
+                .layer(DefaultBodyLimit::max(max_body))
+                .layer(server_timing::FillInLayer),
+        )
 }
 
 /// Query parameters of `GET /api/v1/records` and its stream.
@@ -71,8 +78,8 @@ impl RecordsQuery {
 
 /// Serializes `value` as the JSON response, with its `Server-Timing`.
 fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
-    let handler = started.elapsed();
     let ser_started = Instant::now();
+    let handler = ser_started - started;
     let body = serde_json::to_vec(value).expect("prost values always serialize");
     let timing = server_timing::header_value(handler, ser_started.elapsed());
     (

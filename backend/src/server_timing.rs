@@ -24,7 +24,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -154,10 +155,12 @@ pub struct GrpcTiming<S> {
     max_body: usize,
 }
 
-impl<S> Service<Request> for GrpcTiming<S>
+impl<S, B> Service<Request> for GrpcTiming<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S: Service<Request, Response = http::Response<B>, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     type Response = Response;
     type Error = Infallible;
@@ -175,13 +178,15 @@ where
     }
 }
 
-async fn timed_grpc<S>(
+async fn timed_grpc<S, B>(
     mut inner: S,
     max_body: usize,
     request: Request,
 ) -> Result<Response, Infallible>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
+    S: Service<Request, Response = http::Response<B>, Error = Infallible>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
 {
     let streaming = STREAMING_METHODS.contains(&request.uri().path());
     let (parts, body) = request.into_parts();
@@ -198,20 +203,21 @@ where
     let Ok(mut response) = inner
         .call(Request::from_parts(parts, Body::from(body)))
         .await;
-    let handler = started.elapsed();
+    let ser_started = Instant::now();
+    let handler = ser_started - started;
 
     if streaming {
         response.extensions_mut().insert(StreamedResponse);
         response
             .headers_mut()
             .insert(SERVER_TIMING, header_value(handler, Duration::ZERO));
-        return Ok(response);
+        return Ok(response.map(Body::new));
     }
     let (mut parts, body) = response.into_parts();
-    let ser_started = Instant::now();
     let collected = match body.collect().await {
         Ok(collected) => collected,
         Err(err) => {
+            let err: BoxError = err.into();
             let status = tonic::Status::internal(format!("encoding the response failed: {err}"));
             return Ok(status.into_http::<Body>().into_response());
         }
