@@ -34,6 +34,8 @@ struct Workload {
     rest_path: String,
     grpc_method: &'static str,
     grpc_message: Vec<u8>,
+    /// Requests per server-CPU reading: about a second of load at 64 connections.
+    cpu_requests: u64,
 }
 
 /// The load generator and HTTP version of a cell.
@@ -157,18 +159,21 @@ fn workloads() -> Vec<Workload> {
             rest_path: "/api/v1/ping".into(),
             grpc_method: "Ping",
             grpc_message: Vec::new(),
+            cpu_requests: 100_000,
         },
         Workload {
             name: "fetch 10 telemetry",
             rest_path: "/api/v1/records?shape=telemetry&count=10&seed=1".into(),
             grpc_method: "Fetch",
             grpc_message: fetch(Shape::Telemetry, 10).encode_to_vec(),
+            cpu_requests: 100_000,
         },
         Workload {
             name: "fetch 1000 orders",
             rest_path: "/api/v1/records?shape=order&count=1000&seed=1".into(),
             grpc_method: "Fetch",
             grpc_message: fetch(Shape::Order, 1000).encode_to_vec(),
+            cpu_requests: 5_000,
         },
     ]
 }
@@ -198,6 +203,25 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         (Driver::H2c, "h2c /healthz"),
     ];
     let mut plan = Vec::new();
+    // The server-CPU pass: (HTTP/1.1?, workload, protocol, URL, body, requests).
+    let mut cpu_plan = vec![
+        (
+            true,
+            "baseline",
+            "HTTP/1.1 /healthz",
+            healthz.clone(),
+            None,
+            100_000,
+        ),
+        (
+            false,
+            "baseline",
+            "h2c /healthz",
+            healthz.clone(),
+            None,
+            100_000,
+        ),
+    ];
     for workload in workloads() {
         // One file per workload: the plan is measured after all of them are written.
         let body = tools
@@ -207,6 +231,26 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
         let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
         let rest_url = format!("{base}{}", workload.rest_path);
+        let n = workload.cpu_requests;
+        cpu_plan.extend([
+            (true, workload.name, "REST", rest_url.clone(), None, n),
+            (
+                true,
+                workload.name,
+                "gRPC-Web",
+                grpc_url.clone(),
+                Some(body.clone()),
+                n,
+            ),
+            (
+                false,
+                workload.name,
+                "gRPC (h2c)",
+                grpc_url.clone(),
+                Some(body.clone()),
+                n,
+            ),
+        ]);
         plan.extend([
             (Driver::Oha, workload.name, "REST", rest_url.clone(), None),
             (
@@ -273,9 +317,10 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         (entry.is_some(), workload, cell.connections, entry)
     };
     cells.sort_by_key(rank);
+    let cpu_cells = cpu_pass(&tools, &server, &cpu_plan)?;
     drop(server);
 
-    let report = report(&cells);
+    let report = report(&cells, &cpu_cells);
     let path = root.join("docs/benchmark.md");
     std::fs::write(&path, &report)
         .map_err(|err| Failure(format!("cannot write {}: {err}", path.display())))?;
@@ -373,32 +418,9 @@ fn h2load_cell(
 ) -> Result<Cell, Failure> {
     let log = scratch.join("h2load.log");
     let _ = std::fs::remove_file(&log);
-    let mut step = Step::new(h2load)
-        .args([
-            "-D",
-            &CELL_SECONDS.to_string(),
-            "-c",
-            &connections.to_string(),
-            "-t",
-            "1",
-            "-m",
-            "1",
-            "--warm-up-time=1",
-        ])
-        .arg(format!("--log-file={}", log.display()));
-    if http1 {
-        step = step.arg("--h1");
-    }
-    if let Some(body) = body {
-        let headers: &[&str] = if http1 {
-            &["-H", "content-type: application/grpc-web+proto"]
-        } else {
-            &["-H", "content-type: application/grpc", "-H", "te: trailers"]
-        };
-        step = step.args(headers).arg("-d").arg(body);
-    }
-
-    let output = step
+    let output = h2load_step(h2load, http1, connections, body)
+        .args(["-D", &CELL_SECONDS.to_string(), "--warm-up-time=1"])
+        .arg(format!("--log-file={}", log.display()))
         .arg(url)
         .output()
         .ok_or_else(|| Failure(format!("h2load failed against {url}")))?;
@@ -409,21 +431,9 @@ fn h2load_cell(
         .and_then(|rest| rest.split(", ").nth(1))
         .and_then(|rate| rate.trim_end_matches(" req/s").parse().ok())
         .ok_or_else(|| Failure(format!("h2load printed no rate:\n{output}")))?;
-    // "requests: 14102 total, 14102 started, 14102 done, 14100 succeeded, 2 failed, ..."
-    // Errors come from this summary, not from the log: the request in flight when the
-    // warm-up ends is logged with status 0 although it succeeded.
-    let (done, errors) = output
-        .lines()
-        .find_map(|line| line.strip_prefix("requests: "))
-        .and_then(|rest| {
-            let count = |label: &str| {
-                rest.split(", ")
-                    .find_map(|part| part.strip_suffix(label))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-            };
-            Some((count(" done")?, count(" failed")?))
-        })
-        .ok_or_else(|| Failure(format!("h2load printed no request counts:\n{output}")))?;
+    // Errors come from h2load's summary, not from the log: the request in flight when
+    // the warm-up ends is logged with status 0 although it succeeded.
+    let (done, errors) = h2load_counts(&output)?;
     // Per request: start (µs since epoch), HTTP status, duration (µs).
     let text =
         std::fs::read_to_string(&log).map_err(|err| Failure(format!("no h2load log: {err}")))?;
@@ -452,7 +462,131 @@ fn h2load_cell(
     })
 }
 
-fn report(cells: &[Cell]) -> String {
+/// `h2load` with one thread and one request per connection in flight (`http1`:
+/// `--h1`, else h2c); `body` makes it a gRPC(-Web) POST.
+fn h2load_step(h2load: &Path, http1: bool, connections: u32, body: Option<&Path>) -> Step {
+    let mut step = Step::new(h2load).args(["-c", &connections.to_string(), "-t", "1", "-m", "1"]);
+    if http1 {
+        step = step.arg("--h1");
+    }
+    if let Some(body) = body {
+        let headers: &[&str] = if http1 {
+            &["-H", "content-type: application/grpc-web+proto"]
+        } else {
+            &["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        };
+        step = step.args(headers).arg("-d").arg(body);
+    }
+    step
+}
+
+/// Requests done and failed, from h2load's summary line
+/// "requests: 14102 total, 14102 started, 14102 done, 14100 succeeded, 2 failed, ...".
+fn h2load_counts(output: &str) -> Result<(u64, u64), Failure> {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("requests: "))
+        .and_then(|rest| {
+            let count = |label: &str| {
+                rest.split(", ")
+                    .find_map(|part| part.strip_suffix(label))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            };
+            Some((count(" done")?, count(" failed")?))
+        })
+        .ok_or_else(|| Failure(format!("h2load printed no request counts:\n{output}")))
+}
+
+/// The server's CPU time per request, in microseconds, over a fixed number of
+/// requests at 64 connections (h2load): the cost of a protocol to the server alone,
+/// whatever the load generator spends beside it on the same cores.
+struct CpuCell {
+    workload: &'static str,
+    protocol: &'static str,
+    micros_per_request: f64,
+    /// The baseline's CPU per request (same HTTP version) divided by this one's.
+    vs_baseline: Option<f64>,
+}
+
+/// Runs `requests` through h2load and reads the server's user + system CPU time from
+/// `/proc` around it.
+fn server_cpu_per_request(
+    tools: &Tools,
+    server: &Server,
+    http1: bool,
+    url: &str,
+    body: Option<&Path>,
+    requests: u64,
+) -> Result<f64, Failure> {
+    let run = |requests: u64| {
+        h2load_step(&tools.h2load, http1, 64, body)
+            .args(["-n", &requests.to_string()])
+            .arg(url)
+            .output()
+            .ok_or_else(|| Failure(format!("h2load failed against {url}")))
+    };
+    settle();
+    // Unmeasured: after a workload of large responses the server is slower for a
+    // moment (its allocator returning memory), which would be charged to this one.
+    run(requests / 5)?;
+    let before = server.cpu_seconds()?;
+    let output = run(requests)?;
+    let after = server.cpu_seconds()?;
+    let (done, failed) = h2load_counts(&output)?;
+    if done != requests || failed > 0 {
+        return Err(Failure(format!(
+            "server CPU run against {url}: {done} of {requests} requests done, {failed} failed"
+        )));
+    }
+    Ok((after - before) / requests as f64 * 1e6)
+}
+
+/// What the server-CPU pass runs: (HTTP/1.1?, workload, protocol, URL, body, requests).
+type CpuPlan = [(
+    bool,
+    &'static str,
+    &'static str,
+    String,
+    Option<PathBuf>,
+    u64,
+)];
+
+/// Measures every entry of `plan` [`ROUNDS`] times, interleaved; medians, each compared
+/// with the baseline of its HTTP version.
+fn cpu_pass(tools: &Tools, server: &Server, plan: &CpuPlan) -> Result<Vec<CpuCell>, Failure> {
+    let mut runs = vec![Vec::new(); plan.len()];
+    for round in 1..=ROUNDS {
+        println!("bench: server CPU per request, round {round} of {ROUNDS}");
+        for (entry, (http1, workload, protocol, url, body, requests)) in plan.iter().enumerate() {
+            eprintln!("bench: server CPU / {workload} / {protocol}");
+            let micros =
+                server_cpu_per_request(tools, server, *http1, url, body.as_deref(), *requests)?;
+            runs[entry].push(micros);
+        }
+    }
+    let micros: Vec<f64> = runs.into_iter().map(median).collect();
+    let baseline = |http1: bool| {
+        plan.iter()
+            .position(|p| p.0 == http1 && p.1 == "baseline")
+            .map(|i| micros[i])
+    };
+    Ok(plan
+        .iter()
+        .zip(&micros)
+        .map(
+            |((http1, workload, protocol, ..), &micros_per_request)| CpuCell {
+                workload,
+                protocol,
+                micros_per_request,
+                vs_baseline: (*workload != "baseline")
+                    .then(|| baseline(*http1).map(|b| b / micros_per_request))
+                    .flatten(),
+            },
+        )
+        .collect())
+}
+
+fn report(cells: &[Cell], cpu_cells: &[CpuCell]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# Benchmark: requests/s and latency per protocol\n");
     let _ = writeln!(
@@ -539,6 +673,33 @@ fn report(cells: &[Cell]) -> String {
             below_floor_with_oha.join("; ")
         );
     }
+    let _ = writeln!(
+        out,
+        "\n## Server CPU per request\n\n\
+         The server's own user + system CPU time (from `/proc`) over a fixed number of \
+         requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections \
+         right after 20% as many unmeasured ones, median of {ROUNDS} runs. Unlike requests/s it does not depend on what the load \
+         generator spends on the same cores, and it moves by a few percent between runs, \
+         not ten. \"vs baseline\" is the baseline's CPU per request (same HTTP version) \
+         divided by the protocol's: the share of the baseline's rate a server with all \
+         cores to itself would reach. It counts the kernel's work in the server's system calls; \
+         network processing the kernel books as softirq time may be left out.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| workload | protocol | µs per request | vs baseline |"
+    );
+    let _ = writeln!(out, "|---|---|---:|---:|");
+    for cell in cpu_cells {
+        let ratio = cell
+            .vs_baseline
+            .map_or("—".to_owned(), |r| format!("{:.0}%", r * 100.0));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} | {} |",
+            cell.workload, cell.protocol, cell.micros_per_request, ratio
+        );
+    }
     out
 }
 
@@ -585,6 +746,35 @@ impl Server {
         }
         Ok(Self { addr, child })
     }
+}
+
+impl Server {
+    /// User + system CPU seconds the backend has used (Linux `/proc`).
+    fn cpu_seconds(&self) -> Result<f64, Failure> {
+        let path = format!("/proc/{}/stat", self.child.id());
+        let stat = std::fs::read_to_string(&path)
+            .map_err(|err| Failure(format!("cannot read {path}: {err}")))?;
+        // Fields after the parenthesised command name: utime and stime are the 12th
+        // and 13th, in clock ticks.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        match (ticks(11), ticks(12)) {
+            (Some(user), Some(system)) => Ok((user + system) / clock_ticks_per_second()),
+            _ => Err(Failure(format!("unexpected {path}: {stat}"))),
+        }
+    }
+}
+
+/// `sysconf(_SC_CLK_TCK)` through `getconf`; 100 on every common Linux.
+fn clock_ticks_per_second() -> f64 {
+    Step::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
 }
 
 impl Drop for Server {
