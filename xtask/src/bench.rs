@@ -551,38 +551,49 @@ type CpuPlan = [(
     u64,
 )];
 
-/// Measures every entry of `plan` [`ROUNDS`] times, interleaved; medians, each compared
-/// with the baseline of its HTTP version.
+/// Measures every entry of `plan` [`ROUNDS`] times, each run right after a run of the
+/// baseline of its HTTP version, as in the requests/s rounds: medians of the runs and of
+/// the pairs' ratios; a baseline row is the median of all its runs.
 fn cpu_pass(tools: &Tools, server: &Server, plan: &CpuPlan) -> Result<Vec<CpuCell>, Failure> {
+    let measure = |entry: &(
+        bool,
+        &'static str,
+        &'static str,
+        String,
+        Option<PathBuf>,
+        u64,
+    )| {
+        let (http1, workload, protocol, url, body, requests) = entry;
+        eprintln!("bench: server CPU / {workload} / {protocol}");
+        server_cpu_per_request(tools, server, *http1, url, body.as_deref(), *requests)
+    };
+    let is_baseline =
+        |entry: &(bool, &str, &str, String, Option<PathBuf>, u64)| entry.1 == "baseline";
     let mut runs = vec![Vec::new(); plan.len()];
+    let mut ratios = vec![Vec::new(); plan.len()];
     for round in 1..=ROUNDS {
         println!("bench: server CPU per request, round {round} of {ROUNDS}");
-        for (entry, (http1, workload, protocol, url, body, requests)) in plan.iter().enumerate() {
-            eprintln!("bench: server CPU / {workload} / {protocol}");
-            let micros =
-                server_cpu_per_request(tools, server, *http1, url, body.as_deref(), *requests)?;
-            runs[entry].push(micros);
+        for (i, entry) in plan.iter().enumerate().filter(|(_, e)| !is_baseline(e)) {
+            let b = plan
+                .iter()
+                .position(|p| is_baseline(p) && p.0 == entry.0)
+                .ok_or_else(|| Failure("no baseline for the server CPU pass".into()))?;
+            let base = measure(&plan[b])?;
+            let micros = measure(entry)?;
+            runs[b].push(base);
+            runs[i].push(micros);
+            ratios[i].push(base / micros);
         }
     }
-    let micros: Vec<f64> = runs.into_iter().map(median).collect();
-    let baseline = |http1: bool| {
-        plan.iter()
-            .position(|p| p.0 == http1 && p.1 == "baseline")
-            .map(|i| micros[i])
-    };
     Ok(plan
         .iter()
-        .zip(&micros)
-        .map(
-            |((http1, workload, protocol, ..), &micros_per_request)| CpuCell {
-                workload,
-                protocol,
-                micros_per_request,
-                vs_baseline: (*workload != "baseline")
-                    .then(|| baseline(*http1).map(|b| b / micros_per_request))
-                    .flatten(),
-            },
-        )
+        .zip(runs.into_iter().zip(ratios))
+        .map(|((_, workload, protocol, ..), (runs, ratios))| CpuCell {
+            workload,
+            protocol,
+            micros_per_request: median(runs),
+            vs_baseline: (!ratios.is_empty()).then(|| median(ratios)),
+        })
         .collect())
 }
 
@@ -677,11 +688,12 @@ fn report(cells: &[Cell], cpu_cells: &[CpuCell]) -> String {
         out,
         "\n## Server CPU per request\n\n\
          The server's own user + system CPU time (from `/proc`) over a fixed number of \
-         requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections \
-         right after 20% as many unmeasured ones, median of {ROUNDS} runs. Unlike requests/s it does not depend on what the load \
-         generator spends on the same cores, and it moves by a few percent between runs, \
-         not ten. \"vs baseline\" is the baseline's CPU per request (same HTTP version) \
-         divided by the protocol's: the share of the baseline's rate a server with all \
+         requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections, \
+         each preceded by 20% as many unmeasured ones; {ROUNDS} rounds in which every run \
+         follows a run of the baseline of its HTTP version; medians. Unlike requests/s it does not depend on what the load generator spends on \
+         the same cores; it still moves by 5–10% between runs of this benchmark on this \
+         machine. \"vs baseline\" is the median over the pairs of the baseline's CPU per \
+         request divided by the protocol's: the share of the baseline's rate a server with all \
          cores to itself would reach. It counts the kernel's work in the server's system calls; \
          network processing the kernel books as softirq time may be left out.\n"
     );
