@@ -203,24 +203,17 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         (Driver::H2c, "h2c /healthz"),
     ];
     let mut plan = Vec::new();
-    // The server-CPU pass: (HTTP/1.1?, workload, protocol, URL, body, requests).
+    let cpu_baseline = |http1, protocol| CpuRun {
+        http1,
+        workload: "baseline",
+        protocol,
+        url: healthz.clone(),
+        body: None,
+        requests: 100_000,
+    };
     let mut cpu_plan = vec![
-        (
-            true,
-            "baseline",
-            "HTTP/1.1 /healthz",
-            healthz.clone(),
-            None,
-            100_000,
-        ),
-        (
-            false,
-            "baseline",
-            "h2c /healthz",
-            healthz.clone(),
-            None,
-            100_000,
-        ),
+        cpu_baseline(true, "HTTP/1.1 /healthz"),
+        cpu_baseline(false, "h2c /healthz"),
     ];
     for workload in workloads() {
         // One file per workload: the plan is measured after all of them are written.
@@ -231,25 +224,18 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
         let grpc_url = format!("{base}/lab.v1.LabService/{}", workload.grpc_method);
         let rest_url = format!("{base}{}", workload.rest_path);
-        let n = workload.cpu_requests;
+        let cpu_run = |http1, protocol, url: &String, body: Option<&PathBuf>| CpuRun {
+            http1,
+            workload: workload.name,
+            protocol,
+            url: url.clone(),
+            body: body.cloned(),
+            requests: workload.cpu_requests,
+        };
         cpu_plan.extend([
-            (true, workload.name, "REST", rest_url.clone(), None, n),
-            (
-                true,
-                workload.name,
-                "gRPC-Web",
-                grpc_url.clone(),
-                Some(body.clone()),
-                n,
-            ),
-            (
-                false,
-                workload.name,
-                "gRPC (h2c)",
-                grpc_url.clone(),
-                Some(body.clone()),
-                n,
-            ),
+            cpu_run(true, "REST", &rest_url, None),
+            cpu_run(true, "gRPC-Web", &grpc_url, Some(&body)),
+            cpu_run(false, "gRPC (h2c)", &grpc_url, Some(&body)),
         ]);
         plan.extend([
             (Driver::Oha, workload.name, "REST", rest_url.clone(), None),
@@ -541,45 +527,50 @@ fn server_cpu_per_request(
     Ok((after - before) / requests as f64 * 1e6)
 }
 
-/// What the server-CPU pass runs: (HTTP/1.1?, workload, protocol, URL, body, requests).
-type CpuPlan = [(
-    bool,
-    &'static str,
-    &'static str,
-    String,
-    Option<PathBuf>,
-    u64,
-)];
+/// One entry of the server-CPU pass.
+struct CpuRun {
+    /// HTTP/1.1 (`h2load --h1`), else h2c.
+    http1: bool,
+    workload: &'static str,
+    protocol: &'static str,
+    url: String,
+    body: Option<PathBuf>,
+    requests: u64,
+}
+
+impl CpuRun {
+    fn is_baseline(&self) -> bool {
+        self.workload == "baseline"
+    }
+
+    fn measure(&self, tools: &Tools, server: &Server) -> Result<f64, Failure> {
+        eprintln!("bench: server CPU / {} / {}", self.workload, self.protocol);
+        server_cpu_per_request(
+            tools,
+            server,
+            self.http1,
+            &self.url,
+            self.body.as_deref(),
+            self.requests,
+        )
+    }
+}
 
 /// Measures every entry of `plan` [`ROUNDS`] times, each run right after a run of the
 /// baseline of its HTTP version, as in the requests/s rounds: medians of the runs and of
 /// the pairs' ratios; a baseline row is the median of all its runs.
-fn cpu_pass(tools: &Tools, server: &Server, plan: &CpuPlan) -> Result<Vec<CpuCell>, Failure> {
-    let measure = |entry: &(
-        bool,
-        &'static str,
-        &'static str,
-        String,
-        Option<PathBuf>,
-        u64,
-    )| {
-        let (http1, workload, protocol, url, body, requests) = entry;
-        eprintln!("bench: server CPU / {workload} / {protocol}");
-        server_cpu_per_request(tools, server, *http1, url, body.as_deref(), *requests)
-    };
-    let is_baseline =
-        |entry: &(bool, &str, &str, String, Option<PathBuf>, u64)| entry.1 == "baseline";
+fn cpu_pass(tools: &Tools, server: &Server, plan: &[CpuRun]) -> Result<Vec<CpuCell>, Failure> {
     let mut runs = vec![Vec::new(); plan.len()];
     let mut ratios = vec![Vec::new(); plan.len()];
     for round in 1..=ROUNDS {
         println!("bench: server CPU per request, round {round} of {ROUNDS}");
-        for (i, entry) in plan.iter().enumerate().filter(|(_, e)| !is_baseline(e)) {
+        for (i, entry) in plan.iter().enumerate().filter(|(_, e)| !e.is_baseline()) {
             let b = plan
                 .iter()
-                .position(|p| is_baseline(p) && p.0 == entry.0)
+                .position(|p| p.is_baseline() && p.http1 == entry.http1)
                 .ok_or_else(|| Failure("no baseline for the server CPU pass".into()))?;
-            let base = measure(&plan[b])?;
-            let micros = measure(entry)?;
+            let base = plan[b].measure(tools, server)?;
+            let micros = entry.measure(tools, server)?;
             runs[b].push(base);
             runs[i].push(micros);
             ratios[i].push(base / micros);
@@ -588,9 +579,9 @@ fn cpu_pass(tools: &Tools, server: &Server, plan: &CpuPlan) -> Result<Vec<CpuCel
     Ok(plan
         .iter()
         .zip(runs.into_iter().zip(ratios))
-        .map(|((_, workload, protocol, ..), (runs, ratios))| CpuCell {
-            workload,
-            protocol,
+        .map(|(entry, (runs, ratios))| CpuCell {
+            workload: entry.workload,
+            protocol: entry.protocol,
             micros_per_request: median(runs),
             vs_baseline: (!ratios.is_empty()).then(|| median(ratios)),
         })
