@@ -8,6 +8,10 @@
 //! of its baseline, so the protocols are compared as ratios of two runs seconds apart on
 //! the same machine rather than as absolute numbers; three rounds, and the report gives
 //! their medians, which a noisy neighbour moves less than any single run.
+//!
+//! A second pass reads the server's own CPU time per request from `/proc` over a fixed
+//! number of requests: what a protocol costs the server, apart from the load generator
+//! that shares its cores.
 
 use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
