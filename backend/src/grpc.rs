@@ -28,9 +28,6 @@ impl From<RequestError> for Status {
 /// The gRPC service's full name: its methods are under `/{SERVICE_NAME}/`.
 pub const SERVICE_NAME: &str = <LabServiceServer<LabGrpc> as tonic::server::NamedService>::NAME;
 
-/// The service's methods (`lab.proto`), routed by their exact paths.
-pub const METHODS: [&str; 4] = ["Ping", "Fetch", "Upload", "Stream"];
-
 /// The tonic service, configured with the lab's message size limit.
 pub fn service(state: AppState) -> LabServiceServer<LabGrpc> {
     let limit = state.config.max_body_bytes;

@@ -114,19 +114,10 @@ pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let timeout =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout);
-    let rest = rest::routes(state.config.max_body_bytes).with_state(state);
+    let rest = rest::routes(max_body).with_state(state);
 
-    // The known methods by their exact paths (a route without a path parameter costs
-    // less per request); any other method of the service still reaches tonic, which
-    // answers UNIMPLEMENTED.
-    let mut routes = rest.route_service(
-        &format!("/{}/{{*method}}", grpc::SERVICE_NAME),
-        grpc.clone(),
-    );
-    for method in grpc::METHODS {
-        routes = routes.route_service(&format!("/{}/{method}", grpc::SERVICE_NAME), grpc.clone());
-    }
-    let routes = routes
+    let routes = rest
+        .route_service(&format!("/{}/{{*method}}", grpc::SERVICE_NAME), grpc)
         .route("/healthz", get(|| async { "ok" }))
         .fallback_service(frontend);
     // Wrapped around the router as one service, not added with `Router::layer`: that

@@ -685,12 +685,13 @@ fn report(cells: &[Cell], cpu_cells: &[CpuCell]) -> String {
          The server's own user + system CPU time (from `/proc`) over a fixed number of \
          requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections, \
          each preceded by 20% as many unmeasured ones; {ROUNDS} rounds in which every run \
-         follows a run of the baseline of its HTTP version; medians. Unlike requests/s it does not depend on what the load generator spends on \
-         the same cores; it still moves by 5–10% between runs of this benchmark on this \
-         machine. \"vs baseline\" is the median over the pairs of the baseline's CPU per \
-         request divided by the protocol's: the share of the baseline's rate a server with all \
-         cores to itself would reach. It counts the kernel's work in the server's system calls; \
-         network processing the kernel books as softirq time may be left out.\n"
+         follows a run of the baseline of its HTTP version; medians. Unlike requests/s it \
+         does not depend on what the load generator spends on the same cores; it still \
+         moves by 5–10% between runs of this benchmark on this machine. \"vs baseline\" is \
+         the median over the pairs of the baseline's CPU per request divided by the \
+         protocol's: the share of the baseline's rate a server with all cores to itself \
+         would reach. It counts the kernel's work in the server's system calls; network \
+         processing the kernel books as softirq time may be left out.\n"
     );
     let _ = writeln!(
         out,
@@ -727,6 +728,8 @@ fn kernel() -> String {
 struct Server {
     addr: SocketAddr,
     child: Child,
+    /// The unit of `/proc/<pid>/stat`'s CPU times.
+    ticks_per_second: f64,
 }
 
 impl Server {
@@ -751,11 +754,13 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        Ok(Self { addr, child })
+        Ok(Self {
+            addr,
+            child,
+            ticks_per_second: clock_ticks_per_second(),
+        })
     }
-}
 
-impl Server {
     /// User + system CPU seconds the backend has used (Linux `/proc`).
     fn cpu_seconds(&self) -> Result<f64, Failure> {
         let path = format!("/proc/{}/stat", self.child.id());
@@ -769,7 +774,7 @@ impl Server {
             .unwrap_or_default();
         let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
         match (ticks(11), ticks(12)) {
-            (Some(user), Some(system)) => Ok((user + system) / clock_ticks_per_second()),
+            (Some(user), Some(system)) => Ok((user + system) / self.ticks_per_second),
             _ => Err(Failure(format!("unexpected {path}: {stat}"))),
         }
     }
