@@ -66,7 +66,7 @@ struct RecordsQuery {
 
 impl RecordsQuery {
     fn spec(&self) -> Result<RecordsSpec, ApiError> {
-        let shape = Shape::from_slug(&self.shape).ok_or_else(|| {
+        let shape = Shape::from_key(&self.shape).ok_or_else(|| {
             ApiError::from(workload::RequestError::InvalidArgument(format!(
                 "shape `{}` is unknown: use telemetry, log or order",
                 self.shape

@@ -33,7 +33,7 @@ async fn page_fetches_the_same_records_over_grpc_web_and_rest() {
                 .unwrap_or_else(|| panic!("parity panel lacks {name}"))
         }
     };
-    let shape = Shape::from_slug(&attr("data-shape").await).expect("a known shape");
+    let shape = Shape::from_key(&attr("data-shape").await).expect("a known shape");
     let count: usize = attr("data-count").await.parse().unwrap();
     let seed: u64 = attr("data-seed").await.parse().unwrap();
     let expected = dataset::generate(shape, seed, count);
@@ -70,7 +70,7 @@ async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) ->
     let rest = http
         .get(server.url(&format!(
             "/api/v1/records?shape={}&count={count}&seed={seed}",
-            shape.slug()
+            shape.key()
         )))
         .header("lab-compression", "off")
         .send()

@@ -142,7 +142,7 @@ impl RunConfig {
             "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}",
             self.protocol.key(),
             self.workload.key(),
-            self.shape.slug(),
+            self.shape.key(),
             self.count,
             self.seed,
             if self.compression { "on" } else { "off" },
@@ -173,7 +173,7 @@ impl RunConfig {
                         config.workload = w;
                     }
                 }
-                "shape" => config.shape = Shape::from_slug(value).unwrap_or(config.shape),
+                "shape" => config.shape = Shape::from_key(value).unwrap_or(config.shape),
                 "count" => {
                     config.count = number(lab_proto::dataset::MAX_RECORDS)
                         .unwrap_or(config.count)

@@ -63,8 +63,8 @@ const CUSTOMERS: [&str; 8] = [
 ];
 
 impl Shape {
-    /// The name REST uses for this shape (`telemetry`, `log`, `order`).
-    pub fn slug(self) -> &'static str {
+    /// The stable key of this shape, as REST, URLs and exports spell it (`telemetry`, `log`, `order`).
+    pub fn key(self) -> &'static str {
         match self {
             Shape::Unspecified => "unspecified",
             Shape::Telemetry => "telemetry",
@@ -74,10 +74,10 @@ impl Shape {
     }
 
     /// Parses a REST shape name; `None` for anything but the three real shapes.
-    pub fn from_slug(slug: &str) -> Option<Shape> {
+    pub fn from_key(key: &str) -> Option<Shape> {
         [Shape::Telemetry, Shape::Log, Shape::Order]
             .into_iter()
-            .find(|shape| shape.slug() == slug)
+            .find(|shape| shape.key() == key)
     }
 }
 
@@ -268,11 +268,11 @@ mod tests {
     }
 
     #[test]
-    fn slugs_round_trip_and_reject_unknown_names() {
+    fn keys_round_trip_and_reject_unknown_names() {
         for shape in [Shape::Telemetry, Shape::Log, Shape::Order] {
-            assert_eq!(Shape::from_slug(shape.slug()), Some(shape));
+            assert_eq!(Shape::from_key(shape.key()), Some(shape));
         }
-        assert_eq!(Shape::from_slug("unspecified"), None);
-        assert_eq!(Shape::from_slug("TELEMETRY"), None);
+        assert_eq!(Shape::from_key("unspecified"), None);
+        assert_eq!(Shape::from_key("TELEMETRY"), None);
     }
 }

@@ -4,9 +4,11 @@
 //!   derives so REST serializes the very same values as JSON (camelCase field names,
 //!   a record as its one set field, 64-bit integers as JSON numbers), plus the tonic
 //!   client (`client` feature) and server (`server` feature).
+//! - [`contract`]: the paths, keys and limits both sides name, written once.
 //! - [`dataset`]: the deterministic record generator behind every workload.
 //! - [`checksum`]: the digest both sides use to prove they hold the same records.
 
+pub mod contract;
 pub mod dataset;
 
 /// Generated code for package `lab.v1`.

@@ -95,7 +95,7 @@ async fn rest_answer<T: serde::de::DeserializeOwned>(
 }
 
 fn records_query(shape: Shape, count: u32, seed: u64) -> String {
-    format!("shape={}&count={count}&seed={seed}", shape.slug())
+    format!("shape={}&count={count}&seed={seed}", shape.key())
 }
 
 impl Transport {

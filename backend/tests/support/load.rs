@@ -343,7 +343,7 @@ impl WorkerClient {
             Self::Rest(c, base) => {
                 let url = format!(
                     "{base}/records?shape={}&count={FETCH_COUNT}&seed={seed}",
-                    shape.slug()
+                    shape.key()
                 );
                 rest_json::<lab_proto::v1::FetchResponse>(c.get(url))
                     .await
@@ -393,7 +393,7 @@ impl WorkerClient {
             Self::Grpc(c) => c.clone().stream(request).await,
             Self::GrpcWeb(c) => c.clone().stream(request).await,
             Self::Rest(c, base) => {
-                let shape = Shape::try_from(request.shape).unwrap_or_default().slug();
+                let shape = Shape::try_from(request.shape).unwrap_or_default().key();
                 let url = format!(
                     "{base}/records/stream?shape={shape}&count={}&seed={}&intervalMs={}",
                     request.count, request.seed, request.interval_ms

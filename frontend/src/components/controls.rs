@@ -101,14 +101,14 @@ pub fn Controls(
                 "Shape"
                 <select id="shape" data-testid="shape" disabled=disabled
                     on:change=move |ev| {
-                        if let Some(shape) = Shape::from_slug(&event_target_value(&ev)) {
+                        if let Some(shape) = Shape::from_key(&event_target_value(&ev)) {
                             config.update(|c| c.shape = shape);
                         }
                     }>
                     {shapes
                         .into_iter()
                         .map(|s| view! {
-                            <option value=s.slug() selected=move || config.get().shape == s>{s.slug()}</option>
+                            <option value=s.key() selected=move || config.get().shape == s>{s.key()}</option>
                         })
                         .collect_view()}
                 </select>

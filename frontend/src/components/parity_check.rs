@@ -67,7 +67,7 @@ pub fn ParityCheck(
         <section
             class="panel parity"
             data-testid="parity"
-            data-shape=params.shape.slug()
+            data-shape=params.shape.key()
             data-count=params.count
             data-seed=params.seed
         >
@@ -76,7 +76,7 @@ pub fn ParityCheck(
                 {format!(
                     "{} {} records (seed {}) fetched once over each protocol.",
                     params.count,
-                    params.shape.slug(),
+                    params.shape.key(),
                     params.seed,
                 )}
             </p>

@@ -16,7 +16,7 @@ struct UploadBody<'a> {
 fn records_url(origin: &str, params: FetchParams) -> String {
     format!(
         "{origin}/api/v1/records?shape={}&count={}&seed={}",
-        params.shape.slug(),
+        params.shape.key(),
         params.count,
         params.seed
     )

@@ -1,0 +1,156 @@
+//! The names both sides of the wire must agree on, written once: REST paths, query
+//! keys and error body, gRPC method paths and which of them stream, the lab's own
+//! request header and the message size limit. The backend routes by them, the browser
+//! app calls them, the tests and the benchmark aim at them.
+
+use serde::{Deserialize, Serialize};
+
+/// The largest request body (REST) or gRPC message either side accepts: 64 MiB, room
+/// for the maximum record count of any shape in either encoding.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
+
+/// The decode limit gRPC implementations (tonic, grpc-go, grpc-java) apply by default,
+/// and that people meet in practice when a response grows.
+pub const GRPC_DEFAULT_MAX_DECODE_BYTES: usize = 4 * 1024 * 1024;
+
+/// The request header that asks the backend not to compress the response (`off`):
+/// page code cannot change `Accept-Encoding`. gRPC clients send it as metadata.
+pub const COMPRESSION_SWITCH: &str = "lab-compression";
+
+/// REST + JSON under `/api/v1`.
+pub mod rest {
+    use super::{Deserialize, Serialize};
+    use crate::v1::Shape;
+
+    /// Everything under this prefix is the API (unknown paths get a JSON 404).
+    pub const API_PREFIX: &str = "/api/";
+    /// `GET`: `{}`, the per-request overhead.
+    pub const PING: &str = "/api/v1/ping";
+    /// `GET` with [`query`] `shape`, `count`, `seed`: a `FetchResponse`.
+    pub const RECORDS: &str = "/api/v1/records";
+    /// `GET` with [`query`] `shape`, `count`, `seed`, `intervalMs`: Server-Sent Events,
+    /// one `StreamResponse` per message, closed by an [`END_EVENT`].
+    pub const RECORDS_STREAM: &str = "/api/v1/records/stream";
+    /// `POST` an `UploadRequest`: an `UploadResponse`.
+    pub const UPLOADS: &str = "/api/v1/uploads";
+    /// `GET`: the backend's live streams, request counts and limits.
+    pub const STATUS: &str = "/api/v1/status";
+
+    /// The name of the SSE event that ends a record stream (an `EventSource` would
+    /// otherwise reconnect when the server closes it).
+    pub const END_EVENT: &str = "end";
+
+    /// Query keys of [`RECORDS`] and [`RECORDS_STREAM`].
+    pub mod query {
+        pub const SHAPE: &str = "shape";
+        pub const COUNT: &str = "count";
+        pub const SEED: &str = "seed";
+        /// Streams only: milliseconds between messages.
+        pub const INTERVAL_MS: &str = "intervalMs";
+    }
+
+    /// `path?shape=…&count=…&seed=…` for [`RECORDS`] or [`RECORDS_STREAM`].
+    pub fn records_url(path: &str, shape: Shape, count: u32, seed: u64) -> String {
+        format!(
+            "{path}?{}={}&{}={count}&{}={seed}",
+            query::SHAPE,
+            shape.key(),
+            query::COUNT,
+            query::SEED
+        )
+    }
+
+    /// [`RECORDS_STREAM`] with its interval.
+    pub fn stream_url(shape: Shape, count: u32, seed: u64, interval_ms: u32) -> String {
+        format!(
+            "{}&{}={interval_ms}",
+            records_url(RECORDS_STREAM, shape, count, seed),
+            query::INTERVAL_MS
+        )
+    }
+
+    /// Every REST error's body, with a 4xx or 5xx status.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ErrorBody {
+        /// A stable, machine-readable kind, e.g. `invalid_argument`.
+        pub error: String,
+        /// What went wrong and how to fix it, for people.
+        pub detail: String,
+    }
+}
+
+/// `lab.v1.LabService`, over native gRPC and gRPC-Web.
+pub mod grpc {
+    /// The service's full name: its methods are under `/{SERVICE}/`.
+    pub const SERVICE: &str = "lab.v1.LabService";
+    pub const PING: &str = "/lab.v1.LabService/Ping";
+    pub const FETCH: &str = "/lab.v1.LabService/Fetch";
+    pub const UPLOAD: &str = "/lab.v1.LabService/Upload";
+    pub const STREAM: &str = "/lab.v1.LabService/Stream";
+    /// Every method path of the service.
+    pub const METHODS: [&str; 4] = [PING, FETCH, UPLOAD, STREAM];
+    /// The methods whose responses are server streams: whatever sits between client
+    /// and service must pass their messages on as they come, never buffer them whole.
+    /// A test checks this list against the .proto.
+    pub const SERVER_STREAMING: [&str; 1] = [STREAM];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::v1::Shape;
+
+    /// The .proto, compiled here as the build script does, is the reference.
+    fn service() -> prost_types::ServiceDescriptorProto {
+        let fds = protox::compile(["lab/v1/lab.proto"], ["proto"]).expect("the .proto compiles");
+        let file = fds
+            .file
+            .into_iter()
+            .find(|f| f.package() == "lab.v1")
+            .expect("package lab.v1");
+        let mut services = file.service;
+        assert_eq!(services.len(), 1, "the contract has one service");
+        services.remove(0)
+    }
+
+    #[test]
+    fn method_paths_are_the_services_methods() {
+        let service = service();
+        assert_eq!(format!("lab.v1.{}", service.name()), grpc::SERVICE);
+        let mut from_proto: Vec<String> = service
+            .method
+            .iter()
+            .map(|m| format!("/{}/{}", grpc::SERVICE, m.name()))
+            .collect();
+        let mut listed: Vec<String> = grpc::METHODS.iter().map(|m| m.to_string()).collect();
+        from_proto.sort();
+        listed.sort();
+        assert_eq!(listed, from_proto);
+    }
+
+    #[test]
+    fn every_server_streaming_method_is_listed_as_streaming() {
+        let streaming: Vec<String> = service()
+            .method
+            .iter()
+            .filter(|m| m.server_streaming())
+            .map(|m| format!("/{}/{}", grpc::SERVICE, m.name()))
+            .collect();
+        assert_eq!(
+            streaming, grpc::SERVER_STREAMING,
+            "a server-streaming method missing from SERVER_STREAMING would be buffered whole"
+        );
+    }
+
+    #[test]
+    fn urls_spell_the_query_keys() {
+        assert_eq!(
+            rest::records_url(rest::RECORDS, Shape::Log, 10, 3),
+            "/api/v1/records?shape=log&count=10&seed=3"
+        );
+        assert_eq!(
+            rest::stream_url(Shape::Order, 5, 1, 20),
+            "/api/v1/records/stream?shape=order&count=5&seed=1&intervalMs=20"
+        );
+    }
+}
