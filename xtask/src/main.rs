@@ -173,9 +173,9 @@ fn run(task: Task) -> Result<(), Failure> {
                 "--package",
                 "lab-backend",
                 "--test",
-                "load",
+                "it",
             ])
-            .args(["--", "--ignored", "--exact", "soak", "--nocapture"])
+            .args(["--", "--ignored", "--exact", "load::soak", "--nocapture"])
             .env("LAB_SOAK_MINUTES", minutes.to_string())
             .run_to_end(),
         Task::Build => {

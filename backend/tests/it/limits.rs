@@ -2,15 +2,14 @@
 //! sockets: request head size, concurrent streams, slow request heads and slow bodies.
 //! Every refusal is followed by a request that still succeeds.
 
-mod support;
 
 use std::time::{Duration, Instant};
 
 use lab_backend::Config;
 use lab_backend::rest::ServerStatus;
 use lab_proto::v1::{Shape, StreamRequest};
-use support::TestServer;
-use support::clients::{self, CallError, TRANSPORTS, Transport};
+use crate::support::TestServer;
+use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

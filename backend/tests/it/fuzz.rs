@@ -5,7 +5,6 @@
 //! 5,000, what the test command runs); each target prints how many inputs it sent and
 //! the answers it got.
 
-mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -17,8 +16,8 @@ use lab_proto::v1::{FetchRequest, Shape, UploadRequest, UploadResponse};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use prost::Message;
-use support::TestServer;
-use support::clients::{self, TRANSPORTS};
+use crate::support::TestServer;
+use crate::support::clients::{self, TRANSPORTS};
 
 /// The longest any single answer may take: a hang is a failure.
 const ANSWER_LIMIT: Duration = Duration::from_secs(10);

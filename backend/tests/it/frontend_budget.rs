@@ -2,14 +2,13 @@
 //! test: it is `#[ignore]`d and prints what it measured.
 //!
 //! `cargo xtask test` builds `dist/` first; then run
-//! `cargo test -p lab-backend --test frontend_budget -- --ignored --nocapture`.
+//! `cargo test -p lab-backend --test it frontend_budget -- --ignored --nocapture`.
 
-mod support;
 
 use std::io::Write;
 
-use support::TestServer;
-use support::browser::{Browser, dist_dir};
+use crate::support::TestServer;
+use crate::support::browser::{Browser, dist_dir};
 
 fn gzip_len(bytes: &[u8]) -> usize {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

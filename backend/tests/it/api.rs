@@ -1,7 +1,6 @@
 //! The backend over real sockets: parity of the three transports, bad input, stream
 //! cancellation, compression and Server-Timing.
 
-mod support;
 
 use std::io::Read;
 use std::time::Duration;
@@ -11,8 +10,8 @@ use lab_backend::Config;
 use lab_proto::dataset::{self, MAX_RECORDS};
 use lab_proto::v1::{Shape, StreamRequest};
 use prost::Message;
-use support::TestServer;
-use support::clients::{self, CallError, TRANSPORTS, Transport};
+use crate::support::TestServer;
+use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
 
 const SHAPES: [Shape; 3] = [Shape::Telemetry, Shape::Log, Shape::Order];
 

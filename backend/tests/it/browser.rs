@@ -1,11 +1,10 @@
 //! The real UI in headless Chromium against a real backend on 127.0.0.1.
 
-mod support;
 
 use lab_proto::dataset;
 use lab_proto::v1::Shape;
-use support::TestServer;
-use support::browser::{Browser, dist_dir};
+use crate::support::TestServer;
+use crate::support::browser::{Browser, dist_dir};
 
 /// On load, the WASM app fetches one workload over gRPC-Web and over REST; both must
 /// show the records the backend generates for it, checked here independently.

@@ -3,11 +3,10 @@
 //! Each test stops by itself after a fixed number of requests. The soak (10 minutes,
 //! not in CI) is `cargo xtask soak`.
 
-mod support;
 
 use std::time::Duration;
 
-use support::load::{self, BackendProcess, LoadReport, Mix, Until};
+use crate::support::load::{self, BackendProcess, LoadReport, Mix, Until};
 
 const CONNECTIONS: usize = 64;
 

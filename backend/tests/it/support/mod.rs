@@ -1,5 +1,5 @@
 //! What the integration tests share: a real backend on 127.0.0.1:0.
-#![allow(dead_code)] // each test binary uses its own part of this module
+#![allow(dead_code)] // not every part is used by every build of the tests (e.g. the ignored ones)
 
 pub mod browser;
 pub mod clients;

@@ -1,0 +1,19 @@
+//! The backend's integration tests, one binary: a real backend on 127.0.0.1 over real
+//! sockets, driven by real clients (tonic, reqwest, headless browsers).
+//!
+//! - [`api`]: parity of the transports, bad input, cancellation, compression, timings.
+//! - [`limits`]: what keeps one client from knocking the server over.
+//! - [`fuzz`]: property-based fuzzing of every input path.
+//! - [`cli`]: the command line.
+//! - [`load`]: bounded load and dropped streams against the binary (and the soak).
+//! - [`browser`]: the real UI in headless Chromium and Firefox.
+//! - [`frontend_budget`]: the bundle's startup and sustained rate (a measurement).
+
+mod api;
+mod browser;
+mod cli;
+mod frontend_budget;
+mod fuzz;
+mod limits;
+mod load;
+mod support;
