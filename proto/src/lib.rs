@@ -24,14 +24,44 @@ use prost::Message;
 /// It identifies logical content, whatever transport carried it: a record decoded from
 /// JSON re-encodes to the same bytes as the one decoded from protobuf.
 pub fn checksum(records: &[v1::Record]) -> u32 {
-    let mut hasher = crc32fast::Hasher::new();
-    let mut buf = Vec::new();
+    let mut digest = RecordDigest::default();
     for record in records {
-        buf.clear();
-        record
-            .encode_length_delimited(&mut buf)
-            .expect("a Vec grows to fit any message");
-        hasher.update(&buf);
+        digest.add(record);
     }
-    hasher.finalize()
+    digest.finish()
+}
+
+/// [`checksum`] taken one record at a time, for records that arrive as a stream.
+#[derive(Debug, Default)]
+pub struct RecordDigest {
+    hasher: crc32fast::Hasher,
+    buf: Vec<u8>,
+}
+
+impl RecordDigest {
+    pub fn add(&mut self, record: &v1::Record) {
+        self.buf.clear();
+        record
+            .encode_length_delimited(&mut self.buf)
+            .expect("a Vec grows to fit any message");
+        self.hasher.update(&self.buf);
+    }
+
+    pub fn finish(self) -> u32 {
+        self.hasher.finalize()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_taken_record_by_record_is_the_checksum() {
+        let records = dataset::generate(v1::Shape::Order, 9, 40);
+        let mut digest = RecordDigest::default();
+        records.iter().for_each(|r| digest.add(r));
+        assert_eq!(digest.finish(), checksum(&records));
+        assert_ne!(checksum(&records[1..]), checksum(&records));
+    }
 }
