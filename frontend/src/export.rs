@@ -4,7 +4,7 @@ use serde::Serialize;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
-use crate::run_data::Summary;
+use crate::run::data::Summary;
 use crate::stats::percentiles::Distribution;
 
 // The export is written from these structs rather than built as a `serde_json::Value`
@@ -25,6 +25,7 @@ struct RunExport<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SummaryExport<'a> {
+    checksum: Option<String>,
     errors: u64,
     latency_ms: Option<LatencyExport>,
     mean_decode_ms: f64,
@@ -37,6 +38,7 @@ struct SummaryExport<'a> {
     mean_ttfb_ms: Option<f64>,
     mean_wire_bytes: Option<f64>,
     protocol: &'a str,
+    records: u64,
     requests: u64,
     requests_per_second: f64,
     wire_bytes_per_record: Option<f64>,
@@ -69,6 +71,7 @@ impl From<&Distribution> for LatencyExport {
 impl<'a> From<&'a Summary> for SummaryExport<'a> {
     fn from(s: &'a Summary) -> Self {
         Self {
+            checksum: s.checksum.map(|c| format!("{c:08x}")),
             errors: s.errors,
             latency_ms: s.latency.as_ref().map(LatencyExport::from),
             mean_decode_ms: s.mean_decode_ms,
@@ -81,6 +84,7 @@ impl<'a> From<&'a Summary> for SummaryExport<'a> {
             mean_ttfb_ms: s.mean_ttfb_ms,
             mean_wire_bytes: s.mean_wire_bytes,
             protocol: s.protocol.key(),
+            records: s.records,
             requests: s.requests,
             requests_per_second: s.requests_per_second,
             wire_bytes_per_record: s.wire_bytes_per_record,
@@ -99,8 +103,34 @@ pub fn run_json(config: &str, summaries: &[Summary], samples_csv: &str) -> Strin
     serde_json::to_string(&export).expect("plain data serializes")
 }
 
-/// Offers `contents` as a file called `name`.
-pub fn download(name: &str, mime: &str, contents: &str) -> Result<(), String> {
+/// The two files a run exports to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// Settings, per-protocol summary and the samples as CSV, in one JSON document.
+    Json,
+    /// One row per request.
+    Csv,
+}
+
+impl ExportFormat {
+    fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "lab-run.json",
+            ExportFormat::Csv => "lab-run.csv",
+        }
+    }
+
+    fn mime(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "application/json",
+            ExportFormat::Csv => "text/csv",
+        }
+    }
+}
+
+/// Offers `contents` as a download in `format`.
+pub fn download(format: ExportFormat, contents: &str) -> Result<(), String> {
+    let (name, mime) = (format.file_name(), format.mime());
     let parts = js_sys::Array::of1(&contents.into());
     let options = BlobPropertyBag::new();
     options.set_type(mime);
@@ -132,6 +162,8 @@ mod tests {
             .map(|s| {
                 serde_json::json!({
                     "protocol": s.protocol.key(),
+                    "records": s.records,
+                    "checksum": s.checksum.map(|c| format!("{c:08x}")),
                     "requests": s.requests,
                     "errors": s.errors,
                     "latencyMs": s.latency.map(|l| serde_json::json!({
@@ -176,6 +208,8 @@ mod tests {
                 max: 4.125,
             }),
             requests_per_second: 812.5,
+            records: 9_800,
+            checksum: Some(0x0badcafe),
             mean_request_bytes: 12.0,
             mean_wire_bytes: Some(345.5),
             mean_decoded_bytes: Some(1024.0),
@@ -194,6 +228,8 @@ mod tests {
             errors: 0,
             latency: None,
             requests_per_second: f64::NAN,
+            records: 0,
+            checksum: None,
             mean_request_bytes: 0.0,
             mean_wire_bytes: None,
             mean_decoded_bytes: None,

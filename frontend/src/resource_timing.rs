@@ -14,7 +14,7 @@ use web_sys::{
     PerformanceResourceTiming, PerformanceServerTiming,
 };
 
-use crate::timing_match::NetworkTiming;
+use crate::run::timing::NetworkTiming;
 
 /// Keeps the observer alive; dropping it disconnects.
 pub struct ResourceTimingObserver {

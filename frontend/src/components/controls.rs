@@ -4,7 +4,7 @@
 use lab_proto::v1::Shape;
 use leptos::prelude::*;
 
-use crate::run_config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
+use crate::run::config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
 
 fn number(value: String, fallback: u32, min: u32, max: u32) -> u32 {
     value

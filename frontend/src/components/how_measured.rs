@@ -1,6 +1,21 @@
 //! "How it is measured": what every number on the page means.
 
+use lab_proto::contract::{GRPC_DEFAULT_MAX_DECODE_BYTES, MAX_MESSAGE_BYTES};
 use leptos::prelude::*;
+
+use crate::stats::scale::format_bytes;
+
+/// The limit note, from the limits in force.
+fn size_limit_note() -> String {
+    format!(
+        "gRPC clients and servers usually refuse a message over {} unless told otherwise \
+         (tonic, grpc-go and grpc-java all default to it), which people meet as soon as a \
+         response grows. This lab raises it to {} on both sides, so every record count it \
+         offers works over both protocols; a real deployment must raise it too.",
+        format_bytes(GRPC_DEFAULT_MAX_DECODE_BYTES as f64),
+        format_bytes(MAX_MESSAGE_BYTES as f64)
+    )
+}
 
 /// Static explanation of the measurements.
 #[component]
@@ -19,6 +34,12 @@ pub fn HowMeasured() -> impl IntoView {
                 <dd>"prost decoding (gRPC-Web) or serde_json parsing (REST) of the response body, timed apart from the network."</dd>
                 <dt>"Sizes"</dt>
                 <dd>"Request body as sent; the response payload's own encoding (protobuf message or JSON text); the body on the wire (encodedBodySize, after gzip/br when compression is on) and decoded (decodedBodySize); and transferSize, which adds response headers by the browser's own approximate count."</dd>
+                <dt>"Message size limit"</dt>
+                <dd data-testid="message-size-limit">{size_limit_note()}</dd>
+                <dt>"Same data"</dt>
+                <dd>"Each protocol's first successful response is checked: the CRC-32 of its records (re-encoded as protobuf, so JSON and protobuf compare alike), or for uploads the checksum the server computed of what it received. Equal checksums mean both protocols moved the same records."</dd>
+                <dt>"Records/s"</dt>
+                <dd>"Records received (or acknowledged) over the span from the first request's start to the last one's end, as requests/s is: with requests in flight together, each moment counts once."</dd>
                 <dt>"Both"</dt>
                 <dd>"Requests alternate between the protocols one by one, sharing the same connections, concurrency and moment, so neither gets a quieter network."</dd>
                 <dt>"HTTP version"</dt>

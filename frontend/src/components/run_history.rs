@@ -1,38 +1,15 @@
-//! The last runs side by side, read from and written to `localStorage`.
+//! The last runs side by side (kept in `localStorage` by `run::history`).
 
 use leptos::prelude::*;
 
-use crate::run_history::{self, STORAGE_KEY, SavedRun};
+use crate::run::history::SavedRun;
 use crate::stats::scale::{format_bytes, format_ms};
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok()?
-}
-
-/// The stored runs, newest first.
-pub fn load() -> Vec<SavedRun> {
-    let stored = storage()
-        .and_then(|s| s.get_item(STORAGE_KEY).ok())
-        .flatten();
-    run_history::parse(stored.as_deref())
-}
-
-/// Stores `run` in front of the others.
-pub fn save(run: SavedRun) -> Vec<SavedRun> {
-    let mut history = load();
-    let json = run_history::push(&mut history, run);
-    if let Some(storage) = storage() {
-        // A full or disabled storage only loses the history, never the run.
-        let _ = storage.set_item(STORAGE_KEY, &json);
-    }
-    history
-}
 
 /// A table of the last runs.
 #[component]
 pub fn RunHistory(
     /// The runs to show, newest first.
-    runs: RwSignal<Vec<SavedRun>>,
+    runs: Signal<Vec<SavedRun>>,
 ) -> impl IntoView {
     let optional_ms = |v: Option<f64>| v.map_or("—".to_owned(), format_ms);
     let rows = move || {

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::lab_run::{Phase, SharedRun};
-use crate::run_data::Summary;
+use crate::run::LabRun;
+use crate::run::data::Summary;
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
 use crate::transport::Protocol;
 
@@ -79,6 +79,12 @@ const ROWS: &[Row] = &[
         show: rate,
     },
     Row {
+        label: "Records (all requests)",
+        key: "records",
+        value: |s| Some(s.records as f64),
+        show: count,
+    },
+    Row {
         label: "Request bytes (mean)",
         key: "request-bytes",
         value: |s| Some(s.mean_request_bytes),
@@ -139,7 +145,7 @@ const ROWS: &[Row] = &[
         show: format_ms,
     },
     Row {
-        label: "Records/s while busy",
+        label: "Records/s (streams: messages/s)",
         key: "records-per-second",
         value: |s| s.records_per_second,
         show: rate,
@@ -150,20 +156,13 @@ const ROWS: &[Row] = &[
 #[component]
 pub fn SummaryTable(
     /// The run to summarise.
-    run: SharedRun,
-    /// Bumped on every refresh.
-    tick: RwSignal<u64>,
+    run: LabRun,
 ) -> impl IntoView {
     let summaries = Memo::new(move |_| {
-        tick.track();
-        run.with_value(|run| {
-            let exact = matches!(run.phase, Phase::Finished | Phase::Stopped);
-            Protocol::ALL.map(|p| run.data.summary(p, exact))
-        })
+        run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
     });
     let errors = move || {
-        tick.track();
-        run.with_value(|run| {
+        run.with(|run| {
             Protocol::ALL
                 .into_iter()
                 .filter_map(|p| {
@@ -179,13 +178,9 @@ pub fn SummaryTable(
         })
     };
     // Requests whose Resource Timing entry has been matched so far.
-    let timed = move |protocol: Protocol| {
-        tick.track();
-        run.with_value(|run| run.data.stats[protocol.index()].matched)
-    };
+    let timed = move |protocol: Protocol| run.with(|run| run.data.stats[protocol.index()].matched);
     let incomplete = move || {
-        tick.track();
-        run.with_value(|run| {
+        run.with(|run| {
             Protocol::ALL
                 .into_iter()
                 .map(|p| (p, &run.data.stats[p.index()]))
@@ -251,8 +246,42 @@ pub fn SummaryTable(
                 <thead>
                     <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th></tr>
                 </thead>
-                <tbody>{rows}</tbody>
+                <tbody>
+                    {rows}
+                    <ChecksumRow summaries />
+                </tbody>
             </table>
         </section>
+    }
+}
+
+/// The checksum of the records each protocol's first response carried, and whether
+/// they agree: the run's proof that both protocols moved the same data.
+#[component]
+fn ChecksumRow(
+    /// The two protocols' summaries.
+    summaries: Memo<[Summary; 2]>,
+) -> impl IntoView {
+    let checksum = move |protocol: Protocol| {
+        summaries.with(|s| {
+            s[protocol.index()]
+                .checksum
+                .map_or("—".to_owned(), |c| format!("{c:08x}"))
+        })
+    };
+    let verdict = move || {
+        summaries.with(|s| match (s[0].checksum, s[1].checksum) {
+            (Some(a), Some(b)) if a == b => "same data",
+            (Some(_), Some(_)) => "different data!",
+            _ => "—",
+        })
+    };
+    view! {
+        <tr>
+            <th scope="row">"Records checksum (first response)"</th>
+            <td data-testid="summary-grpc-web-checksum">{move || checksum(Protocol::GrpcWeb)}</td>
+            <td data-testid="summary-rest-checksum">{move || checksum(Protocol::Rest)}</td>
+            <td data-testid="summary-ratio-checksum">{verdict}</td>
+        </tr>
     }
 }

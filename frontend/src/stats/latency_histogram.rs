@@ -160,20 +160,6 @@ impl LatencyHistogram {
     pub fn max_count(&self) -> u64 {
         self.counts.iter().copied().max().unwrap_or(0)
     }
-
-    /// Adds everything recorded in `other`, as if it had been recorded here.
-    pub fn merge(&mut self, other: &Self) {
-        for (count, &other_count) in self.counts.iter_mut().zip(&other.counts) {
-            *count += other_count;
-        }
-        self.total += other.total;
-        self.min_ms = self.min_ms.min(other.min_ms);
-        self.max_ms = self.max_ms.max(other.max_ms);
-    }
-
-    pub fn clear(&mut self) {
-        *self = Self::new();
-    }
 }
 
 #[cfg(test)]
@@ -345,33 +331,6 @@ mod tests {
             }
         }
         assert!((worst_error - 0.122).abs() < 0.001);
-    }
-
-    #[test]
-    fn merge_equals_recording_both_sets() {
-        let mut rng = Lcg::new(9);
-        let first: Vec<f64> = (0..1_000).map(|_| rng.log_uniform(0.001, 1e6)).collect();
-        let second: Vec<f64> = (0..700).map(|_| rng.log_uniform(0.5, 80.0)).collect();
-
-        let mut merged = histogram_of(&first);
-        merged.merge(&histogram_of(&second));
-        let both: Vec<f64> = first.iter().chain(&second).copied().collect();
-        assert_eq!(merged, histogram_of(&both));
-
-        // Merging an empty histogram changes nothing, either way round.
-        let mut unchanged = histogram_of(&first);
-        unchanged.merge(&LatencyHistogram::new());
-        assert_eq!(unchanged, histogram_of(&first));
-        let mut from_empty = LatencyHistogram::new();
-        from_empty.merge(&histogram_of(&first));
-        assert_eq!(from_empty, histogram_of(&first));
-    }
-
-    #[test]
-    fn clear_empties_the_histogram() {
-        let mut histogram = histogram_of(&[1.0, 2.0, 3.0]);
-        histogram.clear();
-        assert_eq!(histogram, LatencyHistogram::new());
     }
 
     #[test]

@@ -17,14 +17,6 @@ impl LinearScale {
         LinearScale { domain, range }
     }
 
-    pub fn domain(&self) -> (f64, f64) {
-        self.domain
-    }
-
-    pub fn range(&self) -> (f64, f64) {
-        self.range
-    }
-
     /// The position of `v`; values outside the domain extrapolate past the range.
     pub fn apply(&self, v: f64) -> f64 {
         interpolate(self.domain, self.range, v)
@@ -62,81 +54,6 @@ impl LinearScale {
     }
 }
 
-/// Maps a domain of positive values onto a range so that equal ratios take equal
-/// distances: what a latency axis spanning microseconds to seconds needs.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LogScale {
-    domain: (f64, f64),
-    log_domain: (f64, f64),
-    range: (f64, f64),
-}
-
-impl LogScale {
-    /// Domain values that are not positive (no logarithm) are raised to the smallest
-    /// positive normal `f64`; pass a sensible lower bound for a sensible chart.
-    pub fn new(domain: (f64, f64), range: (f64, f64)) -> Self {
-        let positive = |v: f64| if v > 0.0 { v } else { f64::MIN_POSITIVE };
-        let domain = (positive(domain.0), positive(domain.1));
-        LogScale {
-            domain,
-            log_domain: (domain.0.log10(), domain.1.log10()),
-            range,
-        }
-    }
-
-    pub fn domain(&self) -> (f64, f64) {
-        self.domain
-    }
-
-    pub fn range(&self) -> (f64, f64) {
-        self.range
-    }
-
-    /// The position of `v`. A value that is not positive maps to the low end of the
-    /// domain, so a zero still lands on the axis rather than at minus infinity.
-    pub fn apply(&self, v: f64) -> f64 {
-        let v = if v > 0.0 {
-            v
-        } else {
-            self.domain.0.min(self.domain.1)
-        };
-        interpolate(self.log_domain, self.range, v.log10())
-    }
-
-    /// The powers of ten inside the domain, ascending; empty if the domain spans none
-    /// (then [`Self::subdivided_ticks`] has some).
-    pub fn ticks(&self) -> Vec<f64> {
-        self.ticks_with_multipliers(&[1.0])
-    }
-
-    /// 1, 2 and 5 × each power of ten inside the domain, ascending: for narrow domains.
-    pub fn subdivided_ticks(&self) -> Vec<f64> {
-        self.ticks_with_multipliers(&[1.0, 2.0, 5.0])
-    }
-
-    fn ticks_with_multipliers(&self, multipliers: &[f64]) -> Vec<f64> {
-        let (low, high) = ascending(self.domain);
-        if !(low.is_finite() && high.is_finite()) {
-            return Vec::new();
-        }
-        // One decade of slack either side: log10 of an exact power of ten may be off
-        // by an ulp, and the comparison below decides membership exactly.
-        let first_power = low.log10().floor() as i32 - 1;
-        let last_power = high.log10().ceil() as i32 + 1;
-        let tolerance = 1e-12;
-        let mut ticks = Vec::new();
-        for power in first_power..=last_power {
-            for &multiplier in multipliers {
-                let tick = scaled_power_of_ten(multiplier, power);
-                if tick >= low * (1.0 - tolerance) && tick <= high * (1.0 + tolerance) {
-                    ticks.push(tick);
-                }
-            }
-        }
-        ticks
-    }
-}
-
 /// The smallest "nice" number (1, 2 or 5 × 10^k) that is at least `v`: a round top
 /// for a y axis. Zero, negative and NaN values give 1.0; infinity stays infinity.
 pub fn nice_ceiling(v: f64) -> f64 {
@@ -157,6 +74,27 @@ pub fn nice_ceiling(v: f64) -> f64 {
         }
         power += 1;
     }
+}
+
+/// Decimals that tell apart ticks `step` apart: 0 for steps of 1 and more, 1 for
+/// 0.5 or 0.2, 2 for 0.05. A tick label with fewer would repeat ("0 s, 0 s, 1 s").
+pub fn decimals_for_step(step: f64) -> usize {
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
+    }
+    // The epsilon keeps 0.1, whose log10 may come out a hair below -1, at 1 decimal.
+    (-(step.log10() + 1e-9).floor()).clamp(0.0, 12.0) as usize
+}
+
+/// A run time in ms as seconds, with the precision of the axis' tick step.
+pub fn format_seconds(ms: f64, step_ms: f64) -> String {
+    let decimals = decimals_for_step(step_ms / 1_000.0);
+    format!("{:.*} s", decimals, ms / 1_000.0)
+}
+
+/// A rate per second, with the precision of the axis' tick step.
+pub fn format_per_second(rate: f64, step: f64) -> String {
+    format!("{:.*}/s", decimals_for_step(step), rate)
 }
 
 /// A latency for people: about two significant digits in milliseconds ("0.042 ms",
@@ -313,13 +251,6 @@ impl NiceStep {
 mod tests {
     use super::*;
 
-    fn assert_close(actual: f64, expected: f64) {
-        assert!(
-            (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0),
-            "{actual} != {expected}"
-        );
-    }
-
     /// Whether `v` is 1, 2 or 5 × 10^k.
     fn is_nice(v: f64) -> bool {
         let mantissa = v / 10f64.powf(v.log10().floor());
@@ -425,68 +356,23 @@ mod tests {
     }
 
     #[test]
-    fn log_maps_ratios_to_equal_distances() {
-        let scale = LogScale::new((1.0, 1000.0), (0.0, 300.0));
-        assert_close(scale.apply(1.0), 0.0);
-        assert_close(scale.apply(10.0), 100.0);
-        assert_close(scale.apply(100.0), 200.0);
-        assert_close(scale.apply(1000.0), 300.0);
-        assert_close(scale.apply(10_000.0), 400.0);
-    }
-
-    #[test]
-    fn log_handles_a_reversed_range() {
-        let scale = LogScale::new((0.1, 10.0), (200.0, 0.0));
-        assert_close(scale.apply(0.1), 200.0);
-        assert_close(scale.apply(1.0), 100.0);
-        assert_close(scale.apply(10.0), 0.0);
-    }
-
-    #[test]
-    fn log_clamps_non_positive_values() {
-        let scale = LogScale::new((0.0, 100.0), (0.0, 1.0));
-        assert_eq!(scale.domain(), (f64::MIN_POSITIVE, 100.0));
-        assert!(scale.apply(50.0).is_finite());
-        let scale = LogScale::new((1.0, 100.0), (0.0, 200.0));
+    fn tick_labels_have_the_precision_of_their_step() {
+        // A 0.9 s run: ticks every 0.2 s must not all read "0 s" or "1 s".
+        let axis = LinearScale::new((0.0, 1_000.0), (0.0, 500.0));
+        let ticks = axis.ticks(5);
+        let step = ticks[1] - ticks[0];
+        let labels: Vec<String> = ticks.iter().map(|t| format_seconds(*t, step)).collect();
         assert_eq!(
-            scale.apply(0.0),
-            0.0,
-            "zero sits at the low end of the domain"
+            labels,
+            ["0.0 s", "0.2 s", "0.4 s", "0.6 s", "0.8 s", "1.0 s"]
         );
-        assert_eq!(scale.apply(-5.0), 0.0);
-    }
-
-    #[test]
-    fn log_degenerate_domain_maps_to_the_middle() {
-        let scale = LogScale::new((4.0, 4.0), (0.0, 100.0));
-        assert_eq!(scale.apply(4.0), 50.0);
-        assert_eq!(scale.apply(400.0), 50.0);
-        assert_eq!(LogScale::new((10.0, 10.0), (0.0, 1.0)).ticks(), vec![10.0]);
-    }
-
-    #[test]
-    fn log_ticks_are_powers_of_ten_in_the_domain() {
-        let scale = LogScale::new((0.01, 100_000.0), (0.0, 1.0));
-        assert_eq!(
-            scale.ticks(),
-            vec![0.01, 0.1, 1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0]
-        );
-        let inside = LogScale::new((0.05, 250.0), (0.0, 1.0));
-        assert_eq!(inside.ticks(), vec![0.1, 1.0, 10.0, 100.0]);
-        let reversed = LogScale::new((1000.0, 1.0), (0.0, 1.0));
-        assert_eq!(reversed.ticks(), vec![1.0, 10.0, 100.0, 1000.0]);
-        assert!(LogScale::new((2.0, 8.0), (0.0, 1.0)).ticks().is_empty());
-    }
-
-    #[test]
-    fn log_subdivided_ticks_add_twos_and_fives() {
-        let scale = LogScale::new((0.3, 25.0), (0.0, 1.0));
-        assert_eq!(
-            scale.subdivided_ticks(),
-            vec![0.5, 1.0, 2.0, 5.0, 10.0, 20.0]
-        );
-        let narrow = LogScale::new((2.0, 8.0), (0.0, 1.0));
-        assert_eq!(narrow.subdivided_ticks(), vec![2.0, 5.0]);
+        assert_eq!(format_seconds(30_000.0, 10_000.0), "30 s");
+        assert_eq!(format_seconds(150.0, 50.0), "0.15 s");
+        assert_eq!(format_per_second(2.5, 0.5), "2.5/s");
+        assert_eq!(format_per_second(400.0, 100.0), "400/s");
+        assert_eq!(decimals_for_step(0.1), 1);
+        assert_eq!(decimals_for_step(0.0), 0);
+        assert_eq!(decimals_for_step(f64::NAN), 0);
     }
 
     #[test]

@@ -37,11 +37,6 @@ impl Bucket {
         (self.count > 0).then(|| self.sum / self.count as f64)
     }
 
-    /// The smallest and largest value, or `None` if the bucket holds no value.
-    pub fn value_range(&self) -> Option<(f64, f64)> {
-        (self.count > 0).then_some((self.min, self.max))
-    }
-
     fn absorb(&mut self, other: &Bucket) {
         self.count += other.count;
         self.errors += other.errors;
@@ -54,7 +49,6 @@ impl Bucket {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeSeries {
     capacity: usize,
-    initial_width_ms: f64,
     width_ms: f64,
     /// Bucket `i` covers [i·width, (i+1)·width); the vector ends at the last bucket
     /// touched, so it is never longer than `capacity`.
@@ -74,7 +68,6 @@ impl TimeSeries {
         let capacity = capacity.max(2);
         TimeSeries {
             capacity,
-            initial_width_ms,
             width_ms: initial_width_ms,
             buckets: Vec::with_capacity(capacity),
         }
@@ -106,11 +99,6 @@ impl TimeSeries {
         self.width_ms
     }
 
-    /// The most buckets the series ever holds.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     /// The buckets from time 0 up to the last one touched, untouched ones included
     /// (as empty buckets), in time order. The last one usually covers a stretch of
     /// time that has not fully passed yet.
@@ -122,12 +110,6 @@ impl TimeSeries {
     /// For the last, still filling bucket this understates the rate.
     pub fn rate_per_second(&self, bucket: &Bucket) -> f64 {
         (bucket.count + bucket.errors) as f64 * 1000.0 / self.width_ms
-    }
-
-    /// Empties the series and restores the initial bucket width.
-    pub fn clear(&mut self) {
-        self.buckets.clear();
-        self.width_ms = self.initial_width_ms;
     }
 
     /// The bucket covering `t_ms`, widening the buckets until one does.
@@ -194,7 +176,6 @@ mod tests {
         assert_eq!(buckets.len(), 4);
         assert_eq!(buckets[0].count, 2);
         assert_eq!(buckets[0].mean(), Some(2.0));
-        assert_eq!(buckets[0].value_range(), Some((1.0, 3.0)));
         assert_eq!(buckets[1].count, 1);
         assert_eq!(buckets[1].start_ms, 100.0);
         assert_eq!(
@@ -202,7 +183,6 @@ mod tests {
             "untouched buckets in between are empty"
         );
         assert_eq!(buckets[2].mean(), None);
-        assert_eq!(buckets[2].value_range(), None);
         assert_eq!(buckets[3].count, 1);
         assert_eq!(buckets[3].start_ms, 300.0);
         assert_eq!(series.width_ms(), 100.0);
@@ -371,20 +351,8 @@ mod tests {
     #[test]
     fn nonsensical_parameters_are_corrected() {
         let series = TimeSeries::new(0, 0.0);
-        assert_eq!(series.capacity(), 2);
         assert_eq!(series.width_ms(), 1.0);
         assert_eq!(TimeSeries::new(5, f64::NAN).width_ms(), 1.0);
         assert_eq!(TimeSeries::new(5, -4.0).width_ms(), 1.0);
-    }
-
-    #[test]
-    fn clear_restores_the_initial_state() {
-        let mut series = TimeSeries::new(4, 10.0);
-        for i in 0..100 {
-            series.record(f64::from(i) * 7.0, 1.0);
-        }
-        assert!(series.width_ms() > 10.0);
-        series.clear();
-        assert_eq!(series, TimeSeries::new(4, 10.0));
     }
 }

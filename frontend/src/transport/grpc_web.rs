@@ -5,6 +5,8 @@
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
+use lab_proto::RecordDigest;
+use lab_proto::contract::{COMPRESSION_SWITCH, MAX_MESSAGE_BYTES, grpc as api};
 use lab_proto::v1::{
     FetchRequest, FetchResponse, PingRequest, PingResponse, Record, StreamRequest, StreamResponse,
     UploadResponse,
@@ -15,7 +17,7 @@ use tonic::metadata::MetadataValue;
 use tonic_web_wasm_client::Client;
 
 use super::raw_codec::RawCodec;
-use super::{COMPRESSION_SWITCH, Call, CallOutcome, FetchParams, TransportError, now_ms};
+use super::{Call, CallOptions, CallOutcome, Decoded, FetchParams, TransportError, now_ms};
 
 /// Bytes of the gRPC message prefix (flag + length) in front of every message.
 const FRAME_PREFIX: u64 = 5;
@@ -29,6 +31,14 @@ impl From<tonic::Status> for TransportError {
     }
 }
 
+/// A gRPC client for `origin` that accepts responses as large as the server sends.
+///
+/// tonic's client keeps gRPC's usual 4 MiB decode limit by default, so a fetch of the
+/// documented maximum count would fail over gRPC-Web alone while REST returned it.
+fn client(origin: &str) -> Grpc<Client> {
+    Grpc::new(Client::new(origin.to_owned())).max_decoding_message_size(MAX_MESSAGE_BYTES)
+}
+
 /// `LabService/Fetch` (the parity check): the same raw path as measured calls, so the
 /// bundle carries one gRPC client, not two.
 pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, TransportError> {
@@ -37,11 +47,11 @@ pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, Tra
         count: params.count,
         seed: params.seed,
     };
-    let mut grpc = Grpc::new(Client::new(origin.to_owned()));
+    let mut grpc = client(origin);
     grpc.ready()
         .await
         .map_err(|err| tonic::Status::unavailable(err.to_string()))?;
-    let path = PathAndQuery::from_static("/lab.v1.LabService/Fetch");
+    let path = PathAndQuery::from_static(api::FETCH);
     let bytes = grpc
         .unary(
             tonic::Request::new(Bytes::from(request.encode_to_vec())),
@@ -68,8 +78,10 @@ fn encode_upload(records: &[Record]) -> Vec<u8> {
     buf
 }
 
-/// Reads a server stream to its end, timing the first message and every decode.
-async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutcome) {
+/// Reads a server stream to its end, timing the first message and every decode;
+/// `verify` also takes the records' checksum.
+async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutcome, verify: bool) {
+    let mut digest = verify.then(RecordDigest::default);
     loop {
         match stream.message().await {
             Ok(Some(bytes)) => {
@@ -81,14 +93,22 @@ async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutc
                 let decoded = StreamResponse::decode(bytes);
                 outcome.decode_ms += now_ms() - now;
                 match decoded {
-                    Ok(_) => outcome.records += 1,
+                    Ok(message) => {
+                        outcome.records += 1;
+                        if let (Some(digest), Some(record)) = (&mut digest, &message.record) {
+                            digest.add(record);
+                        }
+                    }
                     Err(err) => {
                         outcome.result = Err(TransportError::Decode(err.to_string()));
                         return;
                     }
                 }
             }
-            Ok(None) => return,
+            Ok(None) => {
+                outcome.checksum = digest.map(RecordDigest::finish);
+                return;
+            }
             Err(status) => {
                 outcome.result = Err(status.into());
                 return;
@@ -97,13 +117,13 @@ async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutc
     }
 }
 
-/// One measured call.
-pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
+/// One measured call (the caller stops the end-to-end clock).
+pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
     let started_ms = now_ms();
     let (path, body) = match call {
-        Call::Ping => ("/lab.v1.LabService/Ping", PingRequest {}.encode_to_vec()),
+        Call::Ping => (api::PING, PingRequest {}.encode_to_vec()),
         Call::Fetch(p) => (
-            "/lab.v1.LabService/Fetch",
+            api::FETCH,
             FetchRequest {
                 shape: p.shape.into(),
                 count: p.count,
@@ -111,9 +131,12 @@ pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
             }
             .encode_to_vec(),
         ),
-        Call::Upload(records) => ("/lab.v1.LabService/Upload", encode_upload(records)),
-        Call::Stream(p, interval_ms) => (
-            "/lab.v1.LabService/Stream",
+        Call::Upload(records) => (api::UPLOAD, encode_upload(records)),
+        Call::Stream {
+            params: p,
+            interval_ms,
+        } => (
+            api::STREAM,
             StreamRequest {
                 shape: p.shape.into(),
                 count: p.count,
@@ -123,60 +146,47 @@ pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
             .encode_to_vec(),
         ),
     };
-    let encode_ms = now_ms() - started_ms;
-    let mut outcome = CallOutcome {
-        url: format!("{origin}{path}"),
-        started_ms,
-        e2e_ms: 0.0,
-        encode_ms,
-        decode_ms: 0.0,
-        request_bytes: body.len() as u64 + FRAME_PREFIX,
-        payload_bytes: 0,
-        records: 0,
-        first_message_ms: None,
-        result: Ok(()),
-    };
+    let mut outcome = CallOutcome::started(format!("{origin}{path}"), started_ms);
+    outcome.encode_ms = now_ms() - started_ms;
+    outcome.request_bytes = body.len() as u64 + FRAME_PREFIX;
 
-    let mut grpc = Grpc::new(Client::new(origin.to_owned()));
+    // Dropping this future drops the client's response body, whose guard aborts the
+    // fetch: a stopped run leaves no gRPC-Web call behind.
+    let mut grpc = client(origin);
     let mut request = tonic::Request::new(Bytes::from(body));
-    if !compression {
+    if !options.compression {
         request
             .metadata_mut()
             .insert(COMPRESSION_SWITCH, MetadataValue::from_static("off"));
     }
     if let Err(err) = grpc.ready().await {
         outcome.result = Err(tonic::Status::unavailable(err.to_string()).into());
-        outcome.e2e_ms = now_ms() - started_ms;
         return outcome;
     }
     let path = PathAndQuery::from_static(path);
-    if let Call::Stream(..) = call {
+    if let Call::Stream { .. } = call {
         match grpc.server_streaming(request, path, RawCodec).await {
-            Ok(response) => read_stream(response.into_inner(), &mut outcome).await,
+            Ok(response) => read_stream(response.into_inner(), &mut outcome, options.verify).await,
             Err(status) => outcome.result = Err(status.into()),
         }
-        outcome.e2e_ms = now_ms() - started_ms;
         return outcome;
     }
-    match grpc.unary(request, path, RawCodec).await {
-        Ok(response) => {
-            let bytes = response.into_inner();
-            outcome.payload_bytes = bytes.len() as u64;
-            let decode_started = now_ms();
-            let decoded = match call {
-                Call::Ping => PingResponse::decode(bytes).map(|_| 0),
-                Call::Fetch(_) => FetchResponse::decode(bytes).map(|r| r.records.len() as u64),
-                Call::Upload(_) => UploadResponse::decode(bytes).map(|r| r.count),
-                Call::Stream(..) => unreachable!("streams are read above"),
-            };
-            outcome.decode_ms = now_ms() - decode_started;
-            match decoded {
-                Ok(records) => outcome.records = records,
-                Err(err) => outcome.result = Err(TransportError::Decode(err.to_string())),
-            }
+    let bytes = match grpc.unary(request, path, RawCodec).await {
+        Ok(response) => response.into_inner(),
+        Err(status) => {
+            outcome.result = Err(status.into());
+            return outcome;
         }
-        Err(status) => outcome.result = Err(status.into()),
-    }
-    outcome.e2e_ms = now_ms() - started_ms;
+    };
+    outcome.payload_bytes = bytes.len() as u64;
+    let decode_started = now_ms();
+    let decoded = match call {
+        Call::Ping => PingResponse::decode(bytes).map(|_| Decoded::Nothing),
+        Call::Fetch(_) => FetchResponse::decode(bytes).map(Decoded::Fetched),
+        Call::Upload(_) => UploadResponse::decode(bytes).map(Decoded::Uploaded),
+        Call::Stream { .. } => unreachable!("streams are read above"),
+    };
+    outcome.decode_ms = now_ms() - decode_started;
+    outcome.settle(decoded, options.verify);
     outcome
 }

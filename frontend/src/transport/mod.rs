@@ -9,7 +9,7 @@ pub mod sse;
 
 use std::rc::Rc;
 
-use lab_proto::v1::{Record, Shape};
+use lab_proto::v1::{FetchResponse, Record, Shape, UploadResponse};
 
 /// The two protocols the lab compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,8 +58,29 @@ pub enum Call {
     Fetch(FetchParams),
     /// The records are generated once per run and shared by its requests.
     Upload(Rc<Vec<Record>>),
-    /// A server stream of `count` records, `interval_ms` apart (SSE for REST).
-    Stream(FetchParams, u32),
+    /// A server stream of `params.count` records, `interval_ms` apart (SSE for REST).
+    Stream {
+        params: FetchParams,
+        interval_ms: u32,
+    },
+}
+
+/// A unary response, decoded by either protocol.
+enum Decoded {
+    Nothing,
+    Fetched(FetchResponse),
+    Uploaded(UploadResponse),
+}
+
+/// How to make a call, beside what it asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CallOptions {
+    /// Ask for HTTP compression (gzip/br) of the response.
+    pub compression: bool,
+    /// Also compute the checksum of the records received (or, for an upload, take the
+    /// one the server acknowledged), outside the timed decode: proof that both
+    /// protocols carried the same data, taken on a run's first responses only.
+    pub verify: bool,
 }
 
 /// A failed call, with what the protocol said about it.
@@ -113,16 +134,70 @@ pub struct CallOutcome {
     pub records: u64,
     /// Streams: time from the start of the call to the first message.
     pub first_message_ms: Option<f64>,
+    /// With [`CallOptions::verify`]: `lab_proto::checksum` of the records received, or
+    /// the server's checksum of an upload.
+    pub checksum: Option<u32>,
     /// `Err` when the call failed.
     pub result: Result<(), TransportError>,
 }
 
-/// Makes one call over `protocol`.
-pub async fn call(protocol: Protocol, origin: &str, call: &Call, compression: bool) -> CallOutcome {
-    match protocol {
-        Protocol::GrpcWeb => grpc_web::call(origin, call, compression).await,
-        Protocol::Rest => rest::call(origin, call, compression).await,
+impl CallOutcome {
+    /// A call to `url` that started at `started_ms` and has measured nothing yet.
+    pub fn started(url: String, started_ms: f64) -> Self {
+        Self {
+            url,
+            started_ms,
+            e2e_ms: 0.0,
+            encode_ms: 0.0,
+            decode_ms: 0.0,
+            request_bytes: 0,
+            payload_bytes: 0,
+            records: 0,
+            first_message_ms: None,
+            checksum: None,
+            result: Ok(()),
+        }
     }
+
+    /// Takes in a decoded unary response: its record count, and with `verify` the
+    /// checksum of what was fetched or the one the server acknowledged for an upload.
+    fn settle<E: ToString>(&mut self, decoded: Result<Decoded, E>, verify: bool) {
+        match decoded {
+            Ok(Decoded::Nothing) => {}
+            Ok(Decoded::Fetched(response)) => {
+                self.records = response.records.len() as u64;
+                if verify {
+                    self.checksum = Some(lab_proto::checksum(&response.records));
+                }
+            }
+            Ok(Decoded::Uploaded(response)) => {
+                self.records = response.count;
+                self.checksum = verify.then_some(response.checksum);
+            }
+            Err(err) => self.result = Err(TransportError::Decode(err.to_string())),
+        }
+    }
+
+    /// Stops the clock: end to end is now.
+    fn finish(mut self) -> Self {
+        self.e2e_ms = now_ms() - self.started_ms;
+        self
+    }
+}
+
+/// Makes one call over `protocol`. Dropping the future cancels the call: its fetch is
+/// aborted, its event stream closed, so a stopped run sends and holds nothing more.
+pub async fn call(
+    protocol: Protocol,
+    origin: &str,
+    call: &Call,
+    options: CallOptions,
+) -> CallOutcome {
+    let outcome = match protocol {
+        Protocol::GrpcWeb => grpc_web::call(origin, call, options).await,
+        Protocol::Rest => rest::call(origin, call, options).await,
+    };
+    outcome.finish()
 }
 
 /// Fetches records over `protocol` (the parity check).
@@ -136,10 +211,6 @@ pub async fn fetch(
         Protocol::Rest => rest::fetch(origin, params).await,
     }
 }
-
-/// The request header that asks the backend not to compress (see the backend's
-/// `compression` module): page code cannot change `Accept-Encoding`.
-pub const COMPRESSION_SWITCH: &str = "lab-compression";
 
 /// The page's origin, e.g. `http://127.0.0.1:8080`: both APIs live there.
 pub fn origin() -> String {

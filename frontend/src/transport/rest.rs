@@ -1,11 +1,13 @@
 //! REST calls through gloo-net, encoded and decoded with serde_json.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
+use lab_proto::contract::COMPRESSION_SWITCH;
+use lab_proto::contract::rest::{self as api, ErrorBody};
 use lab_proto::v1::{FetchResponse, PingResponse, Record, UploadResponse};
-use serde::{Deserialize, Serialize};
-use web_sys::RequestCache;
+use serde::Serialize;
+use web_sys::{AbortController, RequestCache};
 
-use super::{COMPRESSION_SWITCH, Call, CallOutcome, FetchParams, TransportError, now_ms};
+use super::{Call, CallOptions, CallOutcome, Decoded, FetchParams, TransportError, now_ms};
 
 /// `UploadRequest` as JSON, borrowing the run's shared records.
 #[derive(Serialize)]
@@ -14,12 +16,31 @@ struct UploadBody<'a> {
 }
 
 fn records_url(origin: &str, params: FetchParams) -> String {
-    format!(
-        "{origin}/api/v1/records?shape={}&count={}&seed={}",
-        params.shape.key(),
-        params.count,
-        params.seed
-    )
+    let path = api::records_url(api::RECORDS, params.shape, params.count, params.seed);
+    format!("{origin}{path}")
+}
+
+/// Aborts its fetch when dropped. gloo-net's fetch runs to its end unless given a
+/// signal, so without this a stopped run's requests would go on loading the backend.
+/// Once the response has been read, aborting changes nothing.
+struct AbortOnDrop(Option<AbortController>);
+
+impl AbortOnDrop {
+    fn new() -> Self {
+        Self(AbortController::new().ok())
+    }
+
+    fn attach(&self, request: RequestBuilder) -> RequestBuilder {
+        request.abort_signal(self.0.as_ref().map(|c| c.signal()).as_ref())
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(controller) = &self.0 {
+            controller.abort();
+        }
+    }
 }
 
 async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
@@ -30,7 +51,7 @@ async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
     if response.ok() {
         Ok(body)
     } else {
-        let detail = error_detail(&String::from_utf8_lossy(&body));
+        let detail = error_detail(&body);
         Err(TransportError::Http {
             status: response.status(),
             detail,
@@ -38,9 +59,11 @@ async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
     }
 }
 
-/// `GET /api/v1/records` (the parity check).
+/// `GET` records (the parity check).
 pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, TransportError> {
-    let response = Request::get(&records_url(origin, params))
+    let abort = AbortOnDrop::new();
+    let response = abort
+        .attach(Request::get(&records_url(origin, params)))
         .send()
         .await
         .map_err(|err| TransportError::Network(err.to_string()))?;
@@ -50,48 +73,45 @@ pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, Tra
     Ok(decoded.records)
 }
 
-/// One measured call.
-pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
+/// One measured call (the caller stops the end-to-end clock).
+pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
     let started_ms = now_ms();
-    if let Call::Stream(params, interval_ms) = call {
-        let url = format!("{}&intervalMs={interval_ms}", records_url(origin, *params))
-            .replace("/records?", "/records/stream?");
-        return super::sse::stream(url, started_ms).await;
+    if let Call::Stream {
+        params,
+        interval_ms,
+    } = call
+    {
+        let path = api::stream_url(params.shape, params.count, params.seed, *interval_ms);
+        return super::sse::stream(format!("{origin}{path}"), started_ms, options.verify).await;
     }
     let (url, body) = match call {
-        Call::Ping => (format!("{origin}/api/v1/ping"), None),
+        Call::Ping => (format!("{origin}{}", api::PING), None),
         Call::Fetch(params) => (records_url(origin, *params), None),
         Call::Upload(records) => {
             let json = serde_json::to_string(&UploadBody { records }).expect("records serialize");
-            (format!("{origin}/api/v1/uploads"), Some(json))
+            (format!("{origin}{}", api::UPLOADS), Some(json))
         }
-        Call::Stream(..) => unreachable!("streams are handled above"),
+        Call::Stream { .. } => unreachable!("streams are handled above"),
     };
-    let mut outcome = CallOutcome {
-        url: url.clone(),
-        started_ms,
-        e2e_ms: 0.0,
-        encode_ms: now_ms() - started_ms,
-        decode_ms: 0.0,
-        request_bytes: body.as_ref().map_or(0, |b| b.len() as u64),
-        payload_bytes: 0,
-        records: 0,
-        first_message_ms: None,
-        result: Ok(()),
-    };
-    let switch = if compression { "on" } else { "off" };
+    let mut outcome = CallOutcome::started(url.clone(), started_ms);
+    outcome.encode_ms = now_ms() - started_ms;
+    outcome.request_bytes = body.as_ref().map_or(0, |b| b.len() as u64);
+    let switch = if options.compression { "on" } else { "off" };
+    let abort = AbortOnDrop::new();
     let sent = match body {
         // `no-store`: Chrome lets only one request per URL through its HTTP cache at a
         // time (the cache lock), which would queue identical concurrent GETs behind each
         // other. gRPC-Web's POSTs never meet that lock, so REST must not either.
         None => {
-            Request::get(&url)
+            abort
+                .attach(Request::get(&url))
                 .header(COMPRESSION_SWITCH, switch)
                 .cache(RequestCache::NoStore)
                 .send()
                 .await
         }
-        Some(json) => match Request::post(&url)
+        Some(json) => match abort
+            .attach(Request::post(&url))
             .header(COMPRESSION_SWITCH, switch)
             .header("content-type", "application/json")
             .body(json)
@@ -104,45 +124,35 @@ pub async fn call(origin: &str, call: &Call, compression: bool) -> CallOutcome {
         Ok(response) => body_of(&response).await,
         Err(err) => Err(TransportError::Network(err.to_string())),
     };
-    match body {
-        Ok(body) => {
-            outcome.payload_bytes = body.len() as u64;
-            let decode_started = now_ms();
-            let decoded = match call {
-                Call::Ping => serde_json::from_slice::<PingResponse>(&body).map(|_| 0),
-                Call::Fetch(_) => {
-                    serde_json::from_slice::<FetchResponse>(&body).map(|r| r.records.len() as u64)
-                }
-                Call::Upload(_) => serde_json::from_slice::<UploadResponse>(&body).map(|r| r.count),
-                Call::Stream(..) => unreachable!("streams are handled above"),
-            };
-            outcome.decode_ms = now_ms() - decode_started;
-            match decoded {
-                Ok(records) => outcome.records = records,
-                Err(err) => outcome.result = Err(TransportError::Decode(err.to_string())),
-            }
+    let body = match body {
+        Ok(body) => body,
+        Err(err) => {
+            outcome.result = Err(err);
+            return outcome;
         }
-        Err(err) => outcome.result = Err(err),
-    }
-    outcome.e2e_ms = now_ms() - started_ms;
+    };
+    outcome.payload_bytes = body.len() as u64;
+    let decode_started = now_ms();
+    let decoded = match call {
+        Call::Ping => serde_json::from_slice::<PingResponse>(&body).map(|_| Decoded::Nothing),
+        Call::Fetch(_) => serde_json::from_slice::<FetchResponse>(&body).map(Decoded::Fetched),
+        Call::Upload(_) => serde_json::from_slice::<UploadResponse>(&body).map(Decoded::Uploaded),
+        Call::Stream { .. } => unreachable!("streams are read above"),
+    };
+    outcome.decode_ms = now_ms() - decode_started;
+    outcome.settle(decoded, options.verify);
     outcome
 }
 
-/// The part of the backend's JSON error body the page shows.
-#[derive(Deserialize)]
-struct ErrorBody {
-    detail: String,
-}
-
-/// The `detail` of the backend's JSON error body, or the body itself.
+/// The `detail` of the backend's JSON error body, or the start of the body itself.
 ///
-/// Read with `from_slice` into a small struct rather than a `serde_json::Value`: every
-/// JSON read in the app goes through serde_json's slice reader, so the wasm bundle holds
-/// one copy of the parser, and none of `Value`'s deserializer.
-fn error_detail(body: &str) -> String {
-    serde_json::from_slice::<ErrorBody>(body.as_bytes())
+/// Read with `from_slice` into the contract's struct rather than a `serde_json::Value`:
+/// every JSON read in the app goes through serde_json's slice reader, so the wasm
+/// bundle holds one copy of the parser, and none of `Value`'s deserializer.
+fn error_detail(body: &[u8]) -> String {
+    serde_json::from_slice::<ErrorBody>(body)
         .map(|error| error.detail)
-        .unwrap_or_else(|_| body.chars().take(200).collect())
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).chars().take(200).collect())
 }
 
 #[cfg(test)]
@@ -152,11 +162,11 @@ mod tests {
     #[test]
     fn error_detail_prefers_the_json_detail() {
         assert_eq!(
-            error_detail(r#"{"error":"invalid_argument","detail":"count too big"}"#),
+            error_detail(br#"{"error":"invalid_argument","detail":"count too big"}"#),
             "count too big"
         );
-        assert_eq!(error_detail("Bad Gateway"), "Bad Gateway");
-        assert_eq!(error_detail(r#"{"detail":5}"#), r#"{"detail":5}"#);
-        assert_eq!(error_detail("[1]"), "[1]");
+        assert_eq!(error_detail(b"Bad Gateway"), "Bad Gateway");
+        assert_eq!(error_detail(br#"{"detail":5}"#), r#"{"detail":5}"#);
+        assert_eq!(error_detail(b"[1]"), "[1]");
     }
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::{HEIGHT, MARGIN, WIDTH, colour};
-use crate::lab_run::SharedRun;
+use crate::run::LabRun;
 use crate::stats::latency_histogram::{BINS_PER_DECADE, bin_edge_ms};
 use crate::stats::scale::{LinearScale, format_ms, nice_ceiling};
 use crate::transport::Protocol;
@@ -12,14 +12,11 @@ use crate::transport::Protocol;
 #[component]
 pub fn LatencyHistogramChart(
     /// The run to draw.
-    run: SharedRun,
-    /// Bumped on every refresh.
-    tick: RwSignal<u64>,
+    run: LabRun,
 ) -> impl IntoView {
     let (left, right, top, bottom) = MARGIN;
     let drawing = move || {
-        tick.track();
-        run.with_value(|run| {
+        run.with(|run| {
             let histograms = Protocol::ALL.map(|p| &run.data.stats[p.index()].latency);
             let occupied = histograms.iter().filter_map(|h| h.occupied());
             let (Some(first), Some(last)) =

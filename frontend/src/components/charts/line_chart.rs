@@ -13,6 +13,14 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+/// The distance between consecutive ticks, for labels of the right precision.
+fn step_of(ticks: &[f64]) -> f64 {
+    match ticks {
+        [first, second, ..] => second - first,
+        _ => 0.0,
+    }
+}
+
 /// Draws `series`; `format_x`/`format_y` label the ticks.
 #[component]
 pub fn LineChart(
@@ -22,10 +30,10 @@ pub fn LineChart(
     testid: &'static str,
     /// The lines, recomputed on every refresh.
     series: Signal<Vec<Series>>,
-    /// Tick label of an x value.
-    format_x: fn(f64) -> String,
-    /// Tick label of a y value.
-    format_y: fn(f64) -> String,
+    /// Tick label of an x value, given the step between ticks.
+    format_x: fn(f64, f64) -> String,
+    /// Tick label of a y value, given the step between ticks.
+    format_y: fn(f64, f64) -> String,
 ) -> impl IntoView {
     let (left, right, top, bottom) = MARGIN;
     let drawing = move || {
@@ -35,18 +43,20 @@ pub fn LineChart(
         let max_y = points().map(|p| p.1).fold(0.0, f64::max);
         let x = LinearScale::new((0.0, nice_ceiling(max_x)), (left, WIDTH - right));
         let y = LinearScale::new((0.0, nice_ceiling(max_y)), (HEIGHT - bottom, top));
-        let x_ticks = x.ticks(5).into_iter().map(|t| {
+        let (x_ticks, y_ticks) = (x.ticks(5), y.ticks(4));
+        let (x_step, y_step) = (step_of(&x_ticks), step_of(&y_ticks));
+        let x_ticks = x_ticks.into_iter().map(|t| {
             let at = x.apply(t);
             view! {
                 <line class="grid" x1=at x2=at y1=top y2=HEIGHT - bottom />
-                <text class="tick" x=at y=HEIGHT - bottom + 16.0 text-anchor="middle">{format_x(t)}</text>
+                <text class="tick" x=at y=HEIGHT - bottom + 16.0 text-anchor="middle">{format_x(t, x_step)}</text>
             }
         });
-        let y_ticks = y.ticks(4).into_iter().map(|t| {
+        let y_ticks = y_ticks.into_iter().map(|t| {
             let at = y.apply(t);
             view! {
                 <line class="grid" x1=left x2=WIDTH - right y1=at y2=at />
-                <text class="tick" x=left - 6.0 y=at + 4.0 text-anchor="end">{format_y(t)}</text>
+                <text class="tick" x=left - 6.0 y=at + 4.0 text-anchor="end">{format_y(t, y_step)}</text>
             }
         });
         let lines = series

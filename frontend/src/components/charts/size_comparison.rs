@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::{MARGIN, WIDTH, colour};
-use crate::lab_run::SharedRun;
+use crate::run::LabRun;
 use crate::stats::scale::{LinearScale, format_bytes, nice_ceiling};
 use crate::transport::Protocol;
 
@@ -15,9 +15,7 @@ const LABEL_WIDTH: f64 = 150.0;
 #[component]
 pub fn SizeComparison(
     /// The run to draw.
-    run: SharedRun,
-    /// Bumped on every refresh.
-    tick: RwSignal<u64>,
+    run: LabRun,
 ) -> impl IntoView {
     let measures: [(&str, &str); 5] = [
         ("request", "Request body"),
@@ -28,8 +26,7 @@ pub fn SizeComparison(
     ];
     let height = measures.len() as f64 * ROW + MARGIN.2 + 8.0;
     let drawing = move || {
-        tick.track();
-        let summaries = run.with_value(|run| Protocol::ALL.map(|p| run.data.summary(p, false)));
+        let summaries = run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, false)));
         let value = |protocol: Protocol, measure: &str| -> Option<f64> {
             let s = &summaries[protocol.index()];
             if s.requests == 0 {

@@ -3,28 +3,18 @@
 use leptos::prelude::*;
 
 use super::line_chart::{LineChart, Series};
-use crate::lab_run::{LabRun, SharedRun};
-use crate::stats::scale::format_ms;
+use crate::run::{LabRun, RunState};
+use crate::stats::scale::{format_ms, format_per_second, format_seconds};
 use crate::stats::time_series::TimeSeries;
 use crate::transport::Protocol;
 
-fn seconds(ms: f64) -> String {
-    format!("{:.0} s", ms / 1_000.0)
-}
-
-fn per_second(value: f64) -> String {
-    format!("{value:.0}/s")
-}
-
 /// One line per protocol that has points, from its time buckets via `points`.
 fn timeline_series(
-    run: SharedRun,
-    tick: RwSignal<u64>,
-    points: fn(&LabRun, &TimeSeries) -> Vec<(f64, f64)>,
+    run: LabRun,
+    points: fn(&RunState, &TimeSeries) -> Vec<(f64, f64)>,
 ) -> Signal<Vec<Series>> {
     Signal::derive(move || {
-        tick.track();
-        run.with_value(|run| {
+        run.with(|run| {
             Protocol::ALL
                 .into_iter()
                 .map(|protocol| Series {
@@ -41,11 +31,9 @@ fn timeline_series(
 #[component]
 pub fn LatencyOverTime(
     /// The run to draw.
-    run: SharedRun,
-    /// Bumped on every refresh.
-    tick: RwSignal<u64>,
+    run: LabRun,
 ) -> impl IntoView {
-    let series = timeline_series(run, tick, |_, timeline| {
+    let series = timeline_series(run, |_, timeline| {
         let half = timeline.width_ms() / 2.0;
         timeline
             .buckets()
@@ -55,7 +43,7 @@ pub fn LatencyOverTime(
     });
     view! {
         <LineChart title="Latency over time (mean per interval)" testid="chart-latency-over-time"
-            series format_x=seconds format_y=format_ms />
+            series format_x=format_seconds format_y=|ms, _| format_ms(ms) />
     }
 }
 
@@ -63,11 +51,9 @@ pub fn LatencyOverTime(
 #[component]
 pub fn ThroughputOverTime(
     /// The run to draw.
-    run: SharedRun,
-    /// Bumped on every refresh.
-    tick: RwSignal<u64>,
+    run: LabRun,
 ) -> impl IntoView {
-    let series = timeline_series(run, tick, |run, timeline| {
+    let series = timeline_series(run, |run, timeline| {
         let (width, elapsed) = (timeline.width_ms(), run.elapsed_ms());
         timeline
             .buckets()
@@ -79,6 +65,6 @@ pub fn ThroughputOverTime(
     });
     view! {
         <LineChart title="Throughput over time (requests/s)" testid="chart-throughput"
-            series format_x=seconds format_y=per_second />
+            series format_x=format_seconds format_y=format_per_second />
     }
 }

@@ -2,10 +2,10 @@
 //! charts read. Aggregates are fixed-size (histogram bins, time buckets, sums), so a
 //! chart update costs the same after 100 requests as after 100,000.
 
+use super::timing::NetworkTiming;
 use crate::stats::latency_histogram::LatencyHistogram;
 use crate::stats::percentiles::Distribution;
 use crate::stats::time_series::TimeSeries;
-use crate::timing_match::NetworkTiming;
 use crate::transport::{CallOutcome, Protocol};
 
 /// Time buckets kept for the over-time charts.
@@ -49,6 +49,8 @@ pub struct ProtocolStats {
     pub payload_bytes: u64,
     pub records: u64,
     pub decode_ms: f64,
+    /// The checksum of the first verified response (see `CallOptions::verify`).
+    pub checksum: Option<u32>,
     /// Streams that delivered a first message, and the sum of those times.
     pub first_messages: u64,
     pub first_message_ms: f64,
@@ -81,6 +83,7 @@ impl Default for ProtocolStats {
             payload_bytes: 0,
             records: 0,
             decode_ms: 0.0,
+            checksum: None,
             first_messages: 0,
             first_message_ms: 0.0,
             matched: 0,
@@ -108,6 +111,10 @@ pub struct Summary {
     /// histogram (within one bin, ~12%) while it goes on.
     pub latency: Option<Distribution>,
     pub requests_per_second: f64,
+    /// Records received (fetch, stream) or acknowledged (upload) in all.
+    pub records: u64,
+    /// `lab_proto::checksum` of the records of the first verified response.
+    pub checksum: Option<u32>,
     pub mean_request_bytes: f64,
     /// Body bytes on the wire (Resource Timing `encodedBodySize`).
     pub mean_wire_bytes: Option<f64>,
@@ -123,7 +130,8 @@ pub struct Summary {
     pub mean_server_ms: Option<f64>,
     /// Streams: mean time to the first message.
     pub mean_first_message_ms: Option<f64>,
-    /// Records received per second of request time (streams: messages/s).
+    /// Records received or acknowledged per second over the same span as
+    /// requests/s (streams: messages/s), all requests in flight together.
     pub records_per_second: Option<f64>,
 }
 
@@ -162,6 +170,9 @@ impl RunData {
                 stats.payload_bytes += outcome.payload_bytes;
                 stats.records += outcome.records;
                 stats.decode_ms += outcome.decode_ms;
+                if stats.checksum.is_none() {
+                    stats.checksum = outcome.checksum;
+                }
                 if let Some(first) = outcome.first_message_ms {
                     stats.first_messages += 1;
                     stats.first_message_ms += first;
@@ -254,17 +265,18 @@ impl RunData {
                 _ => None,
             }
         };
+        // From the first request's start to the last one's end: with requests in
+        // flight together, a rate over this span counts each moment once.
         let span_s = (stats.last_end_ms - stats.first_start_ms.unwrap_or(0.0)) / 1_000.0;
+        let per_second = |count: u64| (span_s > 0.0).then(|| count as f64 / span_s);
         Summary {
             protocol,
             requests: stats.requests,
             errors: stats.errors,
             latency,
-            requests_per_second: if span_s > 0.0 {
-                stats.requests as f64 / span_s
-            } else {
-                0.0
-            },
+            requests_per_second: per_second(stats.requests).unwrap_or(0.0),
+            records: stats.records,
+            checksum: stats.checksum,
             mean_request_bytes: mean(stats.request_bytes as f64, stats.requests).unwrap_or(0.0),
             mean_wire_bytes: mean(stats.encoded_body as f64, stats.timed),
             mean_decoded_bytes: mean(stats.decoded_body as f64, stats.timed),
@@ -278,11 +290,7 @@ impl RunData {
             mean_ttfb_ms: mean(stats.ttfb_ms, stats.timed),
             mean_server_ms: mean(stats.server_ms, stats.server_timed),
             mean_first_message_ms: mean(stats.first_message_ms, stats.first_messages),
-            records_per_second: {
-                let busy_ms: f64 = stats.timeline.buckets().iter().map(|b| b.sum).sum();
-                (stats.records > 0 && busy_ms > 0.0)
-                    .then(|| stats.records as f64 * 1_000.0 / busy_ms)
-            },
+            records_per_second: per_second(stats.records).filter(|_| stats.records > 0),
         }
     }
 
@@ -337,6 +345,7 @@ mod tests {
             payload_bytes: 100,
             records: 4,
             first_message_ms: None,
+            checksum: None,
             result: if ok {
                 Ok(())
             } else {
@@ -356,13 +365,30 @@ mod tests {
         let latency = summary.latency.unwrap();
         assert_eq!((latency.count, latency.max, latency.mean), (2, 15.0, 10.0));
         assert_eq!(summary.mean_payload_bytes, 100.0);
-        // 3 requests between 0 ms and 25 ms.
+        // 3 requests between 0 ms and 25 ms, 8 records from the two that succeeded.
         assert!((summary.requests_per_second - 120.0).abs() < 1e-9);
+        assert_eq!(summary.records, 8);
+        assert!((summary.records_per_second.unwrap() - 320.0).abs() < 1e-9);
         assert_eq!(
             run.stats[Protocol::Rest.index()].last_error.as_deref(),
             Some("network error: down")
         );
         assert_eq!(run.summary(Protocol::GrpcWeb, true).latency, None);
+    }
+
+    #[test]
+    fn rates_count_concurrent_requests_once_and_the_first_checksum_stays() {
+        let mut run = RunData::default();
+        // Four requests in flight together for the same 100 ms, 4 records each.
+        for seq in 0..4 {
+            let mut call = outcome(0.0, 100.0, true);
+            call.checksum = (seq > 0).then_some(0xabc0 + seq as u32);
+            run.record(seq, Protocol::Rest, &call, 0.0);
+        }
+        let summary = run.summary(Protocol::Rest, true);
+        assert!((summary.requests_per_second - 40.0).abs() < 1e-9);
+        assert!((summary.records_per_second.unwrap() - 160.0).abs() < 1e-9);
+        assert_eq!(summary.checksum, Some(0xabc1));
     }
 
     #[test]

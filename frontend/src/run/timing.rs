@@ -60,13 +60,6 @@ fn push_bounded<T>(queue: &mut VecDeque<T>, item: T) {
 }
 
 impl<K> TimingMatcher<K> {
-    pub fn new() -> Self {
-        Self {
-            waiting_calls: HashMap::new(),
-            waiting_entries: HashMap::new(),
-        }
-    }
-
     /// A call to `url` that started at `start_ms` has finished; returns its timing if
     /// the entry is already here.
     pub fn call_done(&mut self, url: &str, start_ms: f64, key: K) -> Option<(K, NetworkTiming)> {
@@ -100,12 +93,6 @@ impl<K> TimingMatcher<K> {
         );
         None
     }
-
-    /// Forgets everything (a new run).
-    pub fn clear(&mut self) {
-        self.waiting_calls.clear();
-        self.waiting_entries.clear();
-    }
 }
 
 #[cfg(test)]
@@ -127,7 +114,7 @@ mod tests {
 
     #[test]
     fn pairs_whichever_side_arrives_first() {
-        let mut matcher = TimingMatcher::new();
+        let mut matcher = TimingMatcher::default();
         assert_eq!(matcher.call_done("/a", 10.0, 1), None);
         assert_eq!(
             matcher.entry_arrived("/a", entry(10.3, 7)),
@@ -139,7 +126,7 @@ mod tests {
 
     #[test]
     fn concurrent_calls_to_one_url_pair_by_closest_start() {
-        let mut matcher = TimingMatcher::new();
+        let mut matcher = TimingMatcher::default();
         matcher.call_done("/a", 10.0, "first");
         matcher.call_done("/a", 30.0, "second");
         assert_eq!(
@@ -154,11 +141,9 @@ mod tests {
 
     #[test]
     fn urls_never_mix_and_distant_starts_do_not_pair() {
-        let mut matcher = TimingMatcher::new();
+        let mut matcher = TimingMatcher::default();
         matcher.call_done("/a", 10.0, 1);
         assert_eq!(matcher.entry_arrived("/b", entry(10.0, 1)), None);
         assert_eq!(matcher.entry_arrived("/a", entry(5_000.0, 1)), None);
-        matcher.clear();
-        assert_eq!(matcher.entry_arrived("/a", entry(10.0, 1)), None);
     }
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::run_data::Summary;
+use super::data::Summary;
 
 /// How many runs are kept.
 pub const KEEP: usize = 6;
@@ -59,6 +59,29 @@ pub fn push(history: &mut Vec<SavedRun>, run: SavedRun) -> String {
     history.insert(0, run);
     history.truncate(KEEP);
     serde_json::to_string(history).expect("plain data serializes")
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// The runs stored in this browser, newest first.
+pub fn load() -> Vec<SavedRun> {
+    let stored = storage()
+        .and_then(|s| s.get_item(STORAGE_KEY).ok())
+        .flatten();
+    parse(stored.as_deref())
+}
+
+/// Stores `run` in front of the others and returns them all.
+pub fn save(run: SavedRun) -> Vec<SavedRun> {
+    let mut history = load();
+    let json = push(&mut history, run);
+    if let Some(storage) = storage() {
+        // A full or disabled storage only loses the history, never the run.
+        let _ = storage.set_item(STORAGE_KEY, &json);
+    }
+    history
 }
 
 #[cfg(test)]
