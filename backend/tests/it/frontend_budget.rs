@@ -4,11 +4,10 @@
 //! `cargo xtask test` builds `dist/` first; then run
 //! `cargo test -p lab-backend --test it frontend_budget -- --ignored --nocapture`.
 
-
 use std::io::Write;
 
 use crate::support::TestServer;
-use crate::support::browser::{Browser, dist_dir};
+use crate::support::browser::{BrowserKind, Setup};
 
 fn gzip_len(bytes: &[u8]) -> usize {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -19,8 +18,10 @@ fn gzip_len(bytes: &[u8]) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: see docs/frontend-budget.md"]
 async fn measure_bundle_startup_and_sustained_rate() {
-    let dist = dist_dir();
-    for entry in std::fs::read_dir(&dist).unwrap() {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    for entry in std::fs::read_dir(&setup.dist).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if name.ends_with(".wasm") || name.ends_with(".js") {
@@ -33,8 +34,8 @@ async fn measure_bundle_startup_and_sustained_rate() {
         }
     }
 
-    let server = TestServer::start(dist).await;
-    let browser = Browser::start().await;
+    let server = TestServer::start(setup.dist.clone()).await;
+    let browser = setup.start().await;
     for attempt in 1..=3 {
         browser.client.goto(&server.url("/")).await.unwrap();
         browser.wait_for("[data-testid=run]").await;

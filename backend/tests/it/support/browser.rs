@@ -1,16 +1,67 @@
-//! Headless Chromium driven over WebDriver (chromedriver), for tests of the real UI.
+//! Headless browsers driven over WebDriver, for tests of the real UI: Chromium through
+//! chromedriver and Firefox ESR through geckodriver, the same test bodies in both.
 //!
-//! The tests need the release frontend (`dist/`) and Chromium with chromedriver;
-//! `cargo xtask test` provides both and passes their paths in `LAB_DIST_DIR`,
-//! `LAB_CHROME` and `LAB_CHROMEDRIVER`.
+//! A browser test needs the release frontend (`dist/`), the browser and its driver.
+//! [`Setup::find`] looks for them: when one is missing, the test prints one line saying
+//! what and returns (plain `cargo test` on a fresh clone passes), unless
+//! `LAB_REQUIRE_BROWSERS=1` (set by `cargo xtask test`, which installs and builds all
+//! of them) makes that a failure. Where they are: `LAB_DIST_DIR` (default `dist/`),
+//! `LAB_CHROME` and `LAB_CHROMEDRIVER` (default `/usr/bin/chromium`,
+//! `/usr/bin/chromedriver`), `LAB_FIREFOX` and `LAB_GECKODRIVER` (default
+//! `/usr/bin/firefox-esr`, `geckodriver` on `PATH` or in `~/.cargo/bin`).
 
+use std::io::Write;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
+
+/// How long a page gets for what a test waits for, unless the test says otherwise.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// The browsers the UI is tested in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrowserKind {
+    Chromium,
+    Firefox,
+}
+
+impl BrowserKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "Chromium",
+            BrowserKind::Firefox => "Firefox",
+        }
+    }
+
+    /// The browser binary and its WebDriver server, where the environment says.
+    fn binaries(self) -> (PathBuf, PathBuf) {
+        match self {
+            BrowserKind::Chromium => (
+                env_path("LAB_CHROME", "/usr/bin/chromium"),
+                env_path("LAB_CHROMEDRIVER", "/usr/bin/chromedriver"),
+            ),
+            BrowserKind::Firefox => (
+                env_path("LAB_FIREFOX", "/usr/bin/firefox-esr"),
+                std::env::var_os("LAB_GECKODRIVER")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(default_geckodriver),
+            ),
+        }
+    }
+
+    /// The environment variables that point at the binaries.
+    fn env_keys(self) -> &'static str {
+        match self {
+            BrowserKind::Chromium => "LAB_CHROME and LAB_CHROMEDRIVER",
+            BrowserKind::Firefox => "LAB_FIREFOX and LAB_GECKODRIVER",
+        }
+    }
+}
 
 fn env_path(key: &str, default: &str) -> PathBuf {
     std::env::var_os(key)
@@ -18,107 +69,229 @@ fn env_path(key: &str, default: &str) -> PathBuf {
         .unwrap_or_else(|| default.into())
 }
 
-/// The built frontend; panics with the command to run when it is missing.
-pub fn dist_dir() -> PathBuf {
-    let default = concat!(env!("CARGO_MANIFEST_DIR"), "/../dist");
-    let dist = env_path("LAB_DIST_DIR", default);
-    assert!(
-        dist.join("index.html").is_file(),
-        "no built frontend in {}: run the tests with `cargo xtask test`, which builds it",
-        dist.display()
-    );
-    dist
+/// `geckodriver` on `PATH`, else where `cargo install geckodriver` puts it.
+fn default_geckodriver() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("geckodriver"))
+        .find(|candidate| candidate.is_file());
+    on_path.unwrap_or_else(|| {
+        let cargo_home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+            .unwrap_or_default();
+        cargo_home.join("bin/geckodriver")
+    })
 }
 
-/// A chromedriver process and a headless Chromium session, both ended on drop.
+/// Whether a missing frontend, browser or driver fails the test instead of skipping it.
+fn browsers_required() -> bool {
+    std::env::var_os("LAB_REQUIRE_BROWSERS").is_some_and(|v| v == "1")
+}
+
+/// Everything a browser test needs, found on this machine.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The built frontend the test server serves.
+    pub dist: PathBuf,
+    kind: BrowserKind,
+    browser: PathBuf,
+    driver: PathBuf,
+}
+
+impl Setup {
+    /// The frontend, browser and driver for a test in `kind`; `None` (after printing
+    /// why) when one is missing and `LAB_REQUIRE_BROWSERS=1` is not set.
+    pub fn find(kind: BrowserKind) -> Option<Self> {
+        match Self::locate(kind) {
+            Ok(setup) => Some(setup),
+            Err(reason) if browsers_required() => {
+                panic!("{reason}, and LAB_REQUIRE_BROWSERS=1 requires the browser tests to run")
+            }
+            Err(reason) => {
+                // Past the test harness's capture, so plain `cargo test` shows it; the
+                // harness names each test's thread after the test.
+                let thread = std::thread::current();
+                let test = thread.name().filter(|name| *name != "main");
+                let prefix = test.map(|name| format!("{name}: ")).unwrap_or_default();
+                let _ = writeln!(std::io::stderr(), "{prefix}skipped: {reason}");
+                None
+            }
+        }
+    }
+
+    fn locate(kind: BrowserKind) -> Result<Self, String> {
+        let dist = std::env::var_os("LAB_DIST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let backend = Path::new(env!("CARGO_MANIFEST_DIR"));
+                backend.parent().expect("the workspace").join("dist")
+            });
+        if !dist.join("index.html").is_file() {
+            return Err(format!(
+                "no built frontend in {} (run `cargo xtask test`, which builds it, or set LAB_DIST_DIR)",
+                dist.display()
+            ));
+        }
+        let (browser, driver) = kind.binaries();
+        for binary in [&browser, &driver] {
+            if !binary.is_file() {
+                return Err(format!(
+                    "{} needs {} (run `cargo xtask test`, which installs it, or set {})",
+                    kind.name(),
+                    binary.display(),
+                    kind.env_keys()
+                ));
+            }
+        }
+        Ok(Self {
+            dist,
+            kind,
+            browser,
+            driver,
+        })
+    }
+
+    /// Starts the driver and a headless session in a fresh profile.
+    pub async fn start(&self) -> Browser {
+        let port = free_port();
+        let profile = TempDir::new(self.kind);
+        let mut driver = Command::new(&self.driver);
+        driver.arg(format!("--port={port}"));
+        let capabilities = match self.kind {
+            BrowserKind::Chromium => json!({
+                "goog:chromeOptions": {
+                    "binary": self.browser,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--window-size=1280,1000",
+                        format!("--user-data-dir={}", profile.0.display()),
+                    ],
+                }
+            }),
+            BrowserKind::Firefox => {
+                // geckodriver's default WebSocket port (9222) would collide between
+                // parallel tests; no test uses WebDriver BiDi.
+                driver.args(["--websocket-port", &free_port().to_string()]);
+                json!({
+                    "moz:firefoxOptions": {
+                        "binary": self.browser,
+                        "args": [
+                            "-headless", "-no-remote", "-width", "1280", "-height", "1000",
+                            "-profile", profile.0,
+                        ],
+                    }
+                })
+            }
+        };
+        // Its own process group, so that a test that panics takes the browser down with
+        // the driver (see `Drop`).
+        let driver = driver
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {}: {err}", self.driver.display()));
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!("capabilities are an object")
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                // The driver is still starting.
+                Err(_) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(err) => panic!(
+                    "cannot start a {} session through {}: {err}",
+                    self.kind.name(),
+                    self.driver.display()
+                ),
+            }
+        };
+        Browser {
+            client,
+            kind: self.kind,
+            driver,
+            _profile: profile,
+        }
+    }
+}
+
+/// A WebDriver server and its headless browser session, both ended on drop.
 pub struct Browser {
     pub client: Client,
+    pub kind: BrowserKind,
     driver: Child,
     _profile: TempDir,
 }
 
 impl Browser {
-    pub async fn start() -> Self {
-        let chrome = env_path("LAB_CHROME", "/usr/bin/chromium");
-        let chromedriver = env_path("LAB_CHROMEDRIVER", "/usr/bin/chromedriver");
-        assert!(
-            chrome.is_file() && chromedriver.is_file(),
-            "Chromium ({}) and chromedriver ({}) are needed: run `cargo xtask test`, which installs them",
-            chrome.display(),
-            chromedriver.display()
-        );
-        let port = free_port();
-        let driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
-        let profile = TempDir::new();
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({
-                "binary": chrome,
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                    "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,1000",
-                    format!("--user-data-dir={}", profile.0.display()),
-                ],
-            }),
-        );
-        let url = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let client = loop {
-            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector)
-                .capabilities(caps.clone())
-                .connect(&url)
-                .await
-            {
-                Ok(client) => break client,
-                Err(err) if Instant::now() < deadline => {
-                    let _ = err;
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(err) => panic!("cannot start a Chromium session through chromedriver: {err}"),
-            }
-        };
-        Self {
-            client,
-            driver,
-            _profile: profile,
-        }
-    }
-
-    /// Waits up to `timeout` for an element matching `css`, then returns its text.
+    /// Waits for an element matching `css`, then returns its text.
     pub async fn text_of(&self, css: &str) -> String {
         let element = self.wait_for(css).await;
         element.text().await.expect("read element text")
     }
 
-    /// Waits for an element matching `css`.
+    /// Waits up to [`WAIT`] for an element matching `css`.
     pub async fn wait_for(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(Duration::from_secs(30))
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("no element matches `{css}` within 30 s: {err}"))
+        self.wait_for_within(css, WAIT).await
     }
 
-    /// The leading number in the text of `[data-testid=testid]` ("12 ms" is 12).
-    pub async fn number_in(&self, testid: &str) -> f64 {
+    /// Waits up to `timeout` for an element matching `css`.
+    pub async fn wait_for_within(
+        &self,
+        css: &str,
+        timeout: Duration,
+    ) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(timeout)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| {
+                panic!(
+                    "{}: no element matches `{css}` within {timeout:?}: {err}",
+                    self.kind.name()
+                )
+            })
+    }
+
+    /// The number shown by `[data-testid=testid]`: its leading digits, with grouping
+    /// separators ("12 ms" is 12, "100,000" is 100000); `None` for "—" (nothing yet).
+    pub async fn number_or_none(&self, testid: &str) -> Option<f64> {
         let text = self.text_of(&format!("[data-testid={testid}]")).await;
+        if text.trim() == "—" {
+            return None;
+        }
         let digits: String = text
             .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '\u{202f}' | '\u{a0}'))
+            .filter(|c| c.is_ascii_digit() || *c == '.')
             .collect();
-        digits
-            .parse()
-            .unwrap_or_else(|_| panic!("{testid} shows {text:?}, not a number"))
+        Some(digits.parse().unwrap_or_else(|_| {
+            panic!(
+                "{}: {testid} shows {text:?}, not a number",
+                self.kind.name()
+            )
+        }))
+    }
+
+    /// The number shown by `[data-testid=testid]` (see [`Self::number_or_none`]).
+    pub async fn number_in(&self, testid: &str) -> f64 {
+        self.number_or_none(testid)
+            .await
+            .unwrap_or_else(|| panic!("{}: {testid} shows no number", self.kind.name()))
     }
 
     /// Waits for an element matching `css` and clicks it.
@@ -130,15 +303,30 @@ impl Browser {
             .unwrap_or_else(|err| panic!("click `{css}`: {err}"));
     }
 
-    /// Opens the lab at `url` (its settings in the query), runs it and waits for the end.
+    /// Opens the lab at `url` (its settings in the query), runs it and waits up to
+    /// [`WAIT`] for the end.
     pub async fn run_lab(&self, url: &str) {
-        self.client.goto(url).await.expect("open the lab");
-        self.run_again().await;
+        self.run_lab_within(url, WAIT).await;
     }
 
-    /// Clicks Run on the page as it is and waits for that run's end (the progress bar's
-    /// phase is marked stale first, so an earlier run's "finished" does not count).
+    /// Opens the lab at `url`, runs it and waits up to `timeout` for the end.
+    pub async fn run_lab_within(&self, url: &str, timeout: Duration) {
+        self.client.goto(url).await.expect("open the lab");
+        self.start_run().await;
+        self.wait_for_within("[data-testid=progress][data-phase=finished]", timeout)
+            .await;
+    }
+
+    /// Clicks Run on the page as it is and waits for that run's end.
     pub async fn run_again(&self) {
+        self.start_run().await;
+        self.wait_for("[data-testid=progress][data-phase=finished]")
+            .await;
+    }
+
+    /// Clicks Run once it is enabled. The progress bar's phase is marked stale first,
+    /// so that an earlier run's "finished" does not pass for this one's.
+    pub async fn start_run(&self) {
         let run = self.wait_for("[data-testid=run]:not([disabled])").await;
         self.client
             .execute(
@@ -148,10 +336,9 @@ impl Browser {
             .await
             .expect("mark the progress bar stale");
         run.click().await.expect("click Run");
-        self.wait_for("[data-testid=progress][data-phase=finished]")
-            .await;
     }
 
+    /// Ends the session, then the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
@@ -161,7 +348,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        if self.driver.try_wait().is_ok_and(|status| status.is_none()) {
+            // The session was not closed (a test failed): end the driver's whole
+            // process group, which holds the browser it started.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+                .status();
+            let _ = self.driver.wait();
+        }
     }
 }
 
@@ -177,9 +371,10 @@ fn free_port() -> u16 {
 struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new() -> Self {
+    fn new(kind: BrowserKind) -> Self {
         let dir = std::env::temp_dir().join(format!(
-            "lab-chromium-{}-{}",
+            "lab-{}-{}-{}",
+            kind.name().to_lowercase(),
             std::process::id(),
             free_port()
         ));

@@ -1,17 +1,61 @@
-//! The real UI in headless Chromium against a real backend on 127.0.0.1.
-
+//! The real UI in headless browsers against a real backend on 127.0.0.1.
+//!
+//! The main flows run in Chromium and in Firefox ESR, one test per browser sharing the
+//! body (see [`in_each_browser`]); [`stop`] checks that Stop ends every request,
+//! [`max_size`] that the documented maximum record count works over both protocols.
+//! Without a built frontend or a browser, each test says so in one line and passes
+//! (see [`crate::support::browser::Setup::find`]).
 
 use lab_proto::dataset;
 use lab_proto::v1::Shape;
+
 use crate::support::TestServer;
-use crate::support::browser::{Browser, dist_dir};
+use crate::support::browser::{Browser, BrowserKind, Setup};
+
+/// Declares, for each `name => body(args…);`, one `#[tokio::test]` in Chromium
+/// (`chromium::name`) and one in Firefox (`firefox::name`) that call
+/// `body(kind, args…)`, an `async fn` of the invoking module: a failure names its
+/// browser.
+macro_rules! in_each_browser {
+    ($($name:ident => $body:ident($($arg:expr),* $(,)?);)+) => {
+        in_each_browser!(@in chromium Chromium; $($name => $body($($arg),*);)+);
+        in_each_browser!(@in firefox Firefox; $($name => $body($($arg),*);)+);
+    };
+    (@in $module:ident $kind:ident; $($name:ident => $body:ident($($arg:expr),*);)+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$body($crate::support::browser::BrowserKind::$kind $(, $arg)*).await
+                }
+            )+
+        }
+    };
+}
+
+mod max_size;
+mod stop;
+
+in_each_browser! {
+    page_fetches_the_same_records_over_grpc_web_and_rest => parity_on_load();
+    each_protocol_choice_runs_and_reports_what_the_backend_sent => each_protocol_choice();
+    the_stream_workload_compares_grpc_web_streams_with_sse => stream_workload();
+}
+
+/// A backend serving the built frontend and a browser of `kind`; `None` when the
+/// test is skipped for want of either.
+async fn open_lab(kind: BrowserKind) -> Option<(TestServer, Browser)> {
+    let setup = Setup::find(kind)?;
+    let server = TestServer::start(setup.dist.clone()).await;
+    Some((server, setup.start().await))
+}
 
 /// On load, the WASM app fetches one workload over gRPC-Web and over REST; both must
 /// show the records the backend generates for it, checked here independently.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn page_fetches_the_same_records_over_grpc_web_and_rest() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
+async fn parity_on_load(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
     browser
         .client
         .goto(&server.url("/"))
@@ -35,14 +79,13 @@ async fn page_fetches_the_same_records_over_grpc_web_and_rest() {
     let shape = Shape::from_key(&attr("data-shape").await).expect("a known shape");
     let count: usize = attr("data-count").await.parse().unwrap();
     let seed: u64 = attr("data-seed").await.parse().unwrap();
-    let expected = dataset::generate(shape, seed, count);
-    let expected_checksum = format!("{:08x}", lab_proto::checksum(&expected));
+    let expected_checksum = checksum_of(shape, seed, count);
 
-    for protocol in ["grpc-web", "rest"] {
+    for protocol in PROTOCOLS {
         let status = browser
             .text_of(&format!("[data-testid=parity-{protocol}-status]"))
             .await;
-        assert_eq!(status, "ok", "{protocol} failed in the browser");
+        assert_eq!(status, "ok", "{protocol} failed in {}", kind.name());
         let shown_count = browser
             .text_of(&format!("[data-testid=parity-{protocol}-count]"))
             .await;
@@ -62,16 +105,25 @@ async fn page_fetches_the_same_records_over_grpc_web_and_rest() {
     browser.close().await;
 }
 
+/// The keys of the protocols in `data-testid`s and URLs.
+const PROTOCOLS: [&str; 2] = ["grpc-web", "rest"];
+
+/// What the page shows as the checksum of `count` records of `shape` from `seed`.
+fn checksum_of(shape: Shape, seed: u64, count: usize) -> String {
+    format!(
+        "{:08x}",
+        lab_proto::checksum(&dataset::generate(shape, seed, count))
+    )
+}
+
 /// Body bytes the backend sends for a fetch, measured here with plain HTTP clients
 /// (no compression), independently of the app.
 async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) -> (usize, usize) {
+    use lab_proto::contract::{COMPRESSION_SWITCH, grpc, rest};
     let http = reqwest::Client::new();
     let rest = http
-        .get(server.url(&format!(
-            "/api/v1/records?shape={}&count={count}&seed={seed}",
-            shape.key()
-        )))
-        .header("lab-compression", "off")
+        .get(server.url(&rest::records_url(rest::RECORDS, shape, count, seed)))
+        .header(COMPRESSION_SWITCH, "off")
         .send()
         .await
         .unwrap()
@@ -89,9 +141,9 @@ async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) ->
     framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
     framed.extend_from_slice(&payload);
     let grpc_web = http
-        .post(server.url("/lab.v1.LabService/Fetch"))
+        .post(server.url(grpc::FETCH))
         .header("content-type", "application/grpc-web+proto")
-        .header("lab-compression", "off")
+        .header(COMPRESSION_SWITCH, "off")
         .body(framed)
         .send()
         .await
@@ -103,10 +155,7 @@ async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) ->
     (grpc_web, rest)
 }
 
-async fn number_in(browser: &Browser, testid: &str) -> f64 {
-    browser.number_in(testid).await
-}
-
+/// The number in attribute `name` of the element matching `css`.
 async fn attr_number(browser: &Browser, css: &str, name: &str) -> f64 {
     let element = browser.wait_for(css).await;
     element
@@ -122,10 +171,12 @@ async fn run_lab(browser: &Browser, server: &TestServer, query: &str) {
     browser.run_lab(&server.url(&format!("/?{query}"))).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_protocol_choice_runs_and_reports_what_the_backend_sent() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
+/// Each protocol choice sends its requests over the protocols it names, and the page
+/// shows, per protocol, what the backend sent (measured here apart from the app).
+async fn each_protocol_choice(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
     let (grpc_web_bytes, rest_bytes) = bytes_sent(&server, Shape::Log, 40, 3).await;
     for (choice, grpc_web_requests, rest_requests) in
         [("grpc-web", 24, 0), ("rest", 0, 24), ("both", 12, 12)]
@@ -144,27 +195,28 @@ async fn each_protocol_choice_runs_and_reports_what_the_backend_sent() {
             ("grpc-web", grpc_web_requests, grpc_web_bytes),
             ("rest", rest_requests, rest_bytes),
         ] {
+            let requests = browser
+                .number_or_none(&format!("summary-{protocol}-requests"))
+                .await;
             if expected == 0 {
-                assert_eq!(
-                    browser
-                        .text_of(&format!("[data-testid=summary-{protocol}-requests]"))
-                        .await,
-                    "—"
-                );
+                assert_eq!(requests, None, "{choice}: {protocol} sent requests");
                 continue;
             }
+            assert_eq!(requests, Some(expected as f64), "{choice}: {protocol}");
             assert_eq!(
-                number_in(&browser, &format!("summary-{protocol}-requests")).await,
-                expected as f64,
-                "{choice}: {protocol}"
-            );
-            assert_eq!(
-                number_in(&browser, &format!("summary-{protocol}-errors")).await,
+                browser
+                    .number_in(&format!("summary-{protocol}-errors"))
+                    .await,
                 0.0,
                 "{choice}: {protocol}"
             );
-            assert!(number_in(&browser, &format!("summary-{protocol}-p50")).await > 0.0);
-            assert!(number_in(&browser, &format!("summary-{protocol}-decode")).await >= 0.0);
+            assert!(browser.number_in(&format!("summary-{protocol}-p50")).await > 0.0);
+            assert!(
+                browser
+                    .number_in(&format!("summary-{protocol}-decode"))
+                    .await
+                    >= 0.0
+            );
             let wire = attr_number(
                 &browser,
                 &format!("[data-testid=size-{protocol}-wire]"),
@@ -183,15 +235,31 @@ async fn each_protocol_choice_runs_and_reports_what_the_backend_sent() {
                 .await;
         }
     }
+    browser.close().await;
+}
 
-    // A longer "Both" run with compression, photographed for the README.
+/// A longer "Both" run with compression, photographed for the README
+/// (`target/screenshots/lab-both.png`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_both_run_with_compression_completes_and_is_photographed() {
+    let Some((server, browser)) = open_lab(BrowserKind::Chromium).await else {
+        return;
+    };
     let query = "protocol=both&workload=fetch&shape=order&count=100&compression=on&total=3000&concurrency=16";
     run_lab(&browser, &server, query).await;
     assert_eq!(
-        number_in(&browser, "summary-grpc-web-requests").await,
+        browser.number_in("summary-grpc-web-requests").await,
         1_500.0
     );
-    assert_eq!(number_in(&browser, "summary-rest-errors").await, 0.0);
+    for protocol in PROTOCOLS {
+        assert_eq!(
+            browser
+                .number_in(&format!("summary-{protocol}-errors"))
+                .await,
+            0.0,
+            "{protocol}"
+        );
+    }
     browser
         .client
         .set_window_size(1400, 2300)
@@ -205,40 +273,10 @@ async fn each_protocol_choice_runs_and_reports_what_the_backend_sent() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stop_ends_a_run_midway_and_keeps_its_measurements() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
-    let query = "protocol=both&workload=ping&total=100000&concurrency=2&rate=40";
-    browser
-        .client
-        .goto(&server.url(&format!("/?{query}")))
-        .await
-        .unwrap();
-    browser.click("[data-testid=run]:not([disabled])").await;
-    browser
-        .wait_for("[data-testid=progress][data-phase=running]")
-        .await;
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
-    browser.click("[data-testid=stop]:not([disabled])").await;
-    browser
-        .wait_for("[data-testid=progress][data-phase=stopped]")
-        .await;
-    let done = number_in(&browser, "summary-grpc-web-requests").await
-        + number_in(&browser, "summary-rest-requests").await;
-    assert!(
-        (10.0..1_000.0).contains(&done),
-        "{done} requests measured before Stop"
-    );
-    let text = browser.text_of("[data-testid=progress-text]").await;
-    assert!(text.starts_with("Stopped"), "{text}");
-    browser.wait_for("[data-testid=run]:not([disabled])").await;
-    browser.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
+    let Some((server, browser)) = open_lab(BrowserKind::Chromium).await else {
+        return;
+    };
     let query = "protocol=both&workload=fetch&shape=order&count=5&total=6&concurrency=2";
     run_lab(&browser, &server, query).await;
     // Keep every Blob the page turns into a download.
@@ -317,9 +355,11 @@ async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
-    let server = TestServer::start(dist_dir()).await;
+    let Some((server, browser)) = open_lab(BrowserKind::Chromium).await else {
+        return;
+    };
     let addr = server.addr;
-    let browser = Browser::start().await;
+    let dist = server.state.config.static_dir.clone();
     run_lab(
         &browser,
         &server,
@@ -334,7 +374,9 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
         .unwrap();
     for protocol in ["grpc-web", "rest"] {
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-errors"))
+                .await,
             0.0
         );
     }
@@ -352,21 +394,27 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
             "{protocol}: {error}"
         );
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-errors"))
+                .await,
             2.0
         );
     }
 
     // Back on the same address: the next run succeeds on the same page.
-    let server = TestServer::with_config_at(lab_backend::Config::new(dist_dir()), addr).await;
+    let server = TestServer::with_config_at(lab_backend::Config::new(dist), addr).await;
     browser.run_again().await;
     for protocol in ["grpc-web", "rest"] {
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-errors"))
+                .await,
             0.0
         );
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-requests")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-requests"))
+                .await,
             2.0
         );
         let errors = browser
@@ -392,25 +440,33 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_stream_workload_compares_grpc_web_streams_with_sse() {
-    let server = TestServer::start(dist_dir()).await;
-    let browser = Browser::start().await;
+/// Streams over gRPC-Web and SSE both deliver their first message long before the
+/// last, and end: the backend holds no stream afterwards.
+async fn stream_workload(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
     let query =
         "protocol=both&workload=stream&shape=telemetry&count=20&total=4&concurrency=2&interval=5";
     run_lab(&browser, &server, query).await;
-    for protocol in ["grpc-web", "rest"] {
+    for protocol in PROTOCOLS {
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-requests")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-requests"))
+                .await,
             2.0
         );
         assert_eq!(
-            number_in(&browser, &format!("summary-{protocol}-errors")).await,
+            browser
+                .number_in(&format!("summary-{protocol}-errors"))
+                .await,
             0.0
         );
-        let first = number_in(&browser, &format!("summary-{protocol}-first-message")).await;
+        let first = browser
+            .number_in(&format!("summary-{protocol}-first-message"))
+            .await;
         // 20 messages 5 ms apart take ~95 ms; the first comes long before the last.
-        let total = number_in(&browser, &format!("summary-{protocol}-mean")).await;
+        let total = browser.number_in(&format!("summary-{protocol}-mean")).await;
         assert!(
             first > 0.0 && first < total,
             "{protocol}: first {first} ms of {total} ms"
