@@ -1,31 +1,29 @@
-//! The REST layer's one error type: an HTTP status with a JSON body
-//! `{ "error": <stable kind>, "detail": <what went wrong and how to fix it> }`.
+//! The REST layer's one error type: an HTTP status with the contract's JSON body
+//! ([`ErrorBody`]: a stable kind and what went wrong and how to fix it).
 
 use axum::Json;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+pub use lab_proto::contract::rest::ErrorBody;
 
 use crate::workload::RequestError;
 
 /// A REST error response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    #[serde(skip)]
     pub status: StatusCode,
-    /// A stable, machine-readable kind, e.g. `invalid_argument`.
-    pub error: String,
-    /// A human-readable explanation.
-    pub detail: String,
+    pub body: ErrorBody,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &str, detail: impl Into<String>) -> Self {
         Self {
             status,
-            error: error.to_owned(),
-            detail: detail.into(),
+            body: ErrorBody {
+                error: error.to_owned(),
+                detail: detail.into(),
+            },
         }
     }
 
@@ -49,11 +47,23 @@ impl ApiError {
             format!("no API route at {path}"),
         )
     }
+
+    /// An unreadable request body; `limit` is the body size limit in force.
+    pub fn unreadable_body(rejection: BytesRejection, limit: usize) -> Self {
+        match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body exceeds the limit of {limit} bytes"),
+            ),
+            status => Self::new(status, "unreadable_body", rejection.body_text()),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
+        (self.status, Json(&self.body)).into_response()
     }
 }
 
@@ -62,9 +72,6 @@ impl From<RequestError> for ApiError {
         match err {
             RequestError::InvalidArgument(msg) => {
                 Self::new(StatusCode::BAD_REQUEST, "invalid_argument", msg)
-            }
-            RequestError::TooLarge(msg) => {
-                Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", msg)
             }
             RequestError::Busy(msg) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_streams", msg)
@@ -80,19 +87,5 @@ impl From<QueryRejection> for ApiError {
             "invalid_query",
             rejection.body_text(),
         )
-    }
-}
-
-impl ApiError {
-    /// An unreadable request body; `limit` is the body size limit in force.
-    pub fn unreadable_body(rejection: BytesRejection, limit: usize) -> Self {
-        match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => Self::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("the request body exceeds the limit of {limit} bytes"),
-            ),
-            status => Self::new(status, "unreadable_body", rejection.body_text()),
-        }
     }
 }

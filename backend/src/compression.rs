@@ -10,13 +10,14 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, header};
+use lab_proto::contract::COMPRESSION_SWITCH;
 use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
 
 use crate::server_timing::StreamedResponse;
 
 /// The request header that turns compression off for one request.
-pub const LAB_COMPRESSION: HeaderName = HeaderName::from_static("lab-compression");
+pub const LAB_COMPRESSION: HeaderName = HeaderName::from_static(COMPRESSION_SWITCH);
 
 /// The compression layer with the lab's predicate.
 pub fn layer() -> CompressionLayer<impl Predicate> {

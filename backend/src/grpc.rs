@@ -18,14 +18,13 @@ impl From<RequestError> for Status {
     fn from(err: RequestError) -> Self {
         match err {
             RequestError::InvalidArgument(msg) => Status::invalid_argument(msg),
-            RequestError::TooLarge(msg) | RequestError::Busy(msg) => {
-                Status::resource_exhausted(msg)
-            }
+            RequestError::Busy(msg) => Status::resource_exhausted(msg),
         }
     }
 }
 
-/// The gRPC service's full name: its methods are under `/{SERVICE_NAME}/`.
+/// The gRPC service's full name as generated: its methods are under `/{SERVICE_NAME}/`.
+/// It is the contract's `grpc::SERVICE` (a test below checks).
 pub const SERVICE_NAME: &str = <LabServiceServer<LabGrpc> as tonic::server::NamedService>::NAME;
 
 /// The tonic service, configured with the lab's message size limit.
@@ -76,5 +75,15 @@ impl LabService for LabGrpc {
         let interval = workload::stream_interval(req.interval_ms)?;
         let stream = crate::record_stream::records(spec, interval, &self.state.live_streams)?;
         Ok(Response::new(Box::pin(stream.map(Ok))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lab_proto::contract;
+
+    #[test]
+    fn the_generated_service_name_is_the_contracts() {
+        assert_eq!(super::SERVICE_NAME, contract::grpc::SERVICE);
     }
 }

@@ -1,7 +1,8 @@
 //! The lab's backend: one axum [`Router`] that serves, on a single listener,
 //!
 //! - REST + JSON under `/api/v1` ([`rest`]),
-//! - gRPC-Web and native gRPC (HTTP/2 prior knowledge) for `lab.v1.LabService` ([`grpc`]),
+//! - gRPC-Web (binary and text) and native gRPC (HTTP/2 prior knowledge) for
+//!   `lab.v1.LabService` ([`grpc`]),
 //! - the built frontend as static files, with `index.html` as the fallback,
 //! - `GET /healthz`, a bare route: the benchmark's baseline.
 //!
@@ -12,6 +13,7 @@ pub mod api_error;
 pub mod compression;
 pub mod grpc;
 pub mod record_stream;
+pub mod request_counts;
 pub mod rest;
 pub mod serve;
 pub mod server_timing;
@@ -22,9 +24,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
+use lab_proto::contract;
 use tower::ServiceBuilder;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::services::{ServeDir, ServeFile};
@@ -34,11 +37,12 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use record_stream::LiveStreams;
+pub use request_counts::RequestCounts;
 pub use serve::{ConnectionLimits, serve};
 
-/// The largest request body (REST) or message (gRPC) accepted: 64 MiB, enough for
-/// an upload of the maximum record count of any shape.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+/// The largest request body (REST) or message (gRPC) accepted: the contract's limit,
+/// enough for an upload of the maximum record count of any shape.
+pub const MAX_BODY_BYTES: usize = lab_proto::contract::MAX_MESSAGE_BYTES;
 
 /// Record streams (gRPC and SSE together) produced at once, by default: each holds a
 /// generator and a connection slot for as long as its client listens.
@@ -86,12 +90,15 @@ impl Config {
 pub struct AppState {
     pub config: Arc<Config>,
     pub live_streams: LiveStreams,
+    /// Requests per API route since start.
+    pub requests: RequestCounts,
 }
 
 impl AppState {
     pub fn new(config: Config) -> Self {
         Self {
             live_streams: LiveStreams::new(config.max_streams),
+            requests: RequestCounts::default(),
             config: Arc::new(config),
         }
     }
@@ -101,23 +108,38 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     // One service stack for the gRPC path (no `Routes` router inside the router, no
-    // per-layer boxed routes): timing, then gRPC-Web translation, then tonic.
+    // per-layer boxed routes): counting, timing, then gRPC-Web translation, then tonic.
     let grpc = ServiceBuilder::new()
+        .layer(request_counts::CountLayer(state.requests.clone()))
         .layer(server_timing::GrpcTimingLayer { max_body })
         .layer(tonic_web::GrpcWebLayer::new())
         .service(grpc::service(state.clone()));
 
+    // The release build writes brotli-11 and gzip copies (`.br`, `.gz`) of the bundle:
+    // served by `Accept-Encoding`, they pass the compression layer untouched (it skips
+    // responses that have a `Content-Encoding`). `Vary`, which ServeDir leaves out,
+    // tells caches that the answer depends on that header.
     let static_dir = &state.config.static_dir;
-    let frontend =
-        ServeDir::new(static_dir).fallback(ServeFile::new(static_dir.join("index.html")));
+    let index = ServeFile::new(static_dir.join("index.html"));
+    let frontend = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
+        .service(
+            ServeDir::new(static_dir)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(index.precompressed_br().precompressed_gzip()),
+        );
 
     let cors = cors(&state.config.cors_origins);
     let timeout =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout);
-    let rest = rest::routes(max_body).with_state(state);
+    let rest = rest::routes(max_body, state.requests.clone()).with_state(state);
 
     let routes = rest
-        .route_service(&format!("/{}/{{*method}}", grpc::SERVICE_NAME), grpc)
+        .route_service(&format!("/{}/{{*method}}", contract::grpc::SERVICE), grpc)
         .route("/healthz", get(|| async { "ok" }))
         .fallback_service(frontend);
     // Wrapped around the router as one service, not added with `Router::layer`: that

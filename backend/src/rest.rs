@@ -7,8 +7,11 @@
 //! | GET | `/api/v1/records` | `shape`, `count`, `seed` | `FetchResponse` |
 //! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
 //! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
-//! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams and the limits in force |
+//! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams, requests per route, limits |
+//!
+//! The paths and query keys are `lab_proto::contract::rest`'s.
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::time::Instant;
 
@@ -21,6 +24,7 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
+use lab_proto::contract::rest::{self as paths, API_PREFIX, END_EVENT};
 use lab_proto::dataset;
 use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
 use serde::de::DeserializeOwned;
@@ -29,30 +33,36 @@ use tower::ServiceBuilder;
 
 use crate::AppState;
 use crate::api_error::ApiError;
+use crate::request_counts::{CountLayer, RequestCounts};
 use crate::server_timing;
 use crate::workload::{self, RecordsSpec};
 
-/// The `/api` routes, with request bodies up to `max_body` bytes; anything else under
-/// `/api` is a JSON 404.
-pub fn routes(max_body: usize) -> Router<AppState> {
+/// The `/api` routes, with request bodies up to `max_body` bytes, each request counted
+/// in `counts`; anything else under `/api` is a JSON 404.
+pub fn routes(max_body: usize, counts: RequestCounts) -> Router<AppState> {
     // Full paths rather than `nest`: a nested router rewrites every request's URI.
     Router::new()
-        .route("/api/v1/ping", get(ping))
-        .route("/api/v1/records", get(fetch))
-        .route("/api/v1/records/stream", get(stream))
-        .route("/api/v1/uploads", post(upload))
-        .route("/api/v1/status", get(status))
-        .route("/api/{*rest}", axum::routing::any(unknown_route))
+        .route(paths::PING, get(ping))
+        .route(paths::RECORDS, get(fetch))
+        .route(paths::RECORDS_STREAM, get(stream))
+        .route(paths::UPLOADS, post(upload))
+        .route(paths::STATUS, get(status))
+        .route(
+            &format!("{API_PREFIX}{{*rest}}"),
+            axum::routing::any(unknown_route),
+        )
         .method_not_allowed_fallback(method_not_allowed)
         // One `layer` call: each wraps every route in another boxed service.
         .layer(
             ServiceBuilder::new()
+                .layer(CountLayer(counts))
                 .layer(DefaultBodyLimit::max(max_body))
                 .layer(server_timing::FillInLayer),
         )
 }
 
-/// Query parameters of `GET /api/v1/records` and its stream.
+/// Query parameters of `GET /api/v1/records` and its stream (the contract's
+/// `rest::query` keys: a test below parses a URL the contract builds).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RecordsQuery {
@@ -102,6 +112,10 @@ fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
 pub struct ServerStatus {
     /// Record streams (gRPC and SSE) being produced right now.
     pub live_streams: usize,
+    /// Requests per route since start: each REST path and gRPC method path of the
+    /// contract (native gRPC and gRPC-Web together), and `contract::rest::UNKNOWN_ROUTE`
+    /// for paths that name no route. This request is counted already.
+    pub requests: BTreeMap<String, u64>,
     pub max_streams: usize,
     pub max_body_bytes: usize,
     pub max_head_bytes: usize,
@@ -111,6 +125,7 @@ async fn status(State(state): State<AppState>) -> Response {
     let config = &state.config;
     let status = ServerStatus {
         live_streams: state.live_streams.current(),
+        requests: state.requests.snapshot(),
         max_streams: state.live_streams.max(),
         max_body_bytes: config.max_body_bytes,
         max_head_bytes: config.connection.max_head_bytes,
@@ -162,7 +177,8 @@ async fn stream(
         });
     // An explicit end event, so an EventSource closes instead of reconnecting (with
     // data: an event without any is never dispatched).
-    let end = futures_util::stream::once(async { Event::default().event("end").data("end") });
+    let end =
+        futures_util::stream::once(async { Event::default().event(END_EVENT).data(END_EVENT) });
     Ok(Sse::new(messages.chain(end).map(Ok)))
 }
 
@@ -197,4 +213,24 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 async fn unknown_route(uri: Uri) -> ApiError {
     ApiError::not_found(uri.path())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_query_keys_are_the_contracts() {
+        let url: Uri = paths::stream_url(Shape::Order, 7, 3, 20).parse().unwrap();
+        let Query(query) = Query::<RecordsQuery>::try_from_uri(&url).unwrap();
+        assert_eq!(
+            (
+                query.shape.as_str(),
+                query.count,
+                query.seed,
+                query.interval_ms
+            ),
+            (Shape::Order.key(), 7, 3, 20)
+        );
+    }
 }

@@ -31,14 +31,12 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
+use lab_proto::contract::grpc::SERVER_STREAMING;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 /// The `Server-Timing` header name.
 pub const SERVER_TIMING: HeaderName = HeaderName::from_static("server-timing");
-
-/// gRPC methods that answer with a stream.
-const STREAMING_METHODS: [&str; 1] = ["/lab.v1.LabService/Stream"];
 
 /// Marks a response whose body is a live stream of messages.
 #[derive(Debug, Clone, Copy)]
@@ -178,6 +176,48 @@ where
     }
 }
 
+/// The most bytes a gRPC request body may have for a message of `max_body` bytes: the
+/// message and its 5-byte frame header, in base64 for gRPC-Web's text mode (4 characters
+/// for every 3 bytes), so that both modes accept the same messages.
+fn buffered_body_limit(headers: &http::HeaderMap, max_body: usize) -> usize {
+    let framed = max_body.saturating_add(5);
+    let text_mode = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc-web-text"));
+    if text_mode {
+        framed.div_ceil(3).saturating_mul(4)
+    } else {
+        framed
+    }
+}
+
+/// `status` as a whole (trailers-only) answer, with `content_type`: tonic speaks native
+/// gRPC, and a gRPC-Web client must get its own dialect back.
+fn status_answer(status: tonic::Status, content_type: HeaderValue) -> Response {
+    let mut response = status.into_http::<Body>().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response
+}
+
+/// The content type tonic-web would answer `request` with (native gRPC's otherwise):
+/// gRPC-Web in text mode if the client accepts it, else binary.
+fn answer_content_type(request: &http::HeaderMap) -> HeaderValue {
+    let starts = |name, prefix: &[u8]| {
+        request
+            .get(name)
+            .is_some_and(|value: &HeaderValue| value.as_bytes().starts_with(prefix))
+    };
+    HeaderValue::from_static(if !starts(header::CONTENT_TYPE, b"application/grpc-web") {
+        "application/grpc"
+    } else if starts(header::ACCEPT, b"application/grpc-web-text") {
+        "application/grpc-web-text+proto"
+    } else {
+        "application/grpc-web+proto"
+    })
+}
+
 async fn timed_grpc<S, B>(
     mut inner: S,
     max_body: usize,
@@ -188,15 +228,16 @@ where
     B: HttpBody<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let streaming = STREAMING_METHODS.contains(&request.uri().path());
+    let streaming = SERVER_STREAMING.contains(&request.uri().path());
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, max_body.saturating_add(5)).await {
+    let body = match axum::body::to_bytes(body, buffered_body_limit(&parts.headers, max_body)).await
+    {
         Ok(bytes) => bytes,
         Err(_) => {
             let status = tonic::Status::resource_exhausted(format!(
                 "request body exceeds the {max_body}-byte limit"
             ));
-            return Ok(status.into_http::<Body>().into_response());
+            return Ok(status_answer(status, answer_content_type(&parts.headers)));
         }
     };
     let started = Instant::now();
@@ -219,7 +260,10 @@ where
         Err(err) => {
             let err: BoxError = err.into();
             let status = tonic::Status::internal(format!("encoding the response failed: {err}"));
-            return Ok(status.into_http::<Body>().into_response());
+            // The response's content type is already the client's dialect.
+            let content_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+            let content_type = content_type.unwrap_or(HeaderValue::from_static("application/grpc"));
+            return Ok(status_answer(status, content_type));
         }
     };
     let serialize = ser_started.elapsed();
@@ -247,6 +291,42 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_answer_in_the_requests_dialect() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(answer_content_type(&headers), "application/grpc");
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/grpc-web+proto".parse().unwrap(),
+        );
+        assert_eq!(answer_content_type(&headers), "application/grpc-web+proto");
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/grpc-web-text".parse().unwrap(),
+        );
+        assert_eq!(answer_content_type(&headers), "application/grpc-web+proto");
+        headers.insert(header::ACCEPT, "application/grpc-web-text".parse().unwrap());
+        assert_eq!(
+            answer_content_type(&headers),
+            "application/grpc-web-text+proto"
+        );
+    }
+
+    #[test]
+    fn text_mode_bodies_may_be_as_long_as_the_base64_of_the_largest_message() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/grpc-web+proto".parse().unwrap(),
+        );
+        assert_eq!(buffered_body_limit(&headers, 100), 105);
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/grpc-web-text".parse().unwrap(),
+        );
+        assert_eq!(buffered_body_limit(&headers, 100), 140);
+    }
 
     #[test]
     fn formats_milliseconds_with_microsecond_precision() {

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use lab_proto::contract::rest::query;
 use lab_proto::dataset::MAX_RECORDS;
 use lab_proto::v1::Shape;
 
@@ -16,9 +17,6 @@ pub enum RequestError {
     /// The request is well-formed but asks for something out of range.
     #[error("{0}")]
     InvalidArgument(String),
-    /// The request carries more than the server accepts.
-    #[error("{0}")]
-    TooLarge(String),
     /// The server is at a capacity limit right now; the same request may succeed later.
     #[error("{0}")]
     Busy(String),
@@ -69,7 +67,8 @@ pub fn check_count(count: u32) -> Result<(), RequestError> {
 pub fn stream_interval(interval_ms: u32) -> Result<Duration, RequestError> {
     if interval_ms > MAX_INTERVAL_MS {
         return Err(RequestError::InvalidArgument(format!(
-            "intervalMs must be at most {MAX_INTERVAL_MS}, got {interval_ms}"
+            "{} must be at most {MAX_INTERVAL_MS}, got {interval_ms}",
+            query::INTERVAL_MS
         )));
     }
     Ok(Duration::from_millis(interval_ms.into()))

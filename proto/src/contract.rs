@@ -35,6 +35,13 @@ pub mod rest {
     pub const UPLOADS: &str = "/api/v1/uploads";
     /// `GET`: the backend's live streams, request counts and limits.
     pub const STATUS: &str = "/api/v1/status";
+    /// Every REST path of the API.
+    pub const ROUTES: [&str; 5] = [PING, RECORDS, RECORDS_STREAM, UPLOADS, STATUS];
+
+    /// [`STATUS`] counts requests per route under the route's path (a REST path or a
+    /// gRPC method path); requests to a path under [`API_PREFIX`] or the gRPC service
+    /// that names no route are counted under this key.
+    pub const UNKNOWN_ROUTE: &str = "other";
 
     /// The name of the SSE event that ends a record stream (an `EventSource` would
     /// otherwise reconnect when the server closes it).
@@ -137,7 +144,8 @@ mod tests {
             .map(|m| format!("/{}/{}", grpc::SERVICE, m.name()))
             .collect();
         assert_eq!(
-            streaming, grpc::SERVER_STREAMING,
+            streaming,
+            grpc::SERVER_STREAMING,
             "a server-streaming method missing from SERVER_STREAMING would be buffered whole"
         );
     }

@@ -1,17 +1,20 @@
-//! The backend over real sockets: parity of the three transports, bad input, stream
-//! cancellation, compression and Server-Timing.
+//! The backend over real sockets: parity of the transports (gRPC-Web's text mode
+//! included), bad input, stream cancellation, compression, Server-Timing and the
+//! request counts of `/api/v1/status`.
 
-
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use lab_backend::Config;
+use lab_proto::contract::{self, grpc, rest};
 use lab_proto::dataset::{self, MAX_RECORDS};
 use lab_proto::v1::{Shape, StreamRequest};
 use prost::Message;
+
 use crate::support::TestServer;
-use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
+use crate::support::clients::{self, CallError, GrpcWebMode, TRANSPORTS, Transport};
 
 const SHAPES: [Shape; 3] = [Shape::Telemetry, Shape::Log, Shape::Order];
 
@@ -92,6 +95,134 @@ async fn every_transport_pings() {
     for transport in TRANSPORTS {
         transport.ping(server.addr).await.unwrap();
     }
+}
+
+/// gRPC-Web's text mode (base64 bodies) against binary gRPC-Web and REST, call by call.
+#[tokio::test]
+async fn grpc_web_text_mode_answers_as_binary_grpc_web_and_rest() {
+    let server = TestServer::api().await;
+    let a = server.addr;
+    let text = Transport::GrpcWebText;
+    let others = [Transport::GrpcWeb, Transport::Rest];
+    text.ping(a).await.unwrap();
+    for shape in SHAPES {
+        let fetched = text.fetch(a, shape, 500, 11).await.unwrap();
+        assert!(fetched == dataset::generate(shape, 11, 500), "{shape:?}");
+        for other in others {
+            let records = other.fetch(a, shape, 500, 11).await.unwrap();
+            assert!(records == fetched, "{other:?} {shape:?}: fetch differs");
+        }
+
+        let records = dataset::generate(shape, 12, 700);
+        let uploaded = text.upload(a, records.clone()).await.unwrap();
+        assert_eq!(
+            (uploaded.count, uploaded.checksum),
+            (700, lab_proto::checksum(&records))
+        );
+        for other in others {
+            let answer = other.upload(a, records.clone()).await.unwrap();
+            assert_eq!(answer, uploaded, "{other:?} {shape:?}: upload differs");
+        }
+
+        let streamed = text.stream(a, shape, 30, 13).await.unwrap();
+        let seqs: Vec<u64> = streamed.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=30).collect::<Vec<_>>());
+        for other in others {
+            let messages = other.stream(a, shape, 30, 13).await.unwrap();
+            assert!(messages == streamed, "{other:?} {shape:?}: stream differs");
+        }
+    }
+}
+
+/// Base64 makes a body a third longer: text mode must still take every message
+/// binary mode takes.
+#[tokio::test]
+async fn text_mode_accepts_messages_up_to_the_same_limit_as_binary() {
+    const LIMIT: usize = 256 * 1024;
+    let mut config = Config::new(std::env::temp_dir());
+    config.max_body_bytes = LIMIT;
+    let server = TestServer::with_config(config).await;
+    let records = dataset::generate(Shape::Log, 1, 950);
+    let message_bytes = lab_proto::v1::UploadRequest {
+        records: records.clone(),
+    }
+    .encoded_len();
+    assert!(
+        message_bytes < LIMIT && message_bytes * 4 / 3 > LIMIT,
+        "{message_bytes} bytes: pick a count whose message fits and whose base64 does not"
+    );
+    for transport in [Transport::GrpcWeb, Transport::GrpcWebText] {
+        let answer = transport
+            .upload(server.addr, records.clone())
+            .await
+            .unwrap();
+        assert_eq!(answer.count, 950, "{transport:?}");
+    }
+}
+
+/// The counts of `/api/v1/status` rise by exactly the requests each route received,
+/// refused ones included; other paths are not counted.
+#[tokio::test]
+async fn status_counts_the_requests_of_every_route_exactly() {
+    let server = TestServer::api().await;
+    let a = server.addr;
+    let before = server.status().await.requests;
+
+    for transport in TRANSPORTS {
+        transport.ping(a).await.unwrap();
+        transport.fetch(a, Shape::Log, 3, 1).await.unwrap();
+        transport
+            .upload(a, dataset::generate(Shape::Order, 1, 2))
+            .await
+            .unwrap();
+        transport.stream(a, Shape::Telemetry, 2, 1).await.unwrap();
+    }
+    // Refused requests reached their route.
+    Transport::Rest
+        .fetch(a, Shape::Log, 0, 1)
+        .await
+        .unwrap_err();
+    Transport::Grpc
+        .fetch(a, Shape::Log, 0, 1)
+        .await
+        .unwrap_err();
+    let http = reqwest::Client::new();
+    let not_allowed = http.delete(server.url(rest::RECORDS)).send().await.unwrap();
+    assert_eq!(not_allowed.status(), 405);
+    // Unknown API paths and gRPC methods share one count.
+    let unknown = http
+        .get(server.url("/api/v2/nothing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let (_, status, _) =
+        grpc_web_raw(&server, &format!("/{}/Explode", grpc::SERVICE), frame(&[])).await;
+    assert_eq!(status, tonic::Code::Unimplemented);
+    // Neither the health check nor the UI is an API route.
+    for path in ["/healthz", "/", "/index.html"] {
+        http.get(server.url(path)).send().await.unwrap();
+    }
+
+    let after = server.status().await.requests;
+    let risen: BTreeMap<&str, u64> = after
+        .iter()
+        .map(|(route, n)| (route.as_str(), n - before.get(route).copied().unwrap_or(0)))
+        .collect();
+    let binary_and_text = 3; // native gRPC, gRPC-Web binary and text
+    let expected = BTreeMap::from([
+        (rest::PING, 1),
+        (rest::RECORDS, 3),
+        (rest::RECORDS_STREAM, 1),
+        (rest::UPLOADS, 1),
+        (rest::STATUS, 1),
+        (grpc::PING, binary_and_text),
+        (grpc::FETCH, binary_and_text + 1),
+        (grpc::UPLOAD, binary_and_text),
+        (grpc::STREAM, binary_and_text),
+        (rest::UNKNOWN_ROUTE, 2),
+    ]);
+    assert_eq!(risen, expected);
 }
 
 fn assert_invalid(result: Result<impl std::fmt::Debug, CallError>, fragment: &str) {
@@ -178,7 +309,7 @@ async fn rest_error(response: reqwest::Response) -> (u16, String, String) {
         .unwrap()
         .to_owned();
     assert_eq!(content_type, "application/json", "errors are JSON");
-    let body: clients::RestError = response.json().await.unwrap();
+    let body: rest::ErrorBody = response.json().await.unwrap();
     (status, body.error, body.detail)
 }
 
@@ -187,7 +318,7 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     let server = TestServer::api().await;
     let http = reqwest::Client::new();
     let get = |query: &str| {
-        http.get(server.url(&format!("/api/v1/records?{query}")))
+        http.get(server.url(&format!("{}?{query}", rest::RECORDS)))
             .send()
     };
 
@@ -205,7 +336,7 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     assert!(detail.contains("colour"), "{detail}");
 
     let upload = |body: &'static str, content_type: &'static str| {
-        http.post(server.url("/api/v1/uploads"))
+        http.post(server.url(rest::UPLOADS))
             .header("content-type", content_type)
             .body(body)
             .send()
@@ -250,13 +381,8 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     .await;
     assert_eq!((status, kind.as_str()), (404, "not_found"));
     assert!(detail.contains("/api/v2/nothing"));
-    let (status, _, _) = rest_error(
-        http.delete(server.url("/api/v1/records"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _, _) =
+        rest_error(http.delete(server.url(rest::RECORDS)).send().await.unwrap()).await;
     assert_eq!(status, 405);
 
     assert_eq!(
@@ -269,14 +395,20 @@ async fn malformed_rest_input_gets_a_json_error_saying_what_is_wrong() {
     );
 }
 
-async fn grpc_web_raw(server: &TestServer, method: &str, body: Vec<u8>) -> (u16, String, String) {
-    let answer = clients::grpc_web_raw(&reqwest::Client::new(), server.addr, method, body)
+async fn grpc_web_raw(
+    server: &TestServer,
+    method: &str,
+    body: Vec<u8>,
+) -> (u16, tonic::Code, String) {
+    let http = reqwest::Client::new();
+    let answer = clients::grpc_web_raw(&http, server.addr, method, GrpcWebMode::Binary, body)
         .await
         .unwrap();
+    let status = answer.status().expect("a grpc-status");
     (
         answer.http_status,
-        answer.grpc_status.expect("a grpc-status"),
-        answer.grpc_message,
+        status.code(),
+        status.message().to_owned(),
     )
 }
 
@@ -288,18 +420,25 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 async fn malformed_grpc_web_input_gets_a_grpc_status_not_a_crash() {
     let server = TestServer::api().await;
     // Field 2 (count) as a length-delimited field claiming 100 bytes it does not have.
-    let (http, status, message) = grpc_web_raw(&server, "Fetch", frame(&[0x12, 100, 1, 2])).await;
-    assert_eq!((http, status.as_str()), (200, "13"), "{message}");
+    let (http, status, message) =
+        grpc_web_raw(&server, grpc::FETCH, frame(&[0x12, 100, 1, 2])).await;
+    assert_eq!((http, status), (200, tonic::Code::Internal), "{message}");
     assert!(message.contains("decode"), "{message}");
     // A frame header announcing 1000 bytes, followed by 3.
-    let (_, status, message) = grpc_web_raw(&server, "Fetch", vec![0, 0, 0, 3, 232, 1, 2, 3]).await;
-    assert_ne!(status, "0", "a truncated frame must fail: {message}");
+    let (_, status, message) =
+        grpc_web_raw(&server, grpc::FETCH, vec![0, 0, 0, 3, 232, 1, 2, 3]).await;
+    assert_ne!(
+        status,
+        tonic::Code::Ok,
+        "a truncated frame must fail: {message}"
+    );
     // An unknown method.
-    let (_, status, _) = grpc_web_raw(&server, "Explode", frame(&[])).await;
-    assert_eq!(status, "12", "UNIMPLEMENTED");
+    let unknown = format!("/{}/Explode", grpc::SERVICE);
+    let (_, status, _) = grpc_web_raw(&server, &unknown, frame(&[])).await;
+    assert_eq!(status, tonic::Code::Unimplemented);
     // The server is still there.
-    let (_, status, _) = grpc_web_raw(&server, "Ping", frame(&[])).await;
-    assert_eq!(status, "0");
+    let (_, status, _) = grpc_web_raw(&server, grpc::PING, frame(&[])).await;
+    assert_eq!(status, tonic::Code::Ok);
     Transport::Grpc.ping(server.addr).await.unwrap();
 }
 
@@ -327,7 +466,7 @@ async fn bodies_over_the_limit_are_refused_with_413_and_resource_exhausted() {
         }
         other => panic!("{other:?}"),
     }
-    for transport in [Transport::Grpc, Transport::GrpcWeb] {
+    for transport in [Transport::Grpc, Transport::GrpcWeb, Transport::GrpcWebText] {
         match transport
             .upload(server.addr, too_many.clone())
             .await
@@ -409,7 +548,7 @@ async fn a_dropped_stream_stops_its_producer() {
         .unwrap()
         .into_inner();
     web.message().await.unwrap().unwrap();
-    let sse = reqwest::get(server.url("/api/v1/records/stream?shape=log&count=10000&intervalMs=5"))
+    let sse = reqwest::get(server.url(&rest::stream_url(Shape::Log, 10_000, 0, 5)))
         .await
         .unwrap();
     let mut sse = sse.bytes_stream();
@@ -444,15 +583,15 @@ async fn fetch_raw(
             seed: 3,
         }
         .encode_to_vec();
-        http.post(server.url("/lab.v1.LabService/Fetch"))
+        http.post(server.url(grpc::FETCH))
             .header("content-type", "application/grpc-web+proto")
             .body(frame(&payload))
     } else {
-        http.get(server.url("/api/v1/records?shape=log&count=500&seed=3"))
+        http.get(server.url(&rest::records_url(rest::RECORDS, Shape::Log, 500, 3)))
     };
     request = request.header("accept-encoding", encoding);
     if let Some(switch) = switch {
-        request = request.header("lab-compression", switch);
+        request = request.header(contract::COMPRESSION_SWITCH, switch);
     }
     let response = request.send().await.unwrap();
     let encoding = response
@@ -490,7 +629,7 @@ async fn both_protocols_compress_on_request_and_not_when_switched_off() {
 async fn live_streams_are_not_compressed() {
     let server = TestServer::api().await;
     let response = reqwest::Client::new()
-        .get(server.url("/api/v1/records/stream?shape=log&count=20"))
+        .get(server.url(&rest::stream_url(Shape::Log, 20, 0, 0)))
         .header("accept-encoding", "gzip")
         .send()
         .await
@@ -511,7 +650,7 @@ fn parse_server_timing(value: &str) -> Vec<(String, f64)> {
 #[tokio::test]
 async fn every_api_response_carries_server_timing() {
     let server = TestServer::api().await;
-    let rest = reqwest::get(server.url("/api/v1/records?shape=order&count=2000"))
+    let rest = reqwest::get(server.url(&rest::records_url(rest::RECORDS, Shape::Order, 2000, 0)))
         .await
         .unwrap();
     let web_payload = frame(
@@ -523,7 +662,7 @@ async fn every_api_response_carries_server_timing() {
         .encode_to_vec(),
     );
     let web = reqwest::Client::new()
-        .post(server.url("/lab.v1.LabService/Fetch"))
+        .post(server.url(grpc::FETCH))
         .header("content-type", "application/grpc-web+proto")
         .body(web_payload)
         .send()
@@ -540,11 +679,11 @@ async fn every_api_response_carries_server_timing() {
     }
     // Errors and event streams too.
     for path in [
-        "/api/v1/records?shape=nope&count=1",
-        "/api/v1/records/stream?shape=log&count=1",
-        "/api/v9",
+        format!("{}?shape=nope&count=1", rest::RECORDS),
+        rest::stream_url(Shape::Log, 1, 0, 0),
+        "/api/v9".to_owned(),
     ] {
-        let response = reqwest::get(server.url(path)).await.unwrap();
+        let response = reqwest::get(server.url(&path)).await.unwrap();
         let value = response.headers()["server-timing"]
             .to_str()
             .unwrap()
@@ -565,22 +704,19 @@ async fn every_api_response_carries_server_timing() {
 async fn cors_lets_another_origin_read_statuses_and_timings() {
     let server = TestServer::api().await;
     let response = reqwest::Client::new()
-        .request(
-            reqwest::Method::OPTIONS,
-            server.url("/lab.v1.LabService/Fetch"),
-        )
+        .request(reqwest::Method::OPTIONS, server.url(grpc::FETCH))
         .header("origin", "http://127.0.0.1:8081")
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "content-type,x-grpc-web,lab-compression",
+            format!("content-type,x-grpc-web,{}", contract::COMPRESSION_SWITCH),
         )
         .send()
         .await
         .unwrap();
     assert!(response.status().is_success());
     let response = reqwest::Client::new()
-        .get(server.url("/api/v1/ping"))
+        .get(server.url(rest::PING))
         .header("origin", "http://127.0.0.1:8081")
         .send()
         .await
@@ -602,7 +738,7 @@ async fn cors_allows_only_the_configured_origins() {
         ("http://evil.example", false),
     ] {
         let response = reqwest::Client::new()
-            .get(server.url("/api/v1/ping"))
+            .get(server.url(rest::PING))
             .header("origin", origin)
             .send()
             .await

@@ -5,19 +5,21 @@
 //! 5,000, what the test command runs); each target prints how many inputs it sent and
 //! the answers it got.
 
-
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use lab_proto::contract::grpc;
+use lab_proto::contract::rest::{self, ErrorBody, query as key};
 use lab_proto::dataset;
 use lab_proto::v1::{FetchRequest, Shape, UploadRequest, UploadResponse};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use prost::Message;
+
 use crate::support::TestServer;
-use crate::support::clients::{self, TRANSPORTS};
+use crate::support::clients::{self, GrpcWebMode, TRANSPORTS};
 
 /// The longest any single answer may take: a hang is a failure.
 const ANSWER_LIMIT: Duration = Duration::from_secs(10);
@@ -100,7 +102,7 @@ impl Target {
 
 /// A REST error body: `{"error": ..., "detail": ...}`, both non-empty.
 fn check_error_body(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
-    let error: clients::RestError = serde_json::from_slice(body).map_err(|err| {
+    let error: ErrorBody = serde_json::from_slice(body).map_err(|err| {
         TestCaseError::fail(format!(
             "{status} without a JSON error body ({err}): {}",
             String::from_utf8_lossy(body)
@@ -114,10 +116,10 @@ fn check_error_body(status: u16, body: &[u8]) -> Result<(), TestCaseError> {
 /// valid, unknown names, and arbitrary text (percent-encoded).
 fn query_strategy() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        Just("shape".to_owned()),
-        Just("count".to_owned()),
-        Just("seed".to_owned()),
-        Just("intervalMs".to_owned()),
+        Just(key::SHAPE.to_owned()),
+        Just(key::COUNT.to_owned()),
+        Just(key::SEED.to_owned()),
+        Just(key::INTERVAL_MS.to_owned()),
         "[a-zA-Z_]{0,10}",
     ];
     let value = prop_oneof![
@@ -140,7 +142,12 @@ fn query_strategy() -> impl Strategy<Value = String> {
         prop::option::of(pair.clone()),
     )
         .prop_map(|(shape, count, seed, extra)| {
-            let mut query = format!("shape={shape}&count={count}&seed={seed}");
+            let mut query = format!(
+                "{}={shape}&{}={count}&{}={seed}",
+                key::SHAPE,
+                key::COUNT,
+                key::SEED
+            );
             if let Some(extra) = extra {
                 query = format!("{query}&{extra}");
             }
@@ -171,7 +178,7 @@ fn percent_encode_bytes(bytes: &[u8]) -> String {
 /// The record count a query asks for, decoded as the server decodes it.
 fn requested_count(query: &str) -> Option<u32> {
     form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "count")
+        .find(|(name, _)| name == key::COUNT)
         .and_then(|(_, count)| count.parse().ok())
 }
 
@@ -181,7 +188,7 @@ fn rest_query_parameters_get_records_or_a_json_400() {
     let addr = target.server.addr;
     target.run("REST query parameters", query_strategy(), |query| {
         let client = &target.client;
-        let url = format!("http://{addr}/api/v1/records?{query}");
+        let url = format!("http://{addr}{}?{query}", rest::RECORDS);
         let (status, body) = target.send(async {
             let response = client.get(&url).send().await.unwrap();
             (response.status().as_u16(), response.bytes().await.unwrap())
@@ -197,7 +204,7 @@ fn rest_query_parameters_get_records_or_a_json_400() {
             other => prop_assert!(false, "{query:?} answered HTTP {other}"),
         }
         // The stream endpoint parses the same parameters; its first answer is enough.
-        let url = format!("http://{addr}/api/v1/records/stream?{query}");
+        let url = format!("http://{addr}{}?{query}", rest::RECORDS_STREAM);
         let status = target.send(async {
             let response = client.get(&url).send().await.unwrap();
             let status = response.status().as_u16();
@@ -258,7 +265,7 @@ fn json_upload_bodies_get_the_checksum_or_a_json_400() {
         let (status, answer) = target.send(async {
             let response = target
                 .client
-                .post(format!("http://{addr}/api/v1/uploads"))
+                .post(format!("http://{addr}{}", rest::UPLOADS))
                 .header("content-type", "application/json")
                 .body(body.clone())
                 .send()
@@ -280,7 +287,7 @@ fn json_upload_bodies_get_the_checksum_or_a_json_400() {
             }
             (400, None) => {
                 check_error_body(status, &answer)?;
-                let error: clients::RestError = serde_json::from_slice(&answer).unwrap();
+                let error: ErrorBody = serde_json::from_slice(&answer).unwrap();
                 prop_assert_eq!(error.error.as_str(), "invalid_json");
             }
             (status, expected) => prop_assert!(
@@ -308,7 +315,7 @@ fn grpc_web_body_strategy() -> impl Strategy<Value = (usize, Vec<u8>)> {
         }
         .encode_to_vec()
     });
-    let method = 0..METHODS.len();
+    let method = 0..grpc::METHODS.len();
     let body = prop_oneof![
         prop::collection::vec(any::<u8>(), 0..256),
         prop::collection::vec(any::<u8>(), 0..256).prop_map(|p| clients::grpc_web_frame(&p)),
@@ -333,14 +340,19 @@ fn grpc_web_body_strategy() -> impl Strategy<Value = (usize, Vec<u8>)> {
     (method, body)
 }
 
-const METHODS: [&str; 4] = ["Ping", "Fetch", "Upload", "Stream"];
-
 /// gRPC status codes the service may answer with bad input: OK (the bytes happened to
 /// be valid), INVALID_ARGUMENT, RESOURCE_EXHAUSTED (a body over the limit), OUT_OF_RANGE
 /// (tonic: a frame header announcing more than the limit, the body being small),
 /// INTERNAL (undecodable message, broken framing), UNIMPLEMENTED (a compressed-flag
 /// frame: the lab sends none).
-const EXPECTED_CODES: [&str; 6] = ["0", "3", "8", "11", "13", "12"];
+const EXPECTED_CODES: [tonic::Code; 6] = [
+    tonic::Code::Ok,
+    tonic::Code::InvalidArgument,
+    tonic::Code::ResourceExhausted,
+    tonic::Code::OutOfRange,
+    tonic::Code::Internal,
+    tonic::Code::Unimplemented,
+];
 
 #[test]
 fn grpc_web_framing_gets_a_grpc_status_never_a_crash() {
@@ -350,26 +362,31 @@ fn grpc_web_framing_gets_a_grpc_status_never_a_crash() {
         "gRPC-Web framing",
         grpc_web_body_strategy(),
         |(method, body)| {
-            let method = METHODS[method];
+            let method = grpc::METHODS[method];
             let answer = target
                 .send(clients::grpc_web_raw(
                     &target.client,
                     addr,
                     method,
+                    GrpcWebMode::Binary,
                     body.clone(),
                 ))?
                 .map_err(|err| TestCaseError::fail(format!("{method}: malformed answer: {err}")))?;
             prop_assert_eq!(answer.http_status, 200, "{}: {:?}", method, answer);
-            let status = answer.grpc_status.clone().unwrap_or_default();
-            target.note(format!("grpc-status {status}"));
+            let Some(status) = answer.status() else {
+                return Err(TestCaseError::fail(format!(
+                    "{method}: no grpc-status ({answer:?})"
+                )));
+            };
+            target.note(format!("grpc-status {:?}", status.code()));
             prop_assert!(
-                EXPECTED_CODES.contains(&status.as_str()),
-                "{method}: grpc-status {status:?} ({answer:?})"
+                EXPECTED_CODES.contains(&status.code()),
+                "{method}: {status:?} ({answer:?})"
             );
-            if status != "0" {
+            if status.code() != tonic::Code::Ok {
                 prop_assert!(
-                    !answer.grpc_message.is_empty(),
-                    "{method}: status {status} without a message"
+                    !status.message().is_empty(),
+                    "{method}: {status:?} without a message"
                 );
             }
             Ok(())

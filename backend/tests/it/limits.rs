@@ -2,25 +2,17 @@
 //! sockets: request head size, concurrent streams, slow request heads and slow bodies.
 //! Every refusal is followed by a request that still succeeds.
 
-
 use std::time::{Duration, Instant};
 
 use lab_backend::Config;
 use lab_backend::rest::ServerStatus;
+use lab_proto::contract::rest;
 use lab_proto::v1::{Shape, StreamRequest};
-use crate::support::TestServer;
-use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-async fn status(server: &TestServer) -> ServerStatus {
-    reqwest::get(server.url("/api/v1/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
+use crate::support::TestServer;
+use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
 
 /// Sends `request` on a fresh connection; returns what came back until the server
 /// closed it (or 5 s passed).
@@ -35,12 +27,13 @@ async fn raw_exchange(server: &TestServer, request: &[u8]) -> String {
 #[tokio::test]
 async fn request_heads_over_the_limit_get_431_on_both_http_versions() {
     let server = TestServer::api().await;
-    let limit = status(&server).await.max_head_bytes;
+    let limit = server.status().await.max_head_bytes;
     let big = "x".repeat(limit + 1024);
 
     // HTTP/1.1 (REST and gRPC-Web).
     let request = format!(
-        "GET /api/v1/ping HTTP/1.1\r\nHost: lab\r\nX-Padding: {big}\r\nConnection: close\r\n\r\n"
+        "GET {} HTTP/1.1\r\nHost: lab\r\nX-Padding: {big}\r\nConnection: close\r\n\r\n",
+        rest::PING
     );
     let answer = raw_exchange(&server, request.as_bytes()).await;
     assert!(
@@ -62,7 +55,7 @@ async fn request_heads_over_the_limit_get_431_on_both_http_versions() {
     // Just under the limit passes, and the server kept serving.
     let fits = "x".repeat(limit / 2);
     let response = reqwest::Client::new()
-        .get(server.url("/api/v1/ping"))
+        .get(server.url(rest::PING))
         .header("x-padding", &fits)
         .send()
         .await
@@ -90,10 +83,10 @@ async fn streams_beyond_the_limit_are_refused_by_every_transport_until_one_ends(
         .unwrap()
         .into_inner();
     first.message().await.unwrap().unwrap();
-    let sse_url = server.url("/api/v1/records/stream?shape=log&count=10000&intervalMs=20");
+    let sse_url = server.url(&rest::stream_url(Shape::Log, 10_000, 0, 20));
     let second = reqwest::get(&sse_url).await.unwrap();
     assert_eq!(second.status(), 200);
-    let at_limit = status(&server).await;
+    let at_limit = server.status().await;
     assert_eq!((at_limit.live_streams, at_limit.max_streams), (2, 2));
 
     for transport in TRANSPORTS {
@@ -130,7 +123,7 @@ async fn streams_beyond_the_limit_are_refused_by_every_transport_until_one_ends(
 
     drop((first, second));
     for _ in 0..200 {
-        if status(&server).await.live_streams == 0 {
+        if server.status().await.live_streams == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -154,7 +147,7 @@ async fn clients_that_send_their_head_slowly_are_dropped_and_block_nobody() {
     let mut slow = Vec::new();
     for _ in 0..200 {
         let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-        tcp.write_all(b"GET /api/v1/ping HTTP/1.1\r\nHost: lab\r\n")
+        tcp.write_all(format!("GET {} HTTP/1.1\r\nHost: lab\r\n", rest::PING).as_bytes())
             .await
             .unwrap();
         slow.push(tcp);
@@ -198,12 +191,12 @@ async fn a_body_that_never_arrives_gets_408_and_blocks_nobody() {
 
     // Announces 1,000 bytes of upload and sends 10.
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(
-        b"POST /api/v1/uploads HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n\
-          Content-Length: 1000\r\n\r\n{\"records\"",
-    )
-    .await
-    .unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n\
+         Content-Length: 1000\r\n\r\n{{\"records\"",
+        rest::UPLOADS
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
     let started = Instant::now();
     Transport::Rest.ping(server.addr).await.unwrap();
     Transport::GrpcWeb.ping(server.addr).await.unwrap();
@@ -230,14 +223,28 @@ async fn status_reports_live_streams_and_the_limits_in_force() {
     config.max_body_bytes = 1234;
     config.max_streams = 7;
     let server = TestServer::with_config(config).await;
-    let status = status(&server).await;
+    let status = server.status().await;
     assert_eq!(
         status,
         ServerStatus {
             live_streams: 0,
+            // Every route, each at 0, but this request.
+            requests: status
+                .requests
+                .keys()
+                .map(|route| (route.clone(), u64::from(route == rest::STATUS)))
+                .collect(),
             max_streams: 7,
             max_body_bytes: 1234,
             max_head_bytes: lab_backend::ConnectionLimits::default().max_head_bytes,
         }
     );
+    let routes: Vec<&str> = status.requests.keys().map(String::as_str).collect();
+    for route in rest::ROUTES
+        .iter()
+        .chain(&lab_proto::contract::grpc::METHODS)
+        .chain([&rest::UNKNOWN_ROUTE])
+    {
+        assert!(routes.contains(route), "{route} missing from {routes:?}");
+    }
 }

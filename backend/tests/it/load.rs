@@ -3,10 +3,9 @@
 //! Each test stops by itself after a fixed number of requests. The soak (10 minutes,
 //! not in CI) is `cargo xtask soak`.
 
-
 use std::time::Duration;
 
-use crate::support::load::{self, BackendProcess, LoadReport, Mix, Until};
+use crate::support::load::{self, BackendProcess, LoadReport, Until};
 
 const CONNECTIONS: usize = 64;
 
@@ -35,13 +34,8 @@ fn describe(report: &LoadReport) -> String {
 }
 
 /// The warm-up's report and the working set it needed (the highest resident size).
-async fn warm_up(backend: &BackendProcess, mix: Mix) -> (LoadReport, u64) {
-    let load = load::run(
-        backend.addr,
-        CONNECTIONS,
-        mix,
-        Until::Requests(WARM_UP_REQUESTS),
-    );
+async fn warm_up(backend: &BackendProcess) -> (LoadReport, u64) {
+    let load = load::run(backend.addr, CONNECTIONS, Until::Requests(WARM_UP_REQUESTS));
     backend.peak_rss_during(load).await
 }
 
@@ -72,11 +66,10 @@ fn assert_memory_returned(what: &str, level: u64, now: u64) {
 async fn a_hundred_thousand_mixed_requests_at_64_connections_without_errors_or_memory_growth() {
     let _alone = ONE_AT_A_TIME.lock().await;
     let backend = BackendProcess::start(&[]);
-    let mix = Mix { streams: true };
-    let (warm_up, level) = warm_up(&backend, mix).await;
+    let (warm_up, level) = warm_up(&backend).await;
     assert_eq!(warm_up.errors, 0, "warm-up: {:?}", warm_up.first_errors);
 
-    let report = load::run(backend.addr, CONNECTIONS, mix, Until::Requests(100_000)).await;
+    let report = load::run(backend.addr, CONNECTIONS, Until::Requests(100_000)).await;
     eprintln!("load: {}", describe(&report));
     assert_eq!(report.requests, 100_000);
     assert_eq!(report.errors, 0, "first errors: {:?}", report.first_errors);
@@ -106,7 +99,7 @@ async fn a_thousand_streams_dropped_midway_leave_no_producer_and_no_memory_behin
     assert_memory_returned("after 1,000 dropped streams", level, backend.rss_bytes());
 
     // And streams still work.
-    let report = load::run(backend.addr, 3, Mix { streams: true }, Until::Requests(300)).await;
+    let report = load::run(backend.addr, 3, Until::Requests(300)).await;
     assert_eq!(report.errors, 0, "{:?}", report.first_errors);
 }
 
@@ -121,8 +114,7 @@ async fn soak() {
         .unwrap_or(10);
     let _alone = ONE_AT_A_TIME.lock().await;
     let backend = BackendProcess::start(&[]);
-    let mix = Mix { streams: true };
-    let (warm_up, level) = warm_up(&backend, mix).await;
+    let (warm_up, level) = warm_up(&backend).await;
     println!(
         "soak: {minutes} min, {CONNECTIONS} connections, ping/fetch/upload/stream over gRPC, gRPC-Web and REST"
     );
@@ -140,7 +132,6 @@ async fn soak() {
         let report = load::run(
             backend.addr,
             CONNECTIONS,
-            mix,
             Until::Elapsed(Duration::from_secs(60)),
         )
         .await;

@@ -1,18 +1,25 @@
-//! Real clients of the three transports, each returning plain prost values so tests
-//! can compare them: native gRPC (HTTP/2 prior knowledge), gRPC-Web (tonic-web's
-//! client layer over HTTP/1.1) and REST (reqwest + serde_json).
+//! Real clients of the four transports, each returning plain prost values so tests can
+//! compare them: native gRPC (HTTP/2 prior knowledge), gRPC-Web binary (tonic-web's
+//! client layer over HTTP/1.1), gRPC-Web text (base64 bodies, sent by hand as tonic's
+//! own web tests do: no Rust client speaks it) and REST (reqwest + serde_json).
 
 use std::net::SocketAddr;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use lab_proto::contract::rest::ErrorBody;
+use lab_proto::contract::{grpc as methods, rest};
 use lab_proto::v1::lab_service_client::LabServiceClient;
 use lab_proto::v1::{
-    FetchRequest, PingRequest, Record, Shape, StreamRequest, StreamResponse, UploadRequest,
-    UploadResponse,
+    FetchRequest, FetchResponse, PingRequest, PingResponse, Record, Shape, StreamRequest,
+    StreamResponse, UploadRequest, UploadResponse,
 };
+use prost::Message;
 use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 
 pub type GrpcClient = LabServiceClient<Client<HttpConnector, tonic::body::Body>>;
@@ -49,28 +56,28 @@ pub fn grpc_web(addr: SocketAddr) -> GrpcWebClient {
     LabServiceClient::with_origin(service, origin(addr))
 }
 
-/// The three transports, for tests that run the same call over each.
+/// The transports, for tests that run the same call over each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Grpc,
     GrpcWeb,
+    /// gRPC-Web's text mode (`application/grpc-web-text`).
+    GrpcWebText,
     Rest,
 }
 
-pub const TRANSPORTS: [Transport; 3] = [Transport::Grpc, Transport::GrpcWeb, Transport::Rest];
-
-/// A REST error as the backend sends it.
-#[derive(Debug, serde::Deserialize)]
-pub struct RestError {
-    pub error: String,
-    pub detail: String,
-}
+pub const TRANSPORTS: [Transport; 4] = [
+    Transport::Grpc,
+    Transport::GrpcWeb,
+    Transport::GrpcWebText,
+    Transport::Rest,
+];
 
 /// What any transport answered when it did not succeed.
 #[derive(Debug)]
 pub enum CallError {
     Grpc(tonic::Status),
-    Rest(reqwest::StatusCode, RestError),
+    Rest(reqwest::StatusCode, ErrorBody),
 }
 
 impl From<tonic::Status> for CallError {
@@ -94,8 +101,53 @@ async fn rest_answer<T: serde::de::DeserializeOwned>(
     }
 }
 
-fn records_query(shape: Shape, count: u32, seed: u64) -> String {
-    format!("shape={}&count={count}&seed={seed}", shape.key())
+/// One text-mode call of `method` (a contract method path): every message it answered.
+async fn text_call<R: Message + Default>(
+    addr: SocketAddr,
+    method: &str,
+    request: &impl Message,
+) -> Result<Vec<R>, tonic::Status> {
+    let client = reqwest::Client::new();
+    let body = grpc_web_frame(&request.encode_to_vec());
+    let answer = grpc_web_raw(&client, addr, method, GrpcWebMode::Text, body)
+        .await
+        .unwrap_or_else(|err| panic!("{method}: malformed text-mode answer: {err}"));
+    assert_eq!(answer.http_status, 200, "{method}: {answer:?}");
+    // `application/grpc-web-text+proto`.
+    assert!(
+        answer
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.starts_with(GrpcWebMode::Text.content_type())),
+        "{method}: answered in another mode: {answer:?}"
+    );
+    let status = answer
+        .status()
+        .expect("a text-mode answer has a grpc-status");
+    if status.code() != tonic::Code::Ok {
+        return Err(status);
+    }
+    Ok(answer
+        .messages
+        .iter()
+        .map(|payload| R::decode(payload.as_slice()).expect("a well-formed message"))
+        .collect())
+}
+
+/// A unary text-mode call: its one answer.
+async fn text_unary<R: Message + Default>(
+    addr: SocketAddr,
+    method: &str,
+    request: &impl Message,
+) -> Result<R, tonic::Status> {
+    let mut messages = text_call(addr, method, request).await?;
+    assert_eq!(
+        messages.len(),
+        1,
+        "{method} answered {} messages",
+        messages.len()
+    );
+    Ok(messages.remove(0))
 }
 
 impl Transport {
@@ -103,8 +155,13 @@ impl Transport {
         match self {
             Transport::Grpc => grpc(addr).ping(PingRequest {}).await.map(drop)?,
             Transport::GrpcWeb => grpc_web(addr).ping(PingRequest {}).await.map(drop)?,
+            Transport::GrpcWebText => {
+                text_unary::<PingResponse>(addr, methods::PING, &PingRequest {})
+                    .await
+                    .map(drop)?;
+            }
             Transport::Rest => {
-                let response = reqwest::get(format!("http://{addr}/api/v1/ping"))
+                let response = reqwest::get(format!("http://{addr}{}", rest::PING))
                     .await
                     .unwrap();
                 rest_answer::<serde_json::Value>(response).await.map(drop)?;
@@ -128,15 +185,15 @@ impl Transport {
         Ok(match self {
             Transport::Grpc => grpc(addr).fetch(request).await?.into_inner().records,
             Transport::GrpcWeb => grpc_web(addr).fetch(request).await?.into_inner().records,
-            Transport::Rest => {
-                let url = format!(
-                    "http://{addr}/api/v1/records?{}",
-                    records_query(shape, count, seed)
-                );
-                let response = reqwest::get(url).await.unwrap();
-                rest_answer::<lab_proto::v1::FetchResponse>(response)
+            Transport::GrpcWebText => {
+                text_unary::<FetchResponse>(addr, methods::FETCH, &request)
                     .await?
                     .records
+            }
+            Transport::Rest => {
+                let url = rest::records_url(rest::RECORDS, shape, count, seed);
+                let response = reqwest::get(format!("http://{addr}{url}")).await.unwrap();
+                rest_answer::<FetchResponse>(response).await?.records
             }
         })
     }
@@ -150,9 +207,10 @@ impl Transport {
         Ok(match self {
             Transport::Grpc => grpc(addr).upload(request).await?.into_inner(),
             Transport::GrpcWeb => grpc_web(addr).upload(request).await?.into_inner(),
+            Transport::GrpcWebText => text_unary(addr, methods::UPLOAD, &request).await?,
             Transport::Rest => {
                 let response = reqwest::Client::new()
-                    .post(format!("http://{addr}/api/v1/uploads"))
+                    .post(format!("http://{addr}{}", rest::UPLOADS))
                     .json(&request)
                     .send()
                     .await
@@ -188,12 +246,10 @@ impl Transport {
             Transport::GrpcWeb => {
                 collect(grpc_web(addr).stream(request).await?.into_inner()).await?
             }
+            Transport::GrpcWebText => text_call(addr, methods::STREAM, &request).await?,
             Transport::Rest => {
-                let url = format!(
-                    "http://{addr}/api/v1/records/stream?{}",
-                    records_query(shape, count, seed)
-                );
-                let response = reqwest::get(url).await.unwrap();
+                let url = rest::stream_url(shape, count, seed, 0);
+                let response = reqwest::get(format!("http://{addr}{url}")).await.unwrap();
                 if !response.status().is_success() {
                     return rest_answer(response).await;
                 }
@@ -203,30 +259,56 @@ impl Transport {
     }
 }
 
-/// Parses an SSE body until its `end` event.
+/// Parses an SSE body until its end event.
 pub async fn sse_messages(response: reqwest::Response) -> Vec<StreamResponse> {
     use eventsource_stream::Eventsource;
     let mut events = response.bytes_stream().eventsource();
     let mut messages = Vec::new();
     while let Some(event) = events.next().await {
         let event = event.expect("well-formed SSE");
-        if event.event == "end" {
+        if event.event == rest::END_EVENT {
             return messages;
         }
         messages.push(serde_json::from_str(&event.data).expect("SSE data is a StreamResponse"));
     }
-    panic!("the SSE stream ended without its `end` event");
+    panic!("the SSE stream ended without its end event");
+}
+
+/// gRPC-Web's two body encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrpcWebMode {
+    /// Frames as they are (`application/grpc-web+proto`).
+    Binary,
+    /// Frames in base64 (`application/grpc-web-text`), for clients that cannot read
+    /// binary response bodies as they arrive.
+    Text,
+}
+
+impl GrpcWebMode {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            GrpcWebMode::Binary => "application/grpc-web+proto",
+            GrpcWebMode::Text => "application/grpc-web-text",
+        }
+    }
 }
 
 /// What a raw gRPC-Web call answered.
 #[derive(Debug)]
 pub struct GrpcWebAnswer {
     pub http_status: u16,
-    /// From the headers (trailers-only answer) or the body's trailer frame.
-    pub grpc_status: Option<String>,
-    pub grpc_message: String,
+    pub content_type: Option<String>,
+    /// The headers of a trailers-only answer, or the body's trailer frame.
+    pub trailers: http::HeaderMap,
     /// Payloads of the body's data frames.
     pub messages: Vec<Vec<u8>>,
+}
+
+impl GrpcWebAnswer {
+    /// The gRPC status the answer carries, if any.
+    pub fn status(&self) -> Option<tonic::Status> {
+        tonic::Status::from_header_map(&self.trailers)
+    }
 }
 
 /// A gRPC-Web data frame: flag 0, big-endian length, payload.
@@ -237,37 +319,46 @@ pub fn grpc_web_frame(payload: &[u8]) -> Vec<u8> {
     framed
 }
 
-/// POSTs `body` as binary gRPC-Web to `method`, to send what no well-behaved client
-/// would; parses the answer's frames. `Err` says what was malformed in the answer.
+/// POSTs `body` (frames, base64-encoded here in text mode) as gRPC-Web to `method` (a
+/// method path), also to send what no well-behaved client would; parses the answer's
+/// frames. `Err` says what was malformed in the answer.
 pub async fn grpc_web_raw(
     client: &reqwest::Client,
     addr: SocketAddr,
     method: &str,
+    mode: GrpcWebMode,
     body: Vec<u8>,
 ) -> Result<GrpcWebAnswer, String> {
+    let body = match mode {
+        GrpcWebMode::Binary => body,
+        GrpcWebMode::Text => BASE64.encode(body).into_bytes(),
+    };
     let response = client
-        .post(format!("http://{addr}/lab.v1.LabService/{method}"))
-        .header("content-type", "application/grpc-web+proto")
+        .post(format!("http://{addr}{method}"))
+        .header(http::header::CONTENT_TYPE, mode.content_type())
+        .header(http::header::ACCEPT, mode.content_type())
+        .header("x-grpc-web", "1")
         .body(body)
         .send()
         .await
         .map_err(|err| format!("request failed: {err}"))?;
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .map(|v| v.to_str().unwrap_or("<not text>").to_owned())
-    };
     let mut answer = GrpcWebAnswer {
         http_status: response.status().as_u16(),
-        grpc_status: header("grpc-status"),
-        grpc_message: header("grpc-message").unwrap_or_default(),
+        content_type: response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("<not text>").to_owned()),
+        trailers: response.headers().clone(),
         messages: Vec::new(),
     };
     let body = response
         .bytes()
         .await
         .map_err(|err| format!("body failed: {err}"))?;
+    let body = match mode {
+        GrpcWebMode::Binary => body,
+        GrpcWebMode::Text => decode_text_body(&body)?,
+    };
     let mut rest = &body[..];
     while !rest.is_empty() {
         if rest.len() < 5 {
@@ -280,16 +371,45 @@ pub async fn grpc_web_raw(
         if rest[0] & 0x80 == 0 {
             answer.messages.push(payload.to_vec());
         } else {
-            for line in String::from_utf8_lossy(payload).split("\r\n") {
-                if let Some(value) = line.strip_prefix("grpc-status:") {
-                    answer.grpc_status = Some(value.trim().to_owned());
-                }
-                if let Some(value) = line.strip_prefix("grpc-message:") {
-                    answer.grpc_message = value.trim().to_owned();
-                }
-            }
+            parse_trailer_frame(payload, &mut answer.trailers)?;
         }
         rest = &rest[5 + len..];
     }
     Ok(answer)
+}
+
+/// `name: value` lines, separated by CRLF, into `trailers`.
+fn parse_trailer_frame(payload: &[u8], trailers: &mut http::HeaderMap) -> Result<(), String> {
+    for line in String::from_utf8_lossy(payload).split("\r\n") {
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("a trailer line without a colon: {line:?}"))?;
+        let name = http::HeaderName::try_from(name.trim())
+            .map_err(|err| format!("trailer name {name:?}: {err}"))?;
+        let value = http::HeaderValue::try_from(value.trim())
+            .map_err(|err| format!("trailer value {value:?}: {err}"))?;
+        trailers.insert(name, value);
+    }
+    Ok(())
+}
+
+/// A text-mode body: base64 pieces one after the other, each padded (the server
+/// encodes every frame on its own), so a piece ends with the first padded quantum.
+fn decode_text_body(text: &[u8]) -> Result<Bytes, String> {
+    let mut decoded = Vec::with_capacity(text.len() / 4 * 3);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest
+            .chunks(4)
+            .position(|quantum| quantum.contains(&b'='))
+            .map_or(rest.len(), |i| ((i + 1) * 4).min(rest.len()));
+        BASE64
+            .decode_vec(&rest[..end], &mut decoded)
+            .map_err(|err| format!("a text-mode body that is not base64: {err}"))?;
+        rest = &rest[end..];
+    }
+    Ok(decoded.into())
 }

@@ -11,10 +11,15 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use lab_backend::rest::ServerStatus;
+use lab_proto::contract::rest;
 use lab_proto::dataset;
 use lab_proto::v1::{FetchRequest, PingRequest, Record, Shape, StreamRequest, UploadRequest};
 
-use super::clients::{self, GrpcClient, GrpcWebClient, TRANSPORTS, Transport};
+use super::clients::{self, GrpcClient, GrpcWebClient, Transport};
+
+/// The transports of mixed load: those of the lab's page (gRPC-Web binary, REST) and
+/// native gRPC.
+const MIXED: [Transport; 3] = [Transport::Grpc, Transport::GrpcWeb, Transport::Rest];
 
 /// The `lab-backend` binary, started on 127.0.0.1:0 and killed when dropped.
 pub struct BackendProcess {
@@ -66,7 +71,7 @@ impl BackendProcess {
     }
 
     pub async fn status(&self) -> ServerStatus {
-        reqwest::get(format!("http://{}/api/v1/status", self.addr))
+        reqwest::get(format!("http://{}{}", self.addr, rest::STATUS))
             .await
             .unwrap()
             .json()
@@ -129,13 +134,6 @@ fn read_announced_addr(stdout: std::process::ChildStdout) -> SocketAddr {
     addr
 }
 
-/// Which workloads a worker cycles through.
-#[derive(Debug, Clone, Copy)]
-pub struct Mix {
-    /// Include 5-message server streams (gRPC stream / SSE) in the cycle.
-    pub streams: bool,
-}
-
 /// What a run of mixed load measured.
 pub struct LoadReport {
     pub requests: usize,
@@ -169,14 +167,15 @@ pub enum Until {
 }
 
 /// Sends mixed traffic to `addr` from `connections` workers (transports in turn: native
-/// gRPC, gRPC-Web, REST, each worker on its own connection) until `until`.
-pub async fn run(addr: SocketAddr, connections: usize, mix: Mix, until: Until) -> LoadReport {
+/// gRPC, gRPC-Web, REST, each worker on its own connection; each cycling through ping,
+/// fetch, upload and a 5-message stream) until `until`.
+pub async fn run(addr: SocketAddr, connections: usize, until: Until) -> LoadReport {
     let issued = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..connections)
         .map(|worker| {
             let issued = issued.clone();
-            let transport = TRANSPORTS[worker % TRANSPORTS.len()];
+            let transport = MIXED[worker % MIXED.len()];
             tokio::spawn(async move {
                 let mut client = WorkerClient::new(transport, addr);
                 let mut report = WorkerReport::default();
@@ -190,7 +189,7 @@ pub async fn run(addr: SocketAddr, connections: usize, mix: Mix, until: Until) -
                         return report;
                     }
                     let call_started = Instant::now();
-                    match client.call(index, mix).await {
+                    match client.call(index).await {
                         Ok(()) => report.record(call_started.elapsed()),
                         Err(err) => report.fail(format!("{transport:?}: {err}")),
                     }
@@ -263,6 +262,7 @@ impl WorkerReport {
 enum WorkerClient {
     Grpc(GrpcClient),
     GrpcWeb(GrpcWebClient),
+    /// A client and the server's address, `http://host:port`.
     Rest(reqwest::Client, String),
 }
 
@@ -280,18 +280,19 @@ impl WorkerClient {
                     .pool_max_idle_per_host(1)
                     .build()
                     .unwrap(),
-                format!("http://{addr}/api/v1"),
+                format!("http://{addr}"),
             ),
+            Transport::GrpcWebText => panic!("the mixed load speaks {MIXED:?}"),
         }
     }
 
-    /// Request number `index` of the run: ping, fetch, upload (and stream) in turn, each
+    /// Request number `index` of the run: ping, fetch, upload and stream in turn, each
     /// answer checked against what was asked.
-    async fn call(&mut self, index: usize, mix: Mix) -> Result<(), String> {
-        let kinds = if mix.streams { 4 } else { 3 };
-        let shape = SHAPES[(index / kinds) % SHAPES.len()];
+    async fn call(&mut self, index: usize) -> Result<(), String> {
+        const KINDS: usize = 4;
+        let shape = SHAPES[(index / KINDS) % SHAPES.len()];
         let seed = index as u64;
-        match index % kinds {
+        match index % KINDS {
             0 => self.ping().await,
             1 => {
                 let records = self.fetch(shape, seed).await?;
@@ -317,9 +318,11 @@ impl WorkerClient {
         match self {
             Self::Grpc(c) => c.ping(PingRequest {}).await.map(drop).map_err(status_text),
             Self::GrpcWeb(c) => c.ping(PingRequest {}).await.map(drop).map_err(status_text),
-            Self::Rest(c, base) => rest_json::<serde_json::Value>(c.get(format!("{base}/ping")))
-                .await
-                .map(drop),
+            Self::Rest(c, base) => {
+                rest_json::<serde_json::Value>(c.get(format!("{base}{}", rest::PING)))
+                    .await
+                    .map(drop)
+            }
         }
     }
 
@@ -341,11 +344,8 @@ impl WorkerClient {
                 .map(|r| r.into_inner().records)
                 .map_err(status_text),
             Self::Rest(c, base) => {
-                let url = format!(
-                    "{base}/records?shape={}&count={FETCH_COUNT}&seed={seed}",
-                    shape.key()
-                );
-                rest_json::<lab_proto::v1::FetchResponse>(c.get(url))
+                let url = rest::records_url(rest::RECORDS, shape, FETCH_COUNT, seed);
+                rest_json::<lab_proto::v1::FetchResponse>(c.get(format!("{base}{url}")))
                     .await
                     .map(|r| r.records)
             }
@@ -367,7 +367,7 @@ impl WorkerClient {
                 .map_err(status_text)?,
             Self::Rest(c, base) => {
                 rest_json::<lab_proto::v1::UploadResponse>(
-                    c.post(format!("{base}/uploads")).json(&request),
+                    c.post(format!("{base}{}", rest::UPLOADS)).json(&request),
                 )
                 .await?
             }
@@ -393,12 +393,13 @@ impl WorkerClient {
             Self::Grpc(c) => c.clone().stream(request).await,
             Self::GrpcWeb(c) => c.clone().stream(request).await,
             Self::Rest(c, base) => {
-                let shape = Shape::try_from(request.shape).unwrap_or_default().key();
-                let url = format!(
-                    "{base}/records/stream?shape={shape}&count={}&seed={}&intervalMs={}",
-                    request.count, request.seed, request.interval_ms
-                );
-                let mut response = c.get(url).send().await.map_err(|e| e.to_string())?;
+                let shape = Shape::try_from(request.shape).unwrap_or_default();
+                let url = rest::stream_url(shape, request.count, request.seed, request.interval_ms);
+                let mut response = c
+                    .get(format!("{base}{url}"))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if !response.status().is_success() {
                     return Err(format!("HTTP {}", response.status()));
                 }
@@ -461,7 +462,7 @@ pub async fn drop_streams_midway(addr: SocketAddr, count: usize) -> Result<(), S
     let workers: Vec<_> = (0..64)
         .map(|worker| {
             let next = next.clone();
-            let transport = TRANSPORTS[worker % TRANSPORTS.len()];
+            let transport = MIXED[worker % MIXED.len()];
             tokio::spawn(async move {
                 let client = WorkerClient::new(transport, addr);
                 while next.fetch_add(1, Ordering::Relaxed) < count {

@@ -1,5 +1,4 @@
 //! What the integration tests share: a real backend on 127.0.0.1:0.
-#![allow(dead_code)] // not every part is used by every build of the tests (e.g. the ignored ones)
 
 pub mod browser;
 pub mod clients;
@@ -8,7 +7,9 @@ pub mod load;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use lab_backend::rest::ServerStatus;
 use lab_backend::{AppState, Config, app, serve};
+use lab_proto::contract::rest;
 use tokio::sync::oneshot;
 
 /// A backend serving on an ephemeral loopback port until dropped.
@@ -61,6 +62,16 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// What `GET /api/v1/status` reports (this request counted).
+    pub async fn status(&self) -> ServerStatus {
+        reqwest::get(self.url(rest::STATUS))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 }
 
