@@ -1,5 +1,5 @@
-// Trunk post-build hook (see Trunk.toml): minifies wasm-bindgen's JS glue in release
-// builds and updates its Subresource Integrity hash in index.html.
+// Minifies wasm-bindgen's JS glue of a release build and updates its Subresource
+// Integrity hash in index.html. Run by the post-build hook (post-build.mjs).
 //
 // Why not Trunk's own `minify = "on_release"`: its JS minifier (minify-js) cannot parse
 // the glue's `export { initSync, __wbg_init as default }`, warns, and leaves the file
@@ -13,45 +13,35 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { minify } from "terser";
 
-if (process.env.TRUNK_PROFILE !== "release") {
-  process.exit(0); // the dev loop keeps readable glue
-}
-
-const staging = process.env.TRUNK_STAGING_DIR;
-if (!staging) {
-  console.error("minify-glue: TRUNK_STAGING_DIR is not set (run me as a Trunk hook)");
-  process.exit(1);
-}
-
 const sri = (bytes) => "sha384-" + createHash("sha384").update(bytes).digest("base64");
 
-const htmlPath = join(staging, "index.html");
-let html = await readFile(htmlPath, "utf8");
-const glue = (await readdir(staging)).filter((name) => name.endsWith(".js"));
-if (glue.length === 0) {
-  console.error("minify-glue: no .js file in the staging directory");
-  process.exit(1);
-}
-
-for (const name of glue) {
-  const path = join(staging, name);
-  const original = await readFile(path);
-  // `module`: the glue is an ES module; exported names (init, the wasm-streams
-  // classes) and the import object's keys (property names) are left as they are.
-  const result = await minify(original.toString("utf8"), {
-    module: true,
-    ecma: 2020,
-    compress: true,
-    mangle: true,
-  });
-  const minified = Buffer.from(result.code, "utf8");
-  const before = sri(original);
-  if (!html.includes(before)) {
-    console.error(`minify-glue: index.html has no integrity ${before} for ${name}`);
-    process.exit(1);
+/** Minifies every top-level `.js` file of `dir` and fixes its hash in `dir/index.html`. */
+export async function minifyGlue(dir) {
+  const htmlPath = join(dir, "index.html");
+  let html = await readFile(htmlPath, "utf8");
+  const glue = (await readdir(dir)).filter((name) => name.endsWith(".js"));
+  if (glue.length === 0) {
+    throw new Error("minify-glue: no .js file in the staging directory");
   }
-  html = html.replaceAll(before, sri(minified));
-  await writeFile(path, minified);
-  console.log(`minify-glue: ${name} ${original.length} -> ${minified.length} bytes`);
+  for (const name of glue) {
+    const path = join(dir, name);
+    const original = await readFile(path);
+    // `module`: the glue is an ES module; exported names (init, the wasm-streams
+    // classes) and the import object's keys (property names) are left as they are.
+    const result = await minify(original.toString("utf8"), {
+      module: true,
+      ecma: 2020,
+      compress: true,
+      mangle: true,
+    });
+    const minified = Buffer.from(result.code, "utf8");
+    const before = sri(original);
+    if (!html.includes(before)) {
+      throw new Error(`minify-glue: index.html has no integrity ${before} for ${name}`);
+    }
+    html = html.replaceAll(before, sri(minified));
+    await writeFile(path, minified);
+    console.log(`minify-glue: ${name} ${original.length} -> ${minified.length} bytes`);
+  }
+  await writeFile(htmlPath, html);
 }
-await writeFile(htmlPath, html);

@@ -18,6 +18,9 @@ const TRUNK_VERSION: &str = "0.21.14";
 const OHA_VERSION: &str = "1.16.0";
 /// cargo-deny, for the licence and duplicate check of the test command.
 const CARGO_DENY_VERSION: &str = "0.20.2";
+/// Firefox's WebDriver, for the browser tests in Firefox ESR (installed with cargo:
+/// Debian has no package for it).
+const GECKODRIVER_VERSION: &str = "0.37.1";
 /// Debian packages behind the `rustc-web` route.
 const DEBIAN_WASM_PACKAGES: [&str; 4] = ["rustc-web", "cargo-web", "rust-web-src", "lld-19"];
 /// The rustup name under which the Debian compiler is linked.
@@ -38,7 +41,25 @@ pub struct WebTools {
     path: OsString,
     /// Extra environment for the wasm build (empty on the rustup route).
     wasm_env: WasmEnv,
-    route: &'static str,
+    std: WasmStd,
+}
+
+/// Where the wasm32 standard library comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WasmStd {
+    /// The active rustup toolchain's prebuilt `wasm32-unknown-unknown` target.
+    Rustup,
+    /// Built from Debian's `rust-web-src` with `-Zbuild-std` and the size flags.
+    FromSource,
+}
+
+impl WasmStd {
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Rustup => "the active rustup toolchain",
+            Self::FromSource => "Debian's rustc-web (std built from source)",
+        }
+    }
 }
 
 impl WebTools {
@@ -51,6 +72,12 @@ impl WebTools {
         step
     }
 
+    /// Whether std is built from source with the size flags, as on the route the bundle
+    /// budget is judged on; rustup's prebuilt std makes the bundle ~35 KB larger.
+    pub fn std_built_from_source(&self) -> bool {
+        self.std == WasmStd::FromSource
+    }
+
     pub fn describe(&self) -> String {
         let panic = if immediate_abort() {
             ", panic=immediate-abort"
@@ -59,20 +86,152 @@ impl WebTools {
         };
         format!(
             "wasm32 std from {}{panic}, trunk {TRUNK_VERSION}",
-            self.route
+            self.std.describe()
         )
     }
 }
 
-/// Where the headless-browser tests find Chromium and its WebDriver.
-pub struct Browser {
+/// Where the headless-browser tests find the browsers and their WebDrivers.
+pub struct Browsers {
     pub chrome: PathBuf,
     pub chromedriver: PathBuf,
+    pub firefox: PathBuf,
+    pub geckodriver: PathBuf,
+}
+
+impl Browsers {
+    pub fn describe(&self) -> String {
+        format!(
+            "{} with {}, {} with {}",
+            self.chrome.display(),
+            self.chromedriver.display(),
+            self.firefox.display(),
+            self.geckodriver.display()
+        )
+    }
+}
+
+/// A program the browser tests need: how a user names it, where it is looked for, and
+/// the Debian package that provides it.
+struct Program {
+    /// The environment variable that names it (and that the tests read).
+    env: &'static str,
+    /// Where a system-wide install puts it (Debian's package, for the packaged ones).
+    system_path: &'static str,
+    /// Names looked up on `PATH`, preferred first.
+    names: &'static [&'static str],
+    /// Debian's package; `None` for one installed otherwise.
+    package: Option<&'static str>,
+}
+
+const CHROME: Program = Program {
+    env: "LAB_CHROME",
+    system_path: "/usr/bin/chromium",
+    names: &["chromium", "chromium-browser", "google-chrome"],
+    package: Some("chromium"),
+};
+const CHROMEDRIVER: Program = Program {
+    env: "LAB_CHROMEDRIVER",
+    system_path: "/usr/bin/chromedriver",
+    names: &["chromedriver"],
+    package: Some("chromium-driver"),
+};
+const FIREFOX: Program = Program {
+    env: "LAB_FIREFOX",
+    system_path: "/usr/bin/firefox-esr",
+    names: &["firefox-esr", "firefox"],
+    package: Some("firefox-esr"),
+};
+const GECKODRIVER: Program = Program {
+    env: "LAB_GECKODRIVER",
+    system_path: "/usr/bin/geckodriver",
+    names: &["geckodriver"],
+    package: None,
+};
+
+impl Program {
+    /// The program named by its variable, else the system's, else the first on `PATH`.
+    fn find(&self) -> Option<PathBuf> {
+        std::env::var_os(self.env)
+            .map(PathBuf::from)
+            .or_else(|| {
+                let system = Path::new(self.system_path);
+                system.is_file().then(|| system.to_owned())
+            })
+            .or_else(|| self.names.iter().copied().find_map(which))
+    }
+}
+
+/// Finds (or installs: Debian packages as root, geckodriver with cargo) Chromium,
+/// Firefox and their WebDrivers. A variable naming a missing file is an error, not a
+/// reason to look elsewhere.
+pub fn browsers() -> Result<Browsers, Failure> {
+    let programs = [CHROME, CHROMEDRIVER, FIREFOX, GECKODRIVER];
+    for program in &programs {
+        if let Some(named) = std::env::var_os(program.env)
+            && !Path::new(&named).is_file()
+        {
+            return Err(Failure(format!(
+                "{}={} is not a file: point it at {}, or unset it",
+                program.env,
+                named.to_string_lossy(),
+                program.names[0]
+            )));
+        }
+    }
+    let missing: Vec<&Program> = programs
+        .iter()
+        .filter(|program| program.package.is_some() && program.find().is_none())
+        .collect();
+    if !missing.is_empty() {
+        let packages: Vec<&str> = missing
+            .iter()
+            .filter_map(|program| program.package)
+            .collect();
+        apt_install(&packages, "the headless-browser tests").map_err(|Failure(why)| {
+            let names: Vec<String> = missing
+                .iter()
+                .map(|program| format!("{}=<path of {}>", program.env, program.names[0]))
+                .collect();
+            Failure(format!("{why}; or set {}", names.join(" ")))
+        })?;
+    }
+    let found = |program: &Program| program.find().unwrap_or_else(|| program.system_path.into());
+    Ok(Browsers {
+        chrome: found(&CHROME),
+        chromedriver: found(&CHROMEDRIVER),
+        firefox: found(&FIREFOX),
+        geckodriver: geckodriver()?,
+    })
+}
+
+/// geckodriver: the one named or on `PATH`, else cargo's, installed if missing.
+fn geckodriver() -> Result<PathBuf, Failure> {
+    if let Some(found) = GECKODRIVER.find() {
+        return Ok(found);
+    }
+    let path = tool_path(Path::new("."))?;
+    let install = [
+        "install",
+        "geckodriver",
+        "--version",
+        GECKODRIVER_VERSION,
+        "--locked",
+    ];
+    ensure_cargo_tool("geckodriver", GECKODRIVER_VERSION, &install, &path).map_err(
+        |Failure(why)| {
+            Failure(format!(
+                "{why}; install geckodriver (`cargo install geckodriver`) or set {}",
+                GECKODRIVER.env
+            ))
+        },
+    )?;
+    Ok(cargo_home().join("bin/geckodriver"))
 }
 
 /// Makes sure the wasm toolchain, Trunk, wasm-bindgen and wasm-opt are present.
 pub fn web_tools(root: &Path) -> Result<WebTools, Failure> {
-    let (route, wasm_env) = wasm_std(root)?;
+    let (std, wasm_env) = wasm_std(root)?;
     let path = tool_path(root)?;
     ensure_cargo_tool(
         "trunk",
@@ -88,51 +247,15 @@ pub fn web_tools(root: &Path) -> Result<WebTools, Failure> {
     Ok(WebTools {
         path,
         wasm_env,
-        route,
+        std,
     })
-}
-
-/// Finds (or installs, on Debian as root) Chromium and chromedriver.
-pub fn browser() -> Result<Browser, Failure> {
-    if let (Some(chrome), Some(chromedriver)) = (
-        std::env::var_os("LAB_CHROME"),
-        std::env::var_os("LAB_CHROMEDRIVER"),
-    ) {
-        return Ok(Browser {
-            chrome: chrome.into(),
-            chromedriver: chromedriver.into(),
-        });
-    }
-    let debian = Browser {
-        chrome: "/usr/bin/chromium".into(),
-        chromedriver: "/usr/bin/chromedriver".into(),
-    };
-    if debian.chrome.is_file() && debian.chromedriver.is_file() {
-        return Ok(debian);
-    }
-    if let (Some(chrome), Some(chromedriver)) = (
-        ["chromium", "chromium-browser", "google-chrome"]
-            .into_iter()
-            .find_map(which),
-        which("chromedriver"),
-    ) {
-        return Ok(Browser {
-            chrome,
-            chromedriver,
-        });
-    }
-    apt_install(
-        &["chromium", "chromium-driver"],
-        "the headless-browser tests",
-    )
-    .map(|()| debian)
 }
 
 /// Environment variables for the wasm build.
 type WasmEnv = Vec<(&'static str, &'static str)>;
 
-/// Where the wasm32 std comes from (for messages) and the environment that selects it.
-fn wasm_std(root: &Path) -> Result<(&'static str, WasmEnv), Failure> {
+/// Where the wasm32 std comes from and the environment that selects it.
+fn wasm_std(root: &Path) -> Result<(WasmStd, WasmEnv), Failure> {
     let sysroot = Step::new("rustc")
         .current_dir(root)
         .args(["--print", "sysroot"])
@@ -151,7 +274,7 @@ fn wasm_std(root: &Path) -> Result<(&'static str, WasmEnv), Failure> {
                  built from source (the Debian route), not rustup's prebuilt {WASM_TARGET} std"
             )));
         }
-        return Ok(("the active rustup toolchain", Vec::new()));
+        return Ok((WasmStd::Rustup, Vec::new()));
     }
     if !Path::new("/usr/bin/apt-get").exists() {
         return Err(Failure(format!(
@@ -196,7 +319,7 @@ fn wasm_std(root: &Path) -> Result<(&'static str, WasmEnv), Failure> {
         "-Zfmt-debug=shallow -Zlocation-detail=none"
     };
     env.push(("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS", rustflags));
-    Ok(("Debian's rustc-web (std built from source)", env))
+    Ok((WasmStd::FromSource, env))
 }
 
 /// Installs missing Debian packages; refuses with the exact command when not root.

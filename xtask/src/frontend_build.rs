@@ -1,11 +1,14 @@
-//! The release build of the frontend, skipped when none of its inputs changed since
-//! the last successful build (Trunk would rerun wasm-bindgen and wasm-opt every time).
+//! The release build of the frontend into `dist/`, skipped when none of its inputs
+//! changed since the last successful build (Trunk would rerun wasm-bindgen and wasm-opt
+//! every time), and the bundle's sizes judged against its budget. The dev loop builds
+//! elsewhere ([`DEV_DIST`]).
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::bootstrap::WebTools;
+use crate::bundle_budget::{BUDGET, BundleSizes};
 use crate::command::Failure;
 
 /// Inputs of the frontend build, relative to the workspace root.
@@ -19,6 +22,10 @@ const INPUTS: [&str; 7] = [
     "package-lock.json",
 ];
 const STAMP: &str = ".build-stamp";
+/// Where `cargo xtask dev` (`trunk serve`) builds, relative to the workspace root: not
+/// `dist/`, which the demo serves, so that the dev loop's debug bundle never replaces
+/// the release one under a running demo.
+pub const DEV_DIST: &str = "target/dev-dist";
 
 /// Builds `dist/` in release mode if needed; returns its path.
 pub fn release(root: &Path, tools: &WebTools) -> Result<PathBuf, Failure> {
@@ -73,15 +80,58 @@ fn visit(path: &Path, hasher: &mut DefaultHasher) {
     }
 }
 
-/// Prints the size of the wasm module and JS glue in `dist`.
-pub fn report_sizes(dist: &Path) -> Result<(), Failure> {
-    let entries = std::fs::read_dir(dist)
-        .map_err(|err| Failure(format!("cannot read {}: {err}", dist.display())))?;
-    for entry in entries.filter_map(Result::ok) {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".wasm") || name.ends_with(".js") {
-            let bytes = entry.metadata().map(|m| m.len()).unwrap_or(0);
+/// Prints each bundle file's size in `dist` (the wasm, the JS glue and their `.gz`
+/// and `.br` copies), then the bundle's totals against [`BUDGET`]. Over budget is a
+/// failure when `enforced`, a note otherwise.
+pub fn judge_budget(dist: &Path, enforced: bool) -> Result<(), Failure> {
+    let mut files = Vec::new();
+    files_under(dist, dist, &mut files)?;
+    files.sort();
+    for (name, bytes) in &files {
+        if [".wasm", ".js"]
+            .iter()
+            .any(|extension| name.contains(extension))
+        {
             println!("{name}: {bytes} bytes");
+        }
+    }
+    let sizes = BundleSizes::from_files(files.iter().map(|(name, bytes)| (name.as_str(), *bytes)))
+        .map_err(Failure)?;
+    let report = BUDGET.report(&sizes);
+    println!("{report}");
+    if BUDGET.is_met_by(&sizes) {
+        Ok(())
+    } else if enforced {
+        Err(Failure(format!(
+            "the frontend bundle exceeds its budget (docs/frontend-budget.md):\n{report}"
+        )))
+    } else {
+        println!(
+            "note: over budget, reported only: rustup's prebuilt wasm32 std makes the bundle \
+             ~35 KB larger than the std built from source that the budget is judged on"
+        );
+        Ok(())
+    }
+}
+
+/// Every file under `dir` as (path relative to `dist`, with `/`; size in bytes).
+fn files_under(dist: &Path, dir: &Path, files: &mut Vec<(String, u64)>) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|err| Failure(format!("cannot read {}: {err}", dir.display())))?;
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        if meta.is_dir() {
+            files_under(dist, &path, files)?;
+        } else if let Ok(relative) = path.strip_prefix(dist) {
+            let name = relative
+                .components()
+                .map(|part| part.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push((name, meta.len()));
         }
     }
     Ok(())

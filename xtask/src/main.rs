@@ -1,13 +1,17 @@
-//! `cargo xtask`: the lab's two commands and the bootstrap behind them.
+//! `cargo xtask`: the lab's commands and the bootstrap behind them.
 //!
 //! - `cargo xtask demo [--addr ADDR]`: bootstrap, build the frontend (release), start
 //!   the backend serving it and both APIs.
-//! - `cargo xtask test`: bootstrap, build the frontend, then format check, `buf lint`
-//!   of the contract, clippy, `cargo deny` (licences, duplicates, sources) and every
-//!   test of the workspace, the headless-browser and load tests included.
-//! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload (API calls go
-//!   to a backend on 127.0.0.1:8080, see Trunk.toml).
-//! - `cargo xtask build`: the release frontend into `dist/`, with its sizes.
+//! - `cargo xtask test`: bootstrap (browsers included), build the frontend, check the
+//!   bundle against its size budget, then format check, `buf lint` of the contract,
+//!   clippy, `cargo deny` (licences, duplicates, sources) and every test of the
+//!   workspace, the load tests and the browser tests in Chromium and Firefox included
+//!   (here they fail instead of skipping when a browser or `dist/` is missing).
+//! - `cargo xtask dev`: bootstrap, then `trunk serve` with hot reload into its own
+//!   directory, `target/dev-dist/` (API calls go to a backend on 127.0.0.1:8080, see
+//!   Trunk.toml).
+//! - `cargo xtask build`: the release frontend into `dist/`, with its sizes (raw, gzip,
+//!   brotli) and the budget.
 //! - `cargo xtask bench`: load benchmark of the release backend, into `docs/benchmark.md`.
 //! - `cargo xtask soak [--minutes N]`: mixed load with streams for N minutes (default
 //!   10), memory and p99 every minute; not part of `test`.
@@ -15,6 +19,7 @@
 
 mod bench;
 mod bootstrap;
+mod bundle_budget;
 mod command;
 mod frontend_build;
 
@@ -39,11 +44,12 @@ enum Task {
         #[arg(long, env = "LAB_ADDR", default_value = "127.0.0.1:8080")]
         addr: String,
     },
-    /// Run every test: unit, integration and headless-browser.
+    /// Run every test: unit, integration, headless Chromium and Firefox, bundle budget.
     Test,
-    /// Build the frontend (release) into dist/ and print the bundle's sizes.
+    /// Build the frontend (release) into dist/ and print the bundle's sizes and budget.
     Build,
-    /// Hot-reloading frontend (`trunk serve`) against a running backend.
+    /// Hot-reloading frontend (`trunk serve`, into target/dev-dist) against a running
+    /// backend.
     Dev,
     /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
     Bench,
@@ -56,7 +62,7 @@ enum Task {
     },
     /// Install missing build tools and exit.
     Bootstrap {
-        /// Also install the browser and driver the tests use.
+        /// Also install the browsers and drivers the tests use.
         #[arg(long)]
         browser: bool,
     },
@@ -111,7 +117,7 @@ fn run(task: Task) -> Result<(), Failure> {
         Task::Bootstrap { browser } => {
             let tools = bootstrap::web_tools(&root)?;
             if browser {
-                bootstrap::browser()?;
+                println!("bootstrap: browsers {}", bootstrap::browsers()?.describe());
             }
             println!("bootstrap: ready ({})", tools.describe());
             Ok(())
@@ -127,8 +133,10 @@ fn run(task: Task) -> Result<(), Failure> {
         }
         Task::Test => {
             let tools = bootstrap::web_tools(&root)?;
-            let browser = bootstrap::browser()?;
+            let browsers = bootstrap::browsers()?;
             let dist = frontend_build::release(&root, &tools)?;
+            // First, as it is cheap and deterministic for a toolchain.
+            frontend_build::judge_budget(&dist, tools.std_built_from_source())?;
             command::cargo(&root)
                 .args(["fmt", "--all", "--check"])
                 .run_to_end()?;
@@ -155,8 +163,13 @@ fn run(task: Task) -> Result<(), Failure> {
             let outcome = command::cargo(&root)
                 .args(["test", "--workspace", "--all-targets"])
                 .env("LAB_DIST_DIR", &dist)
-                .env("LAB_CHROME", &browser.chrome)
-                .env("LAB_CHROMEDRIVER", &browser.chromedriver)
+                .env("LAB_CHROME", &browsers.chrome)
+                .env("LAB_CHROMEDRIVER", &browsers.chromedriver)
+                .env("LAB_FIREFOX", &browsers.firefox)
+                .env("LAB_GECKODRIVER", &browsers.geckodriver)
+                // Plain `cargo test` skips the browser tests when a browser or dist/ is
+                // missing; the test command must run them.
+                .env("LAB_REQUIRE_BROWSERS", "1")
                 .run_inspecting_stdout(|line| summary.add(line));
             // One closing line for the whole workspace, after cargo's per-binary ones.
             println!(
@@ -181,12 +194,17 @@ fn run(task: Task) -> Result<(), Failure> {
         Task::Build => {
             let tools = bootstrap::web_tools(&root)?;
             let dist = frontend_build::release(&root, &tools)?;
-            frontend_build::report_sizes(&dist)
+            frontend_build::judge_budget(&dist, false)
         }
         Task::Dev => {
             let tools = bootstrap::web_tools(&root)?;
             println!("dev: start the backend in another terminal: cargo run -p lab-backend");
-            tools.trunk(&root).arg("serve").run_to_end()
+            tools
+                .trunk(&root)
+                .arg("serve")
+                .arg("--dist")
+                .arg(root.join(frontend_build::DEV_DIST))
+                .run_to_end()
         }
     }
 }
