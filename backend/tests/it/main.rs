@@ -8,6 +8,7 @@
 //! - [`load`]: bounded load and dropped streams against the binary (and the soak).
 //! - [`browser`]: the real UI in headless Chromium and Firefox.
 //! - [`frontend_budget`]: the bundle's startup and sustained rate (a measurement).
+//! - [`static_assets`]: the built frontend's precompressed files, by `Accept-Encoding`.
 
 mod api;
 mod browser;
@@ -16,4 +17,5 @@ mod frontend_budget;
 mod fuzz;
 mod limits;
 mod load;
+mod static_assets;
 mod support;
