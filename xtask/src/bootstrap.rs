@@ -1,5 +1,7 @@
-//! Installs what the build needs and is missing, and says exactly what to do when it
-//! cannot. Every check is cheap, so a machine that has everything pays a few seconds.
+//! Installs what the build and the tests need and is missing (the wasm toolchain, Trunk
+//! and its tools; Chromium, Firefox ESR and their WebDrivers; the benchmark's and the
+//! test command's tools), and says exactly what to do when it cannot. Every check is
+//! cheap, so a machine that has everything pays a few seconds.
 //!
 //! The wasm32 standard library comes from one of two places:
 //! - the active rustup toolchain, when it has the `wasm32-unknown-unknown` target (an
@@ -210,35 +212,19 @@ fn geckodriver() -> Result<PathBuf, Failure> {
     if let Some(found) = GECKODRIVER.find() {
         return Ok(found);
     }
-    let path = tool_path(Path::new("."))?;
-    let install = [
-        "install",
-        "geckodriver",
-        "--version",
-        GECKODRIVER_VERSION,
-        "--locked",
-    ];
-    ensure_cargo_tool("geckodriver", GECKODRIVER_VERSION, &install, &path).map_err(
-        |Failure(why)| {
-            Failure(format!(
-                "{why}; install geckodriver (`cargo install geckodriver`) or set {}",
-                GECKODRIVER.env
-            ))
-        },
-    )?;
-    Ok(cargo_home().join("bin/geckodriver"))
+    locked_cargo_tool("geckodriver", GECKODRIVER_VERSION).map_err(|Failure(why)| {
+        Failure(format!(
+            "{why}; install geckodriver (`cargo install geckodriver`) or set {}",
+            GECKODRIVER.env
+        ))
+    })
 }
 
 /// Makes sure the wasm toolchain, Trunk, wasm-bindgen and wasm-opt are present.
 pub fn web_tools(root: &Path) -> Result<WebTools, Failure> {
     let (std, wasm_env) = wasm_std(root)?;
     let path = tool_path(root)?;
-    ensure_cargo_tool(
-        "trunk",
-        TRUNK_VERSION,
-        &["install", "trunk", "--version", TRUNK_VERSION, "--locked"],
-        &path,
-    )?;
+    locked_cargo_tool("trunk", TRUNK_VERSION)?;
     let bindgen = wasm_bindgen_version(root)?;
     // Not `--locked`: one of the CLI's locked dependencies is missing from the registry.
     let install = ["install", "wasm-bindgen-cli", "--version", bindgen.as_str()];
@@ -463,24 +449,21 @@ fn which(program: &str) -> Option<PathBuf> {
 
 /// `oha` for the benchmark, installed with cargo if missing.
 pub fn oha() -> Result<PathBuf, Failure> {
-    let path = tool_path(Path::new("."))?;
-    let install = ["install", "oha", "--version", OHA_VERSION, "--locked"];
-    ensure_cargo_tool("oha", OHA_VERSION, &install, &path)?;
-    Ok(cargo_home().join("bin/oha"))
+    locked_cargo_tool("oha", OHA_VERSION)
 }
 
 /// `cargo-deny`, installed with cargo if missing.
 pub fn cargo_deny() -> Result<PathBuf, Failure> {
+    locked_cargo_tool("cargo-deny", CARGO_DENY_VERSION)
+}
+
+/// The binary of crate `name` (binary of the same name) at `version` in cargo's bin
+/// directory, installed there with `cargo install --locked` if missing.
+fn locked_cargo_tool(name: &str, version: &str) -> Result<PathBuf, Failure> {
     let path = tool_path(Path::new("."))?;
-    let install = [
-        "install",
-        "cargo-deny",
-        "--version",
-        CARGO_DENY_VERSION,
-        "--locked",
-    ];
-    ensure_cargo_tool("cargo-deny", CARGO_DENY_VERSION, &install, &path)?;
-    Ok(cargo_home().join("bin/cargo-deny"))
+    let install = ["install", name, "--version", version, "--locked"];
+    ensure_cargo_tool(name, version, &install, &path)?;
+    Ok(cargo_home().join("bin").join(name))
 }
 
 /// `h2load` (Debian's nghttp2-client) for the benchmark's HTTP/2 cells.
