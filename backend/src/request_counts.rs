@@ -133,7 +133,7 @@ mod tests {
         counts.record(rest::PING);
         counts.record(grpc::STREAM);
         counts.record("/api/v2/nothing");
-        counts.record("/lab.v1.LabService/Explode");
+        counts.record(&format!("/{}/Explode", grpc::SERVICE));
         let snapshot = counts.snapshot();
         assert_eq!(snapshot.len(), SLOTS);
         assert_eq!(snapshot[rest::PING], 2);
