@@ -50,24 +50,10 @@ async fn runs_of_the_maximum_count_succeed(workload: &str) {
                 "{workload} of {MAX_RECORDS} {} over {protocol}",
                 shape.key()
             );
-            let errors = browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await;
-            if errors > 0.0 {
-                let error = browser
-                    .text_of(&format!("[data-testid=error-{protocol}]"))
-                    .await;
-                panic!("{what}: {error}");
-            }
-            let requests = browser
-                .number_in(&format!("summary-{protocol}-requests"))
-                .await;
-            assert_eq!(requests, 1.0, "{what}: requests");
+            browser.assert_succeeded(protocol, 1.0, &what).await;
             assert_eq!(
-                browser
-                    .number_in(&format!("summary-{protocol}-records"))
-                    .await,
-                f64::from(MAX_RECORDS) * requests,
+                browser.summary(protocol, "records").await,
+                f64::from(MAX_RECORDS),
                 "{what}: records"
             );
             assert_eq!(

@@ -202,21 +202,11 @@ async fn each_protocol_choice(kind: BrowserKind) {
                 assert_eq!(requests, None, "{choice}: {protocol} sent requests");
                 continue;
             }
-            assert_eq!(requests, Some(expected as f64), "{choice}: {protocol}");
-            assert_eq!(
-                browser
-                    .number_in(&format!("summary-{protocol}-errors"))
-                    .await,
-                0.0,
-                "{choice}: {protocol}"
-            );
-            assert!(browser.number_in(&format!("summary-{protocol}-p50")).await > 0.0);
-            assert!(
-                browser
-                    .number_in(&format!("summary-{protocol}-decode"))
-                    .await
-                    >= 0.0
-            );
+            browser
+                .assert_succeeded(protocol, expected as f64, choice)
+                .await;
+            assert!(browser.summary(protocol, "p50").await > 0.0);
+            assert!(browser.summary(protocol, "decode").await >= 0.0);
             let wire = attr_number(
                 &browser,
                 &format!("[data-testid=size-{protocol}-wire]"),
@@ -247,18 +237,10 @@ async fn a_long_both_run_with_compression_completes_and_is_photographed() {
     };
     let query = "protocol=both&workload=fetch&shape=order&count=100&compression=on&total=3000&concurrency=16";
     run_lab(&browser, &server, query).await;
-    assert_eq!(
-        browser.number_in("summary-grpc-web-requests").await,
-        1_500.0
-    );
     for protocol in PROTOCOLS {
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await,
-            0.0,
-            "{protocol}"
-        );
+        browser
+            .assert_succeeded(protocol, 1_500.0, "a long run")
+            .await;
     }
     browser
         .client
@@ -316,7 +298,7 @@ async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
         "{}",
         export["config"]
     );
-    for protocol in ["grpc-web", "rest"] {
+    for protocol in PROTOCOLS {
         let summary = export["summary"]
             .as_array()
             .unwrap()
@@ -343,7 +325,7 @@ async fn export_offers_the_runs_samples_and_summary_as_json_and_csv() {
     );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), 6, "{csv}");
-    for protocol in ["grpc-web", "rest"] {
+    for protocol in PROTOCOLS {
         let count = rows
             .iter()
             .filter(|row| row.split(',').nth(1) == Some(protocol))
@@ -372,20 +354,17 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
         .execute("window.labTestMark = 'same page'", vec![])
         .await
         .unwrap();
-    for protocol in ["grpc-web", "rest"] {
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await,
-            0.0
-        );
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, 2.0, "before the restart")
+            .await;
     }
 
     // Down: every request of the run fails, each protocol says so.
     drop(server);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     browser.run_again().await;
-    for protocol in ["grpc-web", "rest"] {
+    for protocol in PROTOCOLS {
         let error = browser
             .text_of(&format!("[data-testid=error-{protocol}]"))
             .await;
@@ -393,30 +372,16 @@ async fn a_backend_restart_shows_errors_then_recovers_without_a_reload() {
             error.contains("2 of 2 requests failed"),
             "{protocol}: {error}"
         );
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await,
-            2.0
-        );
+        assert_eq!(browser.summary(protocol, "errors").await, 2.0);
     }
 
     // Back on the same address: the next run succeeds on the same page.
     let server = TestServer::with_config_at(lab_backend::Config::new(dist), addr).await;
     browser.run_again().await;
-    for protocol in ["grpc-web", "rest"] {
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await,
-            0.0
-        );
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-requests"))
-                .await,
-            2.0
-        );
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, 2.0, "after the restart")
+            .await;
         let errors = browser
             .client
             .find_all(fantoccini::Locator::Css(&format!(
@@ -450,23 +415,10 @@ async fn stream_workload(kind: BrowserKind) {
         "protocol=both&workload=stream&shape=telemetry&count=20&total=4&concurrency=2&interval=5";
     run_lab(&browser, &server, query).await;
     for protocol in PROTOCOLS {
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-requests"))
-                .await,
-            2.0
-        );
-        assert_eq!(
-            browser
-                .number_in(&format!("summary-{protocol}-errors"))
-                .await,
-            0.0
-        );
-        let first = browser
-            .number_in(&format!("summary-{protocol}-first-message"))
-            .await;
+        browser.assert_succeeded(protocol, 2.0, "streams").await;
+        let first = browser.summary(protocol, "first-message").await;
         // 20 messages 5 ms apart take ~95 ms; the first comes long before the last.
-        let total = browser.number_in(&format!("summary-{protocol}-mean")).await;
+        let total = browser.summary(protocol, "mean").await;
         assert!(
             first > 0.0 && first < total,
             "{protocol}: first {first} ms of {total} ms"

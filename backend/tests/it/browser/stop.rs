@@ -118,9 +118,7 @@ async fn stop_ends_everything(kind: BrowserKind, protocol: &str, workload: &str)
         .await;
     let text = browser.text_of("[data-testid=progress-text]").await;
     assert!(text.starts_with("Stopped"), "{what}: {text}");
-    let measured = browser
-        .number_in(&format!("summary-{protocol}-requests"))
-        .await;
+    let measured = browser.summary(protocol, "requests").await;
     assert!(
         measured >= done_before_stop,
         "{what}: {measured} requests shown"
@@ -131,9 +129,7 @@ async fn stop_ends_everything(kind: BrowserKind, protocol: &str, workload: &str)
         later.requests
     );
     assert_eq!(
-        browser
-            .number_in(&format!("summary-{protocol}-errors"))
-            .await,
+        browser.summary(protocol, "errors").await,
         0.0,
         "{what}: Stop is not an error"
     );

@@ -294,6 +294,29 @@ impl Browser {
             .unwrap_or_else(|| panic!("{}: {testid} shows no number", self.kind.name()))
     }
 
+    /// The number in the results table's `row` for `protocol` (`grpc-web` or `rest`):
+    /// `[data-testid=summary-{protocol}-{row}]`.
+    pub async fn summary(&self, protocol: &str, row: &str) -> f64 {
+        self.number_in(&format!("summary-{protocol}-{row}")).await
+    }
+
+    /// Asserts that the run made `requests` requests over `protocol` and that none
+    /// failed, else shows the page's error for them.
+    pub async fn assert_succeeded(&self, protocol: &str, requests: f64, what: &str) {
+        if self.summary(protocol, "errors").await > 0.0 {
+            let error = self
+                .text_of(&format!("[data-testid=error-{protocol}]"))
+                .await;
+            panic!("{}: {what}: {error}", self.kind.name());
+        }
+        assert_eq!(
+            self.summary(protocol, "requests").await,
+            requests,
+            "{}: {what}: {protocol} requests",
+            self.kind.name()
+        );
+    }
+
     /// Waits for an element matching `css` and clicks it.
     pub async fn click(&self, css: &str) {
         self.wait_for(css)
