@@ -1,12 +1,14 @@
 //! Pure number-crunching behind the live charts and the summary table: exact
 //! percentiles ([`percentiles`]), a fixed-size latency histogram ([`latency_histogram`]),
-//! a bounded series over run time ([`time_series`]), and axis scales and value
-//! formatting for the SVG charts ([`scale`]).
+//! a bounded series over run time ([`time_series`]), the ratio of two samples with its
+//! confidence interval ([`ratio_interval`]), and axis scales and value formatting for
+//! the SVG charts ([`scale`]).
 //!
 //! Nothing here touches the browser, so all of it is unit-tested with plain `cargo test`.
 
 pub mod latency_histogram;
 pub mod percentiles;
+pub mod ratio_interval;
 pub mod scale;
 pub mod time_series;
 
