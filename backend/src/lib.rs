@@ -1,17 +1,21 @@
-//! The lab's backend: one axum [`Router`] that serves, on a single listener,
+//! The lab's backend: one axum [`Router`] that serves, on every listener (plain
+//! HTTP/1.1 + h2c, and HTTP/1.1 or HTTP/2 over TLS: [`listener`]),
 //!
 //! - REST + JSON under `/api/v1` ([`rest`]),
-//! - gRPC-Web (binary and text) and native gRPC (HTTP/2 prior knowledge) for
+//! - gRPC-Web (binary and text) and native gRPC (h2c by prior knowledge, or h2 over TLS) for
 //!   `lab.v1.LabService` ([`grpc`]),
 //! - the built frontend as static files, with `index.html` as the fallback,
 //! - `GET /healthz`, a bare route: the benchmark's baseline.
 //!
 //! [`app`] builds the router from an [`AppState`] so tests can serve it on
-//! `127.0.0.1:0`; [`serve`] runs it until a shutdown signal.
+//! `127.0.0.1:0`; [`serve`] runs it until a shutdown signal; [`certificate`] makes or
+//! loads what the TLS listeners present.
 
 pub mod api_error;
+pub mod certificate;
 pub mod compression;
 pub mod grpc;
+pub mod listener;
 pub mod record_stream;
 pub mod request_counts;
 pub mod rest;
@@ -36,9 +40,10 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+pub use listener::{ListenerInfo, ListenerKind};
 pub use record_stream::LiveStreams;
 pub use request_counts::RequestCounts;
-pub use serve::{ConnectionLimits, serve};
+pub use serve::{BoundListener, ConnectionLimits, serve};
 
 /// The largest request body (REST) or message (gRPC) accepted: the contract's limit,
 /// enough for an upload of the maximum record count of any shape.
@@ -65,7 +70,8 @@ pub struct Config {
     pub max_streams: usize,
     /// Time limit until a response starts; then `408 Request Timeout`.
     pub request_timeout: Duration,
-    /// Per-connection limits (request head size, header timeout, HTTP/2 streams).
+    /// Per-connection limits (request head size, timeouts, HTTP/2 streams, open
+    /// connections per listener).
     pub connection: ConnectionLimits,
 }
 
@@ -92,6 +98,8 @@ pub struct AppState {
     pub live_streams: LiveStreams,
     /// Requests per API route since start.
     pub requests: RequestCounts,
+    /// The listeners serving this state, with their connection counts.
+    pub listeners: Arc<[ListenerInfo]>,
 }
 
 impl AppState {
@@ -99,7 +107,16 @@ impl AppState {
         Self {
             live_streams: LiveStreams::new(config.max_streams),
             requests: RequestCounts::default(),
+            listeners: Arc::new([]),
             config: Arc::new(config),
+        }
+    }
+
+    /// The same state, reporting `listeners` in `/api/v1/status`.
+    pub fn with_listeners(self, listeners: impl IntoIterator<Item = ListenerInfo>) -> Self {
+        Self {
+            listeners: listeners.into_iter().collect(),
+            ..self
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `lab-backend`: serves the lab (UI, REST, gRPC-Web, native gRPC) on one address.
+//! `lab-backend`: serves the lab (UI, REST, gRPC-Web, native gRPC) on a plain listener
+//! and two TLS ones (HTTP/1.1 only; HTTP/2), and says on stdout where they are and how
+//! to get a browser to accept the certificate.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,7 +8,8 @@ use std::process::ExitCode;
 
 use axum::http::HeaderValue;
 use clap::Parser;
-use lab_backend::{AppState, Config, app, serve};
+use lab_backend::certificate::{self, Certificate};
+use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: per-request allocations are the server's hottest code after I/O, and it
@@ -18,13 +21,33 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
-    /// Address to listen on.
+    /// Address of the plain listener (HTTP/1.1, and HTTP/2 by prior knowledge).
     #[arg(long, env = "LAB_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
+    /// Address of the TLS listener that offers only HTTP/1.1 (ALPN `http/1.1`).
+    #[arg(long, env = "LAB_TLS_HTTP1_ADDR", default_value = "127.0.0.1:8443")]
+    tls_http1_addr: SocketAddr,
+    /// Address of the TLS listener that offers HTTP/2 (ALPN `h2`, then `http/1.1`).
+    #[arg(long, env = "LAB_TLS_H2_ADDR", default_value = "127.0.0.1:8444")]
+    tls_h2_addr: SocketAddr,
+    /// Serve the plain listener only.
+    #[arg(long, env = "LAB_NO_TLS")]
+    no_tls: bool,
+    /// Where the generated certificate is saved and found again.
+    /// Default: $XDG_DATA_HOME/grpc-web-vs-rest-lab, or ~/.local/share/grpc-web-vs-rest-lab.
+    #[arg(long, env = "LAB_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+    /// One's own certificate chain (PEM) for the TLS listeners, e.g. from mkcert or a
+    /// CA for --public; needs --tls-key.
+    #[arg(long, env = "LAB_TLS_CERT", value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "LAB_TLS_KEY", value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Directory of the built frontend (Trunk's output).
     #[arg(long, env = "LAB_STATIC_DIR", default_value = "dist")]
     static_dir: PathBuf,
-    /// Allow listening on a non-loopback address (the lab has no authentication).
+    /// Allow listening on non-loopback addresses (the lab has no authentication).
     #[arg(long)]
     public: bool,
     /// An origin allowed to call the APIs from another page (CORS); repeat for more.
@@ -35,6 +58,40 @@ struct Cli {
     /// Default: 512.
     #[arg(long, value_name = "N")]
     max_streams: Option<usize>,
+    /// Connections open at once on each listener; more are closed right after accept.
+    /// Default: 1024.
+    #[arg(long, value_name = "N")]
+    max_connections: Option<usize>,
+}
+
+impl Cli {
+    /// The listeners to serve, with their addresses.
+    fn listeners(&self) -> Vec<(ListenerKind, SocketAddr)> {
+        let mut listeners = vec![(ListenerKind::Plain, self.addr)];
+        if !self.no_tls {
+            listeners.push((ListenerKind::TlsHttp1, self.tls_http1_addr));
+            listeners.push((ListenerKind::TlsH2, self.tls_h2_addr));
+        }
+        listeners
+    }
+
+    /// The certificate of the TLS listeners: one's own, or the saved (or new) one.
+    fn certificate(&self) -> Result<Option<Certificate>, certificate::CertificateError> {
+        if self.no_tls {
+            return Ok(None);
+        }
+        let certificate = match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Certificate::load(cert, key)?,
+            _ => {
+                let dir = match &self.tls_dir {
+                    Some(dir) => dir.clone(),
+                    None => certificate::default_dir()?,
+                };
+                Certificate::load_or_create(&dir)?
+            }
+        };
+        Ok(Some(certificate))
+    }
 }
 
 #[tokio::main]
@@ -48,32 +105,41 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    if !cli.addr.ip().is_loopback() && !cli.public {
-        eprintln!(
-            "error: {} is not a loopback address; the lab has no authentication, \
-             so pass --public to expose it anyway",
-            cli.addr
-        );
-        return ExitCode::FAILURE;
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
     }
+}
 
+async fn run(cli: Cli) -> Result<(), String> {
+    let wanted = cli.listeners();
+    let exposed = wanted
+        .iter()
+        .find(|(_, addr)| !cli.public && !addr.ip().is_loopback());
+    if let Some((_, addr)) = exposed {
+        return Err(format!(
+            "{addr} is not a loopback address; the lab has no authentication, \
+             so pass --public to expose it anyway"
+        ));
+    }
+    let certificate = cli.certificate().map_err(|err| err.to_string())?;
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(
             "{} has no index.html: the APIs work, the UI does not (build it with `cargo xtask demo`)",
             cli.static_dir.display()
         );
     }
-    let listener = match serve::bind(cli.addr).await {
-        Ok(listener) => listener,
-        Err(err) => {
-            eprintln!("error: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let addr = listener
-        .local_addr()
-        .expect("a bound listener has an address");
-    println!("The lab is at http://{addr}/");
+    let mut listeners = Vec::new();
+    for (kind, addr) in wanted {
+        let listener = BoundListener::bind(kind, addr, certificate.as_ref())
+            .await
+            .map_err(|err| err.to_string())?;
+        listeners.push(listener);
+    }
+    announce(&listeners, certificate.as_ref());
 
     let mut config = Config::new(cli.static_dir);
     if !cli.cors_origins.is_empty() {
@@ -82,13 +148,36 @@ async fn main() -> ExitCode {
     if let Some(max) = cli.max_streams {
         config.max_streams = max;
     }
+    if let Some(max) = cli.max_connections {
+        config.connection.max_connections = max;
+    }
     let limits = config.connection.clone();
-    let app = app(AppState::new(config));
-    match serve::serve(listener, app, &limits, serve::shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
+    let state = AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
+    serve::serve(listeners, app(state), &limits, serve::shutdown_signal())
+        .await
+        .map_err(|err| err.to_string())
+}
+
+/// Says on stdout where each listener is, and how a browser can accept the
+/// certificate. The first line is what scripts read ("The lab is at http://ADDR/").
+fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
+    for listener in listeners {
+        let info = listener.info();
+        match info.kind {
+            ListenerKind::Plain => println!("The lab is at {}/", info.url()),
+            kind => println!("{kind} at {}/", info.url()),
         }
+    }
+    if let Some(certificate) = certificate {
+        let pin = certificate.spki_pin();
+        println!(
+            "TLS certificate: {}; SPKI pin: {pin}",
+            certificate.provenance()
+        );
+        println!(
+            "To accept it, open each https:// URL once and proceed past the warning \
+             (Chromium: Advanced, Proceed; Firefox: Advanced, Accept the Risk), or start \
+             Chromium with --ignore-certificate-errors-spki-list={pin} --user-data-dir=<a new directory>"
+        );
     }
 }

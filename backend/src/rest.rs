@@ -7,7 +7,7 @@
 //! | GET | `/api/v1/records` | `shape`, `count`, `seed` | `FetchResponse` |
 //! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
 //! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
-//! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams, requests per route, limits |
+//! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams, requests per route, limits, listeners and their connections |
 //!
 //! The paths and query keys are `lab_proto::contract::rest`'s.
 
@@ -33,6 +33,7 @@ use tower::ServiceBuilder;
 
 use crate::AppState;
 use crate::api_error::ApiError;
+use crate::listener::{ListenerInfo, ListenerStatus};
 use crate::request_counts::{CountLayer, RequestCounts};
 use crate::server_timing;
 use crate::workload::{self, RecordsSpec};
@@ -119,6 +120,8 @@ pub struct ServerStatus {
     pub max_streams: usize,
     pub max_body_bytes: usize,
     pub max_head_bytes: usize,
+    /// Every listener: its URL, the HTTP versions it offers, its connections.
+    pub listeners: Vec<ListenerStatus>,
 }
 
 async fn status(State(state): State<AppState>) -> Response {
@@ -129,6 +132,7 @@ async fn status(State(state): State<AppState>) -> Response {
         max_streams: state.live_streams.max(),
         max_body_bytes: config.max_body_bytes,
         max_head_bytes: config.connection.max_head_bytes,
+        listeners: state.listeners.iter().map(ListenerInfo::status).collect(),
     };
     timed_json(&status, Instant::now())
 }

@@ -1,16 +1,48 @@
-//! The `lab-backend` command line: where it agrees to listen, and what it says when it
-//! cannot.
+//! The `lab-backend` command line: where it agrees to listen, what it says when it
+//! cannot, and the TLS certificate: created once, reused, or one's own.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use lab_backend::certificate;
+
+/// The backend with the plain listener only (the TLS ones' default ports could be
+/// taken by a lab running on this machine).
 fn backend(args: &[&str]) -> Command {
+    let mut command = backend_with_tls(args);
+    command.arg("--no-tls");
+    command
+}
+
+/// The backend with every listener, the TLS ones on ephemeral ports.
+fn backend_with_tls(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lab-backend"));
     command
         .args(args)
         .args(["--static-dir", "/nonexistent"])
+        .args([
+            "--tls-http1-addr",
+            "127.0.0.1:0",
+            "--tls-h2-addr",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn");
     command
+}
+
+/// A new empty directory of this test process.
+fn temp_dir(name: &str) -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "lab-cli-{}-{name}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }
 
 /// Runs the backend for at most `within`; kills it if it is still serving by then.
@@ -57,10 +89,31 @@ fn a_non_loopback_address_needs_public() {
 }
 
 #[test]
-fn the_default_address_is_loopback() {
+fn the_default_addresses_are_loopback() {
     let help = backend(&["--help"]).output().unwrap();
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(text.contains("[default: 127.0.0.1:8080]"), "{text}");
+    for default in ["127.0.0.1:8080", "127.0.0.1:8443", "127.0.0.1:8444"] {
+        assert!(text.contains(&format!("[default: {default}]")), "{text}");
+    }
+}
+
+#[test]
+fn a_non_loopback_tls_address_needs_public_too() {
+    let dir = temp_dir("public");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lab-backend"));
+    command
+        .args(["--addr", "127.0.0.1:0", "--tls-http1-addr", "127.0.0.1:0"])
+        .args(["--tls-h2-addr", "0.0.0.0:0", "--static-dir", "/nonexistent"])
+        .arg("--tls-dir")
+        .arg(&dir)
+        .env("RUST_LOG", "warn");
+    let (exited, stderr) = run_briefly(command, Duration::from_secs(5));
+    let output = exited.expect("the backend served a non-loopback address without --public");
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("0.0.0.0:0 is not a loopback address"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -72,5 +125,205 @@ fn a_busy_port_says_how_to_pick_another() {
     assert!(
         stderr.contains(&format!("{addr} is already in use")) && stderr.contains("--addr"),
         "{stderr}"
+    );
+}
+
+/// What the backend printed when serving with its certificate in `dir`.
+fn serve_with_tls_dir(dir: &Path) -> String {
+    let (exited, stdout) = run_briefly(
+        backend_with_tls(&["--addr", "127.0.0.1:0", "--tls-dir", dir.to_str().unwrap()]),
+        Duration::from_secs(3),
+    );
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    stdout
+}
+
+/// The SPKI pin the backend announced.
+fn announced_pin(stdout: &str) -> &str {
+    stdout
+        .split("SPKI pin: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("no pin announced: {stdout}"))
+}
+
+#[test]
+fn a_missing_certificate_is_created_then_the_saved_one_is_reused() {
+    let dir = temp_dir("reuse").join("nested");
+    let first = serve_with_tls_dir(&dir);
+    assert!(
+        first.contains(&format!(
+            "TLS certificate: created now in {}",
+            dir.display()
+        )),
+        "{first}"
+    );
+    for line in [
+        "The lab is at http://127.0.0.1:",
+        "HTTP/1.1 over TLS at https://127.0.0.1:",
+        "HTTP/2 over TLS at https://127.0.0.1:",
+        "--ignore-certificate-errors-spki-list=",
+    ] {
+        assert!(first.contains(line), "{line:?} missing from: {first}");
+    }
+    let pin = announced_pin(&first).to_owned();
+    assert_eq!(pin.len(), 44, "{pin}");
+    let saved = std::fs::read(dir.join(certificate::CERT_FILE)).unwrap();
+    assert!(saved.starts_with(b"-----BEGIN CERTIFICATE-----"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join(certificate::KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the key is readable by others: {mode:o}"
+        );
+    }
+
+    let second = serve_with_tls_dir(&dir);
+    assert!(
+        second.contains(&format!("TLS certificate: saved in {}", dir.display())),
+        "{second}"
+    );
+    assert_eq!(
+        announced_pin(&second),
+        pin,
+        "a restart changed the certificate"
+    );
+    assert_eq!(
+        std::fs::read(dir.join(certificate::CERT_FILE)).unwrap(),
+        saved
+    );
+}
+
+#[test]
+fn no_tls_serves_the_plain_listener_only() {
+    let dir = temp_dir("no-tls");
+    let (exited, stdout) = run_briefly(
+        backend(&["--addr", "127.0.0.1:0", "--tls-dir", dir.to_str().unwrap()]),
+        Duration::from_secs(2),
+    );
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    assert!(
+        stdout.starts_with("The lab is at http://127.0.0.1:"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("https://"), "{stdout}");
+    assert!(!stdout.contains("SPKI"), "{stdout}");
+    // Nothing was generated.
+    assert!(!dir.join(certificate::CERT_FILE).exists());
+}
+
+/// Runs the backend with one's own certificate files; it must exit with one line.
+fn refused_tls_files(cert: &Path, key: &Path) -> String {
+    let (exited, stderr) = run_briefly(
+        backend_with_tls(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ]),
+        Duration::from_secs(5),
+    );
+    let output = exited.expect("the backend served with unusable certificate files");
+    assert!(!output.status.success());
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn unreadable_or_mismatched_certificate_files_get_a_one_line_error() {
+    let dir = temp_dir("bad-files");
+    let (a, b) = (
+        certificate::generate().unwrap(),
+        certificate::generate().unwrap(),
+    );
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (cert_a, key_a, key_b) = (
+        write("a.pem", &a.cert),
+        write("a.key", &a.key),
+        write("b.key", &b.key),
+    );
+    let missing = dir.join("missing.pem");
+    let garbage = write("garbage.pem", "not PEM at all");
+
+    let stderr = refused_tls_files(&missing, &key_a);
+    assert!(
+        stderr.starts_with(&format!(
+            "error: cannot read certificate {}: ",
+            missing.display()
+        )),
+        "{stderr}"
+    );
+    let stderr = refused_tls_files(&cert_a, &missing);
+    assert!(
+        stderr.starts_with(&format!("error: cannot read key {}: ", missing.display())),
+        "{stderr}"
+    );
+    let stderr = refused_tls_files(&cert_a, &key_b);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: the key {} does not belong to the certificate {}",
+            key_b.display(),
+            cert_a.display()
+        )
+    );
+    let stderr = refused_tls_files(&garbage, &key_a);
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "error: certificate {} holds no certificate in PEM form",
+            garbage.display()
+        )
+    );
+
+    // The pair that belongs together serves, with the certificate's own pin.
+    let (exited, stdout) = run_briefly(
+        backend_with_tls(&[
+            "--addr",
+            "127.0.0.1:0",
+            "--tls-cert",
+            cert_a.to_str().unwrap(),
+            "--tls-key",
+            key_a.to_str().unwrap(),
+        ]),
+        Duration::from_secs(3),
+    );
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    assert!(
+        stdout.contains(&format!("TLS certificate: {};", cert_a.display())),
+        "{stdout}"
+    );
+    let own = lab_backend::certificate::Certificate::load(&cert_a, &key_a).unwrap();
+    assert_eq!(announced_pin(&stdout), own.spki_pin());
+}
+
+#[test]
+fn a_half_saved_certificate_is_reported_not_replaced() {
+    let dir = temp_dir("half");
+    std::fs::write(dir.join(certificate::CERT_FILE), "kept").unwrap();
+    let (exited, stderr) = run_briefly(
+        backend_with_tls(&["--addr", "127.0.0.1:0", "--tls-dir", dir.to_str().unwrap()]),
+        Duration::from_secs(5),
+    );
+    assert!(!exited.expect("the backend served").status.success());
+    assert!(
+        stderr.contains("exists but") && stderr.contains(certificate::KEY_FILE),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join(certificate::CERT_FILE)).unwrap(),
+        "kept"
     );
 }

@@ -1,18 +1,20 @@
 //! The limits that keep one client from knocking the server over, each over real
-//! sockets: request head size, concurrent streams, slow request heads and slow bodies.
-//! Every refusal is followed by a request that still succeeds.
+//! sockets: request head size, concurrent streams, slow request heads and slow bodies,
+//! and on every listener (plain and TLS) idle connections, open connections and TLS
+//! handshakes that never complete. Every refusal is followed by a request that still
+//! succeeds.
 
 use std::time::{Duration, Instant};
 
-use lab_backend::Config;
 use lab_backend::rest::ServerStatus;
+use lab_backend::{Config, ListenerKind};
 use lab_proto::contract::rest;
 use lab_proto::v1::{Shape, StreamRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::TestServer;
-use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
+use crate::support::clients::{self, CallError, Endpoint, TRANSPORTS, Transport};
 
 /// Sends `request` on a fresh connection; returns what came back until the server
 /// closed it (or 5 s passed).
@@ -237,6 +239,8 @@ async fn status_reports_live_streams_and_the_limits_in_force() {
             max_streams: 7,
             max_body_bytes: 1234,
             max_head_bytes: lab_backend::ConnectionLimits::default().max_head_bytes,
+            // Checked in `tls.rs`.
+            listeners: status.listeners.clone(),
         }
     );
     let routes: Vec<&str> = status.requests.keys().map(String::as_str).collect();
@@ -247,4 +251,221 @@ async fn status_reports_live_streams_and_the_limits_in_force() {
     {
         assert!(routes.contains(route), "{route} missing from {routes:?}");
     }
+}
+
+/// HTTP/2's connection preface and an empty SETTINGS frame: a client saying hello.
+const H2_HELLO: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+/// HTTP/2's GOAWAY frame type.
+const GOAWAY: u8 = 7;
+
+/// Reads until the peer closes (a TLS peer may close without `close_notify`: that
+/// counts); `None` if it is still open after `within`.
+async fn read_until_closed(
+    io: &mut (impl tokio::io::AsyncRead + Unpin),
+    within: Duration,
+) -> Option<Vec<u8>> {
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    tokio::time::timeout(within, async {
+        loop {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .ok()?;
+    Some(answer)
+}
+
+/// The types of the HTTP/2 frames in `bytes`, in order.
+fn frame_types(mut bytes: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    while bytes.len() >= 9 {
+        let len = u32::from_be_bytes([0, bytes[0], bytes[1], bytes[2]]) as usize;
+        types.push(bytes[3]);
+        bytes = bytes.get(9 + len..).unwrap_or_default();
+    }
+    types
+}
+
+#[tokio::test]
+async fn idle_connections_are_closed_on_every_listener_but_slow_streams_are_not_idle() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.connection.idle_timeout = Duration::from_secs(1);
+    // A silent HTTP/2 client never answers the PING of a graceful GOAWAY: it is
+    // dropped this long after.
+    config.connection.shutdown_grace = Duration::from_secs(1);
+    let server = TestServer::with_config(config).await;
+    let closed_within = Duration::from_secs(6);
+
+    // Plain, HTTP/2 by prior knowledge: hello, then nothing.
+    let started = Instant::now();
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(H2_HELLO).await.unwrap();
+    let answer = read_until_closed(&mut tcp, closed_within)
+        .await
+        .expect("an idle h2c connection was still open 6 s after a 1 s idle timeout");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(
+        frame_types(&answer).contains(&GOAWAY),
+        "{:?}",
+        frame_types(&answer)
+    );
+
+    // TLS with h2: the same hello behind the handshake.
+    let h2 = server.endpoint(ListenerKind::TlsH2);
+    let started = Instant::now();
+    let mut tls = crate::tls::handshake(&h2, &[b"h2"]).await.unwrap();
+    tls.write_all(H2_HELLO).await.unwrap();
+    let answer = read_until_closed(&mut tls, closed_within)
+        .await
+        .expect("an idle h2 connection was still open 6 s after a 1 s idle timeout");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(
+        frame_types(&answer).contains(&GOAWAY),
+        "{:?}",
+        frame_types(&answer)
+    );
+
+    // TLS with HTTP/1.1: a handshake, then no request.
+    let http1 = server.endpoint(ListenerKind::TlsHttp1);
+    let started = Instant::now();
+    let mut tls = crate::tls::handshake(&http1, &[b"http/1.1"]).await.unwrap();
+    let answer = read_until_closed(&mut tls, closed_within)
+        .await
+        .expect("an idle TLS HTTP/1.1 connection was still open 6 s after a 1 s idle timeout");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+
+    // A stream whose messages come every 400 ms is never idle for 1 s: it completes,
+    // native gRPC over h2 and SSE over HTTP/1.1 alike.
+    let request = StreamRequest {
+        shape: Shape::Telemetry.into(),
+        count: 6,
+        seed: 1,
+        interval_ms: 400,
+    };
+    let mut stream = clients::grpc(&h2)
+        .stream(request)
+        .await
+        .unwrap()
+        .into_inner();
+    let mut received = 0;
+    while stream.message().await.unwrap().is_some() {
+        received += 1;
+    }
+    assert_eq!(received, 6);
+    let sse = http1
+        .http()
+        .get(http1.url(&rest::stream_url(Shape::Telemetry, 6, 1, 400)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clients::sse_messages(sse).await.len(), 6);
+}
+
+#[tokio::test]
+async fn connections_beyond_the_maximum_are_closed_right_after_accept_per_listener() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.connection.max_connections = 3;
+    let server = TestServer::with_config(config).await;
+
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(server.addr).await.unwrap());
+    }
+    // The kernel completes the connection; the server closes it without a word.
+    let mut extra = TcpStream::connect(server.addr).await.unwrap();
+    let answer = read_until_closed(&mut extra, Duration::from_secs(5))
+        .await
+        .expect("a connection over the maximum was kept open");
+    assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
+
+    // The maximum is per listener: the TLS ones serve meanwhile, and report it.
+    let tls = server.endpoint(ListenerKind::TlsH2);
+    let status = |tls: Endpoint| async move {
+        let response = tls.http().get(tls.url(rest::STATUS)).send().await.unwrap();
+        response.json::<ServerStatus>().await.unwrap().listeners
+    };
+    let listeners = status(tls.clone()).await;
+    let plain = &listeners[0];
+    assert_eq!(
+        (
+            plain.connections_accepted,
+            plain.connections_open,
+            plain.connections_refused
+        ),
+        (3, 3, 1)
+    );
+
+    // Once the held connections close, the plain listener admits again.
+    drop(held);
+    for _ in 0..200 {
+        if status(tls.clone()).await[0].connections_open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for transport in TRANSPORTS {
+        transport.ping(server.addr).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn tls_handshakes_that_never_complete_are_dropped_and_block_nobody() {
+    let mut config = Config::new(std::env::temp_dir());
+    config.connection.tls_handshake_timeout = Duration::from_secs(1);
+    let server = TestServer::with_config(config).await;
+    let started = Instant::now();
+
+    // On each TLS listener, 20 clients that connect and say nothing, and one that
+    // stops in the middle of its ClientHello.
+    let mut silent = Vec::new();
+    for addr in [server.tls_http1_addr, server.tls_h2_addr] {
+        for i in 0..21 {
+            let mut tcp = TcpStream::connect(addr).await.unwrap();
+            if i == 0 {
+                // A handshake record announcing 200 bytes, and 1 of them.
+                tcp.write_all(&[0x16, 0x03, 0x01, 0x00, 0xc8, 0x01])
+                    .await
+                    .unwrap();
+            }
+            silent.push(tcp);
+        }
+    }
+    // Everybody else is served meanwhile.
+    for kind in [ListenerKind::TlsHttp1, ListenerKind::TlsH2] {
+        let to = server.endpoint(kind);
+        Transport::Rest.ping(&to).await.unwrap();
+        Transport::GrpcWeb.ping(&to).await.unwrap();
+    }
+    Transport::Grpc
+        .ping(server.endpoint(ListenerKind::TlsH2))
+        .await
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "good clients waited {:?} behind silent ones",
+        started.elapsed()
+    );
+    // After the deadline every silent client is gone.
+    for mut tcp in silent {
+        read_until_closed(&mut tcp, Duration::from_secs(5))
+            .await
+            .expect("a client without a handshake was still connected 5 s after a 1 s deadline");
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // And none is counted open any more (the good clients' connections close too).
+    let mut open = u64::MAX;
+    for _ in 0..200 {
+        let status = server.status().await.listeners;
+        open = status[1].connections_open + status[2].connections_open;
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(open, 0);
 }

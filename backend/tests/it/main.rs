@@ -19,3 +19,4 @@ mod limits;
 mod load;
 mod static_assets;
 mod support;
+mod tls;

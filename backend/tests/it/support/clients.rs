@@ -1,17 +1,22 @@
 //! Real clients of the four transports, each returning plain prost values so tests can
-//! compare them: native gRPC (HTTP/2 prior knowledge), gRPC-Web binary (tonic-web's
-//! client layer over HTTP/1.1), gRPC-Web text (base64 bodies, sent by hand as tonic's
-//! own web tests do: no Rust client speaks it) and REST (reqwest + serde_json).
+//! compare them: native gRPC (HTTP/2: h2c, or h2 over TLS), gRPC-Web binary
+//! (tonic-web's client layer over hyper), gRPC-Web text (base64 bodies, sent by hand as
+//! tonic's own web tests do: no Rust client speaks it) and REST (reqwest + serde_json).
+//! Each talks to an [`Endpoint`]: a plain listener's address, or a TLS listener's with
+//! the certificate to trust.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use futures_util::StreamExt;
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use lab_backend::certificate::{self, Certificate};
 use lab_proto::contract::rest::ErrorBody;
 use lab_proto::contract::{grpc as methods, rest};
 use lab_proto::v1::lab_service_client::LabServiceClient;
@@ -20,40 +25,134 @@ use lab_proto::v1::{
     StreamResponse, UploadRequest, UploadResponse,
 };
 use prost::Message;
+use rustls::RootCertStore;
 use tonic_web::{GrpcWebCall, GrpcWebClientLayer, GrpcWebClientService};
 
-pub type GrpcClient = LabServiceClient<Client<HttpConnector, tonic::body::Body>>;
+pub type Connector = HttpsConnector<HttpConnector>;
+pub type GrpcClient = LabServiceClient<Client<Connector, tonic::body::Body>>;
 pub type GrpcWebClient =
-    LabServiceClient<GrpcWebClientService<Client<HttpConnector, GrpcWebCall<tonic::body::Body>>>>;
+    LabServiceClient<GrpcWebClientService<Client<Connector, GrpcWebCall<tonic::body::Body>>>>;
 
-fn origin(addr: SocketAddr) -> http::Uri {
-    format!("http://{addr}").parse().unwrap()
+/// What a client offers in ALPN, as a browser does: `h2` first, then `http/1.1`.
+pub const BROWSER_ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
+
+/// Where a client connects: a listener's address and, for a TLS listener, the
+/// certificate it trusts (checked by name, `127.0.0.1`, as a browser checks it).
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    roots: Option<Arc<RootCertStore>>,
+}
+
+impl From<SocketAddr> for Endpoint {
+    fn from(addr: SocketAddr) -> Self {
+        Self { addr, roots: None }
+    }
+}
+
+impl From<&Endpoint> for Endpoint {
+    fn from(endpoint: &Endpoint) -> Self {
+        endpoint.clone()
+    }
+}
+
+impl Endpoint {
+    /// A TLS listener on `addr` presenting `certificate`, trusted as the only root.
+    pub fn tls(addr: SocketAddr, certificate: &Certificate) -> Self {
+        let mut roots = RootCertStore::empty();
+        roots.add(certificate.chain()[0].clone()).unwrap();
+        Self {
+            addr,
+            roots: Some(Arc::new(roots)),
+        }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.roots.is_some()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.is_tls() { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
+    }
+
+    fn origin(&self) -> http::Uri {
+        self.url("").parse().unwrap()
+    }
+
+    /// A client TLS configuration (ring) trusting the endpoint's certificate (none
+    /// for a plain endpoint) and offering `alpn`.
+    pub fn tls_config(&self, alpn: &[&[u8]]) -> rustls::ClientConfig {
+        let roots = self
+            .roots
+            .as_deref()
+            .cloned()
+            .unwrap_or_else(RootCertStore::empty);
+        let mut config = rustls::ClientConfig::builder_with_provider(certificate::provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|id| id.to_vec()).collect();
+        config
+    }
+
+    /// A connector for hyper: plain TCP, or TLS offering `h2` only (`http2`) or
+    /// `h2` and `http/1.1` as a browser does.
+    fn connector(&self, http2_only: bool) -> Connector {
+        let builder = HttpsConnectorBuilder::new()
+            .with_tls_config(self.tls_config(&[]))
+            .https_or_http();
+        if http2_only {
+            builder.enable_http2().wrap_connector(tcp_connector())
+        } else {
+            builder
+                .enable_all_versions()
+                .wrap_connector(tcp_connector())
+        }
+    }
+
+    /// A reqwest client for this endpoint: HTTP/1.1 in the clear; over TLS, whatever
+    /// ALPN settles of `h2` and `http/1.1`.
+    pub fn http(&self) -> reqwest::Client {
+        if !self.is_tls() {
+            return reqwest::Client::new();
+        }
+        reqwest::Client::builder()
+            .use_preconfigured_tls(self.tls_config(&BROWSER_ALPN))
+            .build()
+            .unwrap()
+    }
 }
 
 /// A plain-TCP connector with Nagle's algorithm off, as browsers and reqwest have it:
 /// with it on, a request whose body leaves in a second write waits for the server's
 /// delayed ACK (~40 ms on Linux).
-fn connector() -> HttpConnector {
+fn tcp_connector() -> HttpConnector {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
+    // The TLS layer above handles `https`.
+    connector.enforce_http(false);
     connector
 }
 
-/// Native gRPC over h2c.
-pub fn grpc(addr: SocketAddr) -> GrpcClient {
+/// Native gRPC over HTTP/2: h2c by prior knowledge, or h2 over TLS.
+pub fn grpc(to: impl Into<Endpoint>) -> GrpcClient {
+    let to: Endpoint = to.into();
     let client = Client::builder(TokioExecutor::new())
         .http2_only(true)
-        .build(connector());
-    LabServiceClient::with_origin(client, origin(addr))
+        .build(to.connector(true));
+    LabServiceClient::with_origin(client, to.origin())
 }
 
-/// gRPC-Web (binary) over HTTP/1.1.
-pub fn grpc_web(addr: SocketAddr) -> GrpcWebClient {
-    let client = Client::builder(TokioExecutor::new()).build(connector());
+/// gRPC-Web (binary): HTTP/1.1 in the clear; over TLS, the version ALPN settles.
+pub fn grpc_web(to: impl Into<Endpoint>) -> GrpcWebClient {
+    let to: Endpoint = to.into();
+    let client = Client::builder(TokioExecutor::new()).build(to.connector(false));
     let service = tower::ServiceBuilder::new()
         .layer(GrpcWebClientLayer::new())
         .service(client);
-    LabServiceClient::with_origin(service, origin(addr))
+    LabServiceClient::with_origin(service, to.origin())
 }
 
 /// The transports, for tests that run the same call over each.
@@ -103,13 +202,12 @@ async fn rest_answer<T: serde::de::DeserializeOwned>(
 
 /// One text-mode call of `method` (a contract method path): every message it answered.
 async fn text_call<R: Message + Default>(
-    addr: SocketAddr,
+    to: &Endpoint,
     method: &str,
     request: &impl Message,
 ) -> Result<Vec<R>, tonic::Status> {
-    let client = reqwest::Client::new();
     let body = grpc_web_frame(&request.encode_to_vec());
-    let answer = grpc_web_raw(&client, addr, method, GrpcWebMode::Text, body)
+    let answer = grpc_web_raw(&to.http(), to, method, GrpcWebMode::Text, body)
         .await
         .unwrap_or_else(|err| panic!("{method}: malformed text-mode answer: {err}"));
     assert_eq!(answer.http_status, 200, "{method}: {answer:?}");
@@ -136,11 +234,11 @@ async fn text_call<R: Message + Default>(
 
 /// A unary text-mode call: its one answer.
 async fn text_unary<R: Message + Default>(
-    addr: SocketAddr,
+    to: &Endpoint,
     method: &str,
     request: &impl Message,
 ) -> Result<R, tonic::Status> {
-    let mut messages = text_call(addr, method, request).await?;
+    let mut messages = text_call(to, method, request).await?;
     assert_eq!(
         messages.len(),
         1,
@@ -151,19 +249,18 @@ async fn text_unary<R: Message + Default>(
 }
 
 impl Transport {
-    pub async fn ping(self, addr: SocketAddr) -> Result<(), CallError> {
+    pub async fn ping(self, to: impl Into<Endpoint>) -> Result<(), CallError> {
+        let to: &Endpoint = &to.into();
         match self {
-            Transport::Grpc => grpc(addr).ping(PingRequest {}).await.map(drop)?,
-            Transport::GrpcWeb => grpc_web(addr).ping(PingRequest {}).await.map(drop)?,
+            Transport::Grpc => grpc(to).ping(PingRequest {}).await.map(drop)?,
+            Transport::GrpcWeb => grpc_web(to).ping(PingRequest {}).await.map(drop)?,
             Transport::GrpcWebText => {
-                text_unary::<PingResponse>(addr, methods::PING, &PingRequest {})
+                text_unary::<PingResponse>(to, methods::PING, &PingRequest {})
                     .await
                     .map(drop)?;
             }
             Transport::Rest => {
-                let response = reqwest::get(format!("http://{addr}{}", rest::PING))
-                    .await
-                    .unwrap();
+                let response = to.http().get(to.url(rest::PING)).send().await.unwrap();
                 rest_answer::<serde_json::Value>(response).await.map(drop)?;
             }
         }
@@ -172,27 +269,28 @@ impl Transport {
 
     pub async fn fetch(
         self,
-        addr: SocketAddr,
+        to: impl Into<Endpoint>,
         shape: Shape,
         count: u32,
         seed: u64,
     ) -> Result<Vec<Record>, CallError> {
+        let to: &Endpoint = &to.into();
         let request = FetchRequest {
             shape: shape.into(),
             count,
             seed,
         };
         Ok(match self {
-            Transport::Grpc => grpc(addr).fetch(request).await?.into_inner().records,
-            Transport::GrpcWeb => grpc_web(addr).fetch(request).await?.into_inner().records,
+            Transport::Grpc => grpc(to).fetch(request).await?.into_inner().records,
+            Transport::GrpcWeb => grpc_web(to).fetch(request).await?.into_inner().records,
             Transport::GrpcWebText => {
-                text_unary::<FetchResponse>(addr, methods::FETCH, &request)
+                text_unary::<FetchResponse>(to, methods::FETCH, &request)
                     .await?
                     .records
             }
             Transport::Rest => {
-                let url = rest::records_url(rest::RECORDS, shape, count, seed);
-                let response = reqwest::get(format!("http://{addr}{url}")).await.unwrap();
+                let url = to.url(&rest::records_url(rest::RECORDS, shape, count, seed));
+                let response = to.http().get(url).send().await.unwrap();
                 rest_answer::<FetchResponse>(response).await?.records
             }
         })
@@ -200,17 +298,19 @@ impl Transport {
 
     pub async fn upload(
         self,
-        addr: SocketAddr,
+        to: impl Into<Endpoint>,
         records: Vec<Record>,
     ) -> Result<UploadResponse, CallError> {
+        let to: &Endpoint = &to.into();
         let request = UploadRequest { records };
         Ok(match self {
-            Transport::Grpc => grpc(addr).upload(request).await?.into_inner(),
-            Transport::GrpcWeb => grpc_web(addr).upload(request).await?.into_inner(),
-            Transport::GrpcWebText => text_unary(addr, methods::UPLOAD, &request).await?,
+            Transport::Grpc => grpc(to).upload(request).await?.into_inner(),
+            Transport::GrpcWeb => grpc_web(to).upload(request).await?.into_inner(),
+            Transport::GrpcWebText => text_unary(to, methods::UPLOAD, &request).await?,
             Transport::Rest => {
-                let response = reqwest::Client::new()
-                    .post(format!("http://{addr}{}", rest::UPLOADS))
+                let response = to
+                    .http()
+                    .post(to.url(rest::UPLOADS))
                     .json(&request)
                     .send()
                     .await
@@ -223,11 +323,12 @@ impl Transport {
     /// The whole stream, collected.
     pub async fn stream(
         self,
-        addr: SocketAddr,
+        to: impl Into<Endpoint>,
         shape: Shape,
         count: u32,
         seed: u64,
     ) -> Result<Vec<StreamResponse>, CallError> {
+        let to: &Endpoint = &to.into();
         let request = StreamRequest {
             shape: shape.into(),
             count,
@@ -242,14 +343,12 @@ impl Transport {
             Ok::<_, tonic::Status>(messages)
         };
         Ok(match self {
-            Transport::Grpc => collect(grpc(addr).stream(request).await?.into_inner()).await?,
-            Transport::GrpcWeb => {
-                collect(grpc_web(addr).stream(request).await?.into_inner()).await?
-            }
-            Transport::GrpcWebText => text_call(addr, methods::STREAM, &request).await?,
+            Transport::Grpc => collect(grpc(to).stream(request).await?.into_inner()).await?,
+            Transport::GrpcWeb => collect(grpc_web(to).stream(request).await?.into_inner()).await?,
+            Transport::GrpcWebText => text_call(to, methods::STREAM, &request).await?,
             Transport::Rest => {
-                let url = rest::stream_url(shape, count, seed, 0);
-                let response = reqwest::get(format!("http://{addr}{url}")).await.unwrap();
+                let url = to.url(&rest::stream_url(shape, count, seed, 0));
+                let response = to.http().get(url).send().await.unwrap();
                 if !response.status().is_success() {
                     return rest_answer(response).await;
                 }
@@ -324,7 +423,7 @@ pub fn grpc_web_frame(payload: &[u8]) -> Vec<u8> {
 /// frames. `Err` says what was malformed in the answer.
 pub async fn grpc_web_raw(
     client: &reqwest::Client,
-    addr: SocketAddr,
+    to: impl Into<Endpoint>,
     method: &str,
     mode: GrpcWebMode,
     body: Vec<u8>,
@@ -334,7 +433,7 @@ pub async fn grpc_web_raw(
         GrpcWebMode::Text => BASE64.encode(body).into_bytes(),
     };
     let response = client
-        .post(format!("http://{addr}{method}"))
+        .post(Endpoint::url(&to.into(), method))
         .header(http::header::CONTENT_TYPE, mode.content_type())
         .header(http::header::ACCEPT, mode.content_type())
         .header("x-grpc-web", "1")

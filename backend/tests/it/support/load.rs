@@ -32,7 +32,8 @@ impl BackendProcess {
     pub fn start(args: &[&str]) -> Self {
         let empty = std::env::temp_dir().join("lab-no-frontend");
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab-backend"))
-            .args(["--addr", "127.0.0.1:0", "--static-dir"])
+            // The plain listener only: the load test measures it.
+            .args(["--addr", "127.0.0.1:0", "--no-tls", "--static-dir"])
             .arg(&empty)
             .args(args)
             .env("RUST_LOG", "warn")

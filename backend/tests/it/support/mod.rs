@@ -1,4 +1,4 @@
-//! What the integration tests share: a real backend on 127.0.0.1:0.
+//! What the integration tests share: a real backend on 127.0.0.1:0, every listener.
 
 pub mod browser;
 pub mod clients;
@@ -6,15 +6,27 @@ pub mod load;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
+use lab_backend::certificate::Certificate;
+use lab_backend::listener::ListenerStatus;
 use lab_backend::rest::ServerStatus;
-use lab_backend::{AppState, Config, app, serve};
+use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use lab_proto::contract::rest;
 use tokio::sync::oneshot;
 
-/// A backend serving on an ephemeral loopback port until dropped.
+use clients::Endpoint;
+
+/// A backend serving on ephemeral loopback ports until dropped: the plain listener
+/// and both TLS ones (with a certificate generated for it alone).
 pub struct TestServer {
+    /// The plain listener.
     pub addr: SocketAddr,
+    /// The TLS listener offering only `http/1.1`.
+    pub tls_http1_addr: SocketAddr,
+    /// The TLS listener offering `h2` and `http/1.1`.
+    pub tls_h2_addr: SocketAddr,
+    pub certificate: Arc<Certificate>,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -35,19 +47,31 @@ impl TestServer {
         Self::with_config_at(config, "127.0.0.1:0".parse().unwrap()).await
     }
 
-    /// Serves the lab with `config` on `addr` (e.g. the address of a server that was
-    /// stopped, to restart it).
+    /// Serves the lab with `config`, the plain listener on `addr` (e.g. the address of
+    /// a server that was stopped, to restart it); the TLS ones on ephemeral ports.
     pub async fn with_config_at(config: Config, addr: SocketAddr) -> Self {
-        let state = AppState::new(config);
-        let listener = serve::bind(addr)
-            .await
-            .unwrap_or_else(|err| panic!("bind {addr}: {err}"));
-        let addr = listener.local_addr().unwrap();
+        let certificate = Arc::new(Certificate::ephemeral().expect("generate a certificate"));
+        let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let mut listeners = Vec::new();
+        for (kind, addr) in [
+            (ListenerKind::Plain, addr),
+            (ListenerKind::TlsHttp1, any_port),
+            (ListenerKind::TlsH2, any_port),
+        ] {
+            let listener = BoundListener::bind(kind, addr, Some(&certificate))
+                .await
+                .unwrap_or_else(|err| panic!("bind {kind} on {addr}: {err}"));
+            listeners.push(listener);
+        }
+        let bound = |i: usize| listeners[i].info().addr;
+        let (addr, tls_http1_addr, tls_h2_addr) = (bound(0), bound(1), bound(2));
+        let state =
+            AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
         let (tx, rx) = oneshot::channel();
         let router = app(state.clone());
         let limits = state.config.connection.clone();
         tokio::spawn(async move {
-            serve::serve(listener, router, &limits, async {
+            serve::serve(listeners, router, &limits, async {
                 let _ = rx.await;
             })
             .await
@@ -55,6 +79,9 @@ impl TestServer {
         });
         Self {
             addr,
+            tls_http1_addr,
+            tls_h2_addr,
+            certificate,
             state,
             shutdown: Some(tx),
         }
@@ -62,6 +89,15 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The listener of `kind`, for the test clients (trusting the certificate).
+    pub fn endpoint(&self, kind: ListenerKind) -> Endpoint {
+        match kind {
+            ListenerKind::Plain => Endpoint::from(self.addr),
+            ListenerKind::TlsHttp1 => Endpoint::tls(self.tls_http1_addr, &self.certificate),
+            ListenerKind::TlsH2 => Endpoint::tls(self.tls_h2_addr, &self.certificate),
+        }
     }
 
     /// What `GET /api/v1/status` reports (this request counted).
@@ -72,6 +108,17 @@ impl TestServer {
             .json()
             .await
             .unwrap()
+    }
+
+    /// The status of the listener of `kind`, as `GET /api/v1/status` reports it (the
+    /// request goes to the plain listener).
+    pub async fn listener_status(&self, kind: ListenerKind) -> ListenerStatus {
+        let status = self.status().await;
+        status
+            .listeners
+            .into_iter()
+            .find(|listener| listener.name == kind.name())
+            .unwrap_or_else(|| panic!("no {} listener in the status", kind.name()))
     }
 }
 
