@@ -216,15 +216,7 @@ impl Certificate {
 
     /// Reads one's own certificate chain and key (PEM files).
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, CertificateError> {
-        let cert = read("certificate", cert_path)?;
-        let key = read("key", key_path)?;
-        Self::from_pem(
-            &cert,
-            &key,
-            cert_path,
-            key_path,
-            Provenance::Given(cert_path.to_owned()),
-        )
+        Self::read(cert_path, key_path, Provenance::Given(cert_path.to_owned()))
     }
 
     /// The certificate saved in `dir`, or a new one generated and saved there (the
@@ -232,26 +224,15 @@ impl Certificate {
     pub fn load_or_create(dir: &Path) -> Result<Self, CertificateError> {
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
         match (cert_path.exists(), key_path.exists()) {
-            (true, true) => {
-                let cert = read("certificate", &cert_path)?;
-                let key = read("key", &key_path)?;
-                Self::from_pem(
-                    &cert,
-                    &key,
-                    &cert_path,
-                    &key_path,
-                    Provenance::Saved(dir.to_owned()),
-                )
-            }
+            (true, true) => Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned())),
             (false, false) => {
                 let pem = generate()?;
                 save(dir, &pem).map_err(|source| CertificateError::Save {
                     dir: dir.to_owned(),
                     source,
                 })?;
-                Self::from_pem(
-                    pem.cert.as_bytes(),
-                    pem.key.as_bytes(),
+                Self::from_generated(
+                    &pem,
                     &cert_path,
                     &key_path,
                     Provenance::Created(dir.to_owned()),
@@ -270,13 +251,32 @@ impl Certificate {
 
     /// A new certificate held in memory only (test servers).
     pub fn ephemeral() -> Result<Self, CertificateError> {
-        let pem = generate()?;
+        let unsaved = Path::new("<generated>");
+        Self::from_generated(&generate()?, unsaved, unsaved, Provenance::Ephemeral)
+    }
+
+    fn read(
+        cert_path: &Path,
+        key_path: &Path,
+        provenance: Provenance,
+    ) -> Result<Self, CertificateError> {
+        let cert = read("certificate", cert_path)?;
+        let key = read("key", key_path)?;
+        Self::from_pem(&cert, &key, cert_path, key_path, provenance)
+    }
+
+    fn from_generated(
+        pem: &GeneratedPem,
+        cert_path: &Path,
+        key_path: &Path,
+        provenance: Provenance,
+    ) -> Result<Self, CertificateError> {
         Self::from_pem(
             pem.cert.as_bytes(),
             pem.key.as_bytes(),
-            Path::new("<generated>"),
-            Path::new("<generated>"),
-            Provenance::Ephemeral,
+            cert_path,
+            key_path,
+            provenance,
         )
     }
 

@@ -218,17 +218,21 @@ fn no_tls_serves_the_plain_listener_only() {
     assert!(!dir.join(certificate::CERT_FILE).exists());
 }
 
+/// The backend with one's own certificate files.
+fn backend_with_own_certificate(cert: &Path, key: &Path) -> Command {
+    let mut command = backend_with_tls(&["--addr", "127.0.0.1:0"]);
+    command
+        .arg("--tls-cert")
+        .arg(cert)
+        .arg("--tls-key")
+        .arg(key);
+    command
+}
+
 /// Runs the backend with one's own certificate files; it must exit with one line.
 fn refused_tls_files(cert: &Path, key: &Path) -> String {
     let (exited, stderr) = run_briefly(
-        backend_with_tls(&[
-            "--addr",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert.to_str().unwrap(),
-            "--tls-key",
-            key.to_str().unwrap(),
-        ]),
+        backend_with_own_certificate(cert, key),
         Duration::from_secs(5),
     );
     let output = exited.expect("the backend served with unusable certificate files");
@@ -290,14 +294,7 @@ fn unreadable_or_mismatched_certificate_files_get_a_one_line_error() {
 
     // The pair that belongs together serves, with the certificate's own pin.
     let (exited, stdout) = run_briefly(
-        backend_with_tls(&[
-            "--addr",
-            "127.0.0.1:0",
-            "--tls-cert",
-            cert_a.to_str().unwrap(),
-            "--tls-key",
-            key_a.to_str().unwrap(),
-        ]),
+        backend_with_own_certificate(&cert_a, &key_a),
         Duration::from_secs(3),
     );
     assert!(exited.is_none(), "the backend exited: {exited:?}");

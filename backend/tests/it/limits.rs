@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::support::TestServer;
-use crate::support::clients::{self, CallError, Endpoint, TRANSPORTS, Transport};
+use crate::support::clients::{self, CallError, TRANSPORTS, Transport};
 
 /// Sends `request` on a fresh connection; returns what came back until the server
 /// closed it (or 5 s passed).
@@ -279,6 +279,38 @@ async fn read_until_closed(
     Some(answer)
 }
 
+/// What an idle connection opened at `started` received until the server closed it,
+/// which must be after the test's 1 s idle timeout and within 6 s.
+async fn closed_when_idle(
+    io: &mut (impl tokio::io::AsyncRead + Unpin),
+    started: Instant,
+    what: &str,
+) -> Vec<u8> {
+    let answer = read_until_closed(io, Duration::from_secs(6))
+        .await
+        .unwrap_or_else(|| {
+            panic!("an idle {what} connection was still open 6 s after a 1 s idle timeout")
+        });
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{what}: closed after {:?}",
+        started.elapsed()
+    );
+    answer
+}
+
+/// Says hello in HTTP/2 on `io`, then nothing: the server must say GOAWAY and close
+/// it after the idle timeout.
+async fn goaway_when_idle(
+    mut io: impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    started: Instant,
+    what: &str,
+) {
+    io.write_all(H2_HELLO).await.unwrap();
+    let frames = frame_types(&closed_when_idle(&mut io, started, what).await);
+    assert!(frames.contains(&GOAWAY), "{what}: frames {frames:?}");
+}
+
 /// The types of the HTTP/2 frames in `bytes`, in order.
 fn frame_types(mut bytes: &[u8]) -> Vec<u8> {
     let mut types = Vec::new();
@@ -298,45 +330,23 @@ async fn idle_connections_are_closed_on_every_listener_but_slow_streams_are_not_
     // dropped this long after.
     config.connection.shutdown_grace = Duration::from_secs(1);
     let server = TestServer::with_config(config).await;
-    let closed_within = Duration::from_secs(6);
 
     // Plain, HTTP/2 by prior knowledge: hello, then nothing.
     let started = Instant::now();
-    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(H2_HELLO).await.unwrap();
-    let answer = read_until_closed(&mut tcp, closed_within)
-        .await
-        .expect("an idle h2c connection was still open 6 s after a 1 s idle timeout");
-    assert!(started.elapsed() >= Duration::from_millis(900));
-    assert!(
-        frame_types(&answer).contains(&GOAWAY),
-        "{:?}",
-        frame_types(&answer)
-    );
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    goaway_when_idle(tcp, started, "h2c").await;
 
     // TLS with h2: the same hello behind the handshake.
     let h2 = server.endpoint(ListenerKind::TlsH2);
     let started = Instant::now();
-    let mut tls = crate::tls::handshake(&h2, &[b"h2"]).await.unwrap();
-    tls.write_all(H2_HELLO).await.unwrap();
-    let answer = read_until_closed(&mut tls, closed_within)
-        .await
-        .expect("an idle h2 connection was still open 6 s after a 1 s idle timeout");
-    assert!(started.elapsed() >= Duration::from_millis(900));
-    assert!(
-        frame_types(&answer).contains(&GOAWAY),
-        "{:?}",
-        frame_types(&answer)
-    );
+    let tls = crate::tls::handshake(&h2, &[b"h2"]).await.unwrap();
+    goaway_when_idle(tls, started, "h2 over TLS").await;
 
     // TLS with HTTP/1.1: a handshake, then no request.
     let http1 = server.endpoint(ListenerKind::TlsHttp1);
     let started = Instant::now();
     let mut tls = crate::tls::handshake(&http1, &[b"http/1.1"]).await.unwrap();
-    let answer = read_until_closed(&mut tls, closed_within)
-        .await
-        .expect("an idle TLS HTTP/1.1 connection was still open 6 s after a 1 s idle timeout");
-    assert!(started.elapsed() >= Duration::from_millis(900));
+    let answer = closed_when_idle(&mut tls, started, "HTTP/1.1 over TLS").await;
     assert!(answer.is_empty(), "{:?}", String::from_utf8_lossy(&answer));
 
     // A stream whose messages come every 400 ms is never idle for 1 s: it completes,
@@ -385,11 +395,7 @@ async fn connections_beyond_the_maximum_are_closed_right_after_accept_per_listen
 
     // The maximum is per listener: the TLS ones serve meanwhile, and report it.
     let tls = server.endpoint(ListenerKind::TlsH2);
-    let status = |tls: Endpoint| async move {
-        let response = tls.http().get(tls.url(rest::STATUS)).send().await.unwrap();
-        response.json::<ServerStatus>().await.unwrap().listeners
-    };
-    let listeners = status(tls.clone()).await;
+    let listeners = server.status_via(&tls).await.listeners;
     let plain = &listeners[0];
     assert_eq!(
         (
@@ -402,12 +408,10 @@ async fn connections_beyond_the_maximum_are_closed_right_after_accept_per_listen
 
     // Once the held connections close, the plain listener admits again.
     drop(held);
-    for _ in 0..200 {
-        if status(tls.clone()).await[0].connections_open == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let open = server
+        .wait_until_no_open_connections(&[ListenerKind::Plain], &tls)
+        .await;
+    assert_eq!(open, 0);
     for transport in TRANSPORTS {
         transport.ping(server.addr).await.unwrap();
     }
@@ -458,14 +462,7 @@ async fn tls_handshakes_that_never_complete_are_dropped_and_block_nobody() {
     }
     assert!(started.elapsed() >= Duration::from_millis(900));
     // And none is counted open any more (the good clients' connections close too).
-    let mut open = u64::MAX;
-    for _ in 0..200 {
-        let status = server.status().await.listeners;
-        open = status[1].connections_open + status[2].connections_open;
-        if open == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(open, 0);
+    let tls = [ListenerKind::TlsHttp1, ListenerKind::TlsH2];
+    let plain = server.endpoint(ListenerKind::Plain);
+    assert_eq!(server.wait_until_no_open_connections(&tls, &plain).await, 0);
 }

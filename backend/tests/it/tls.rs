@@ -253,15 +253,9 @@ async fn status_counts_the_connections_of_each_listener() {
 
     // Closed connections leave the open count (the server notices the hang-up).
     drop((grpc, clients));
-    let mut open = u64::MAX;
-    for _ in 0..200 {
-        let status = server.status().await.listeners;
-        open = status[1].connections_open + status[2].connections_open;
-        if open == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let open = server
+        .wait_until_no_open_connections(&TLS_LISTENERS, &server.endpoint(ListenerKind::Plain))
+        .await;
     assert_eq!(
         open, 0,
         "TLS connections still open after their clients left"

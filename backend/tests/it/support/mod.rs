@@ -102,12 +102,38 @@ impl TestServer {
 
     /// What `GET /api/v1/status` reports (this request counted).
     pub async fn status(&self) -> ServerStatus {
-        reqwest::get(self.url(rest::STATUS))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.status_via(&self.addr.into()).await
+    }
+
+    /// What `GET /api/v1/status` reports, asked on the listener `via`.
+    pub async fn status_via(&self, via: &Endpoint) -> ServerStatus {
+        let response = via.http().get(via.url(rest::STATUS)).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
+    /// Waits up to 2 s for the listeners of `kinds` to count no open connection
+    /// (asking on `via`); returns how many they counted at the end.
+    pub async fn wait_until_no_open_connections(
+        &self,
+        kinds: &[ListenerKind],
+        via: &Endpoint,
+    ) -> u64 {
+        let mut open = u64::MAX;
+        for _ in 0..200 {
+            open = self
+                .status_via(via)
+                .await
+                .listeners
+                .iter()
+                .filter(|listener| kinds.iter().any(|kind| kind.name() == listener.name))
+                .map(|listener| listener.connections_open)
+                .sum();
+            if open == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        open
     }
 
     /// The status of the listener of `kind`, as `GET /api/v1/status` reports it (the
