@@ -754,6 +754,9 @@ impl Server {
         let child = Command::new(&binary)
             .args(["--addr", &addr.to_string(), "--static-dir"])
             .arg(root.join("dist"))
+            // The plain listener is what the benchmark measures; TLS listeners on their
+            // fixed ports would collide with a demo running beside it.
+            .arg("--no-tls")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -33,6 +33,7 @@ macro_rules! in_each_browser {
     };
 }
 
+mod http_versions;
 mod max_size;
 mod stop;
 

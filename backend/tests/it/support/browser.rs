@@ -155,28 +155,43 @@ impl Setup {
 
     /// Starts the driver and a headless session in a fresh profile.
     pub async fn start(&self) -> Browser {
+        self.start_trusting(None).await
+    }
+
+    /// [`Self::start`], trusting the TLS certificate whose SPKI pin (base64 SHA-256) is
+    /// `spki_pin`: Chromium by that pin alone, not by ignoring every certificate error;
+    /// Firefox, which has no such switch, by accepting insecure certificates.
+    pub async fn start_trusting(&self, spki_pin: Option<&str>) -> Browser {
         let port = free_port();
         let profile = TempDir::new(self.kind);
         let mut driver = Command::new(&self.driver);
         driver.arg(format!("--port={port}"));
         let capabilities = match self.kind {
-            BrowserKind::Chromium => json!({
-                "goog:chromeOptions": {
-                    "binary": self.browser,
-                    "args": [
-                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                        "--no-first-run", "--disable-background-networking",
-                        "--disable-component-update", "--disable-sync",
-                        "--window-size=1280,1000",
-                        format!("--user-data-dir={}", profile.0.display()),
-                    ],
+            BrowserKind::Chromium => {
+                let mut args = vec![
+                    "--headless".to_owned(),
+                    "--no-sandbox".into(),
+                    "--disable-gpu".into(),
+                    "--disable-quic".into(),
+                    "--no-first-run".into(),
+                    "--disable-background-networking".into(),
+                    "--disable-component-update".into(),
+                    "--disable-sync".into(),
+                    "--window-size=1280,1000".into(),
+                    // The pin below takes effect only with a user data directory.
+                    format!("--user-data-dir={}", profile.0.display()),
+                ];
+                if let Some(pin) = spki_pin {
+                    args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
                 }
-            }),
+                json!({ "goog:chromeOptions": { "binary": self.browser, "args": args } })
+            }
             BrowserKind::Firefox => {
                 // geckodriver's default WebSocket port (9222) would collide between
                 // parallel tests; no test uses WebDriver BiDi.
                 driver.args(["--websocket-port", &free_port().to_string()]);
                 json!({
+                    "acceptInsecureCerts": spki_pin.is_some(),
                     "moz:firefoxOptions": {
                         "binary": self.browser,
                         "args": [
@@ -362,6 +377,29 @@ impl Browser {
     }
 
     /// Ends the session, then the driver.
+    /// Clicks "Export CSV" and returns the file the page offered.
+    pub async fn exported_csv(&self) -> String {
+        // Keep the Blob the page turns into a download.
+        self.client
+            .execute(
+                "window.labCsv = null; const original = URL.createObjectURL; \
+                 URL.createObjectURL = blob => { window.labCsv = blob; return original.call(URL, blob); };",
+                vec![],
+            )
+            .await
+            .expect("watch the page's downloads");
+        self.click("[data-testid=export-csv]").await;
+        let csv = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1]; window.labCsv.text().then(done);",
+                vec![],
+            )
+            .await
+            .expect("read the exported CSV");
+        csv.as_str().expect("the CSV as text").to_owned()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

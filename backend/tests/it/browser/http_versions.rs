@@ -1,0 +1,147 @@
+//! The lab over each of the backend's listeners, in headless Chromium trusting the test
+//! certificate by its SPKI pin alone (not by ignoring certificate errors): every
+//! request of both protocols goes out over the HTTP version its listener offers, as
+//! the browser's own `nextHopProtocol` of each exported sample says, and the backend's
+//! count shows how many connections the page used, its load and a run at concurrency
+//! 16 together: one over HTTP/2, Chromium's six per origin over HTTP/1.1.
+
+use std::time::{Duration, Instant};
+
+use lab_backend::ListenerKind;
+
+use super::PROTOCOLS;
+use crate::support::TestServer;
+use crate::support::browser::{Browser, BrowserKind, Setup};
+
+/// Requests per protocol in each run ("Both" alternates them).
+const PER_PROTOCOL: u64 = 100;
+
+/// The page's origin on the listener of `kind`.
+fn origin(server: &TestServer, kind: ListenerKind) -> String {
+    match kind {
+        ListenerKind::Plain => format!("http://{}", server.addr),
+        ListenerKind::TlsHttp1 => format!("https://{}", server.tls_http1_addr),
+        ListenerKind::TlsH2 => format!("https://{}", server.tls_h2_addr),
+    }
+}
+
+/// Connections the `kind` listener has accepted, asked over another listener so that
+/// the question adds none.
+async fn accepted(server: &TestServer, kind: ListenerKind) -> u64 {
+    let via = match kind {
+        ListenerKind::Plain => server.endpoint(ListenerKind::TlsHttp1),
+        _ => server.endpoint(ListenerKind::Plain),
+    };
+    let status = server.status_via(&via).await;
+    status
+        .listeners
+        .iter()
+        .find(|listener| listener.name == kind.name())
+        .unwrap_or_else(|| panic!("no {} listener in the status", kind.name()))
+        .connections_accepted
+}
+
+/// Opens the lab on the `kind` listener and runs `protocol=both` at concurrency 16:
+/// every sample must have gone over `next_hop`, and the page must have used at most
+/// `max_connections` connections (at least one).
+async fn run_over(kind: ListenerKind, next_hop: &str, max_connections: u64) {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    let server = TestServer::start(setup.dist.clone()).await;
+    let browser = setup
+        .start_trusting(Some(server.certificate.spki_pin()))
+        .await;
+    let origin = origin(&server, kind);
+    let query = format!(
+        "protocol=both&workload=fetch&shape=telemetry&count=10&total={}&concurrency=16",
+        2 * PER_PROTOCOL
+    );
+    browser
+        .client
+        .goto(&format!("{origin}/?{query}"))
+        .await
+        .expect("open the lab over TLS");
+    // The page's own start-up requests are over once Run is enabled.
+    browser.wait_for("[data-testid=run]:not([disabled])").await;
+    browser.run_again().await;
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, PER_PROTOCOL as f64, kind.name())
+            .await;
+    }
+    // Every connection this server's listener accepted came from this page.
+    let used = accepted(&server, kind).await;
+    assert!(
+        (1..=max_connections).contains(&used),
+        "the page used {used} connections over {}, 1 to {max_connections} expected",
+        kind.name()
+    );
+
+    wait_for_every_timing(&browser).await;
+    let csv = browser.exported_csv().await;
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().expect("a CSV header").split(',').collect();
+    let column = header
+        .iter()
+        .position(|name| *name == "next_hop")
+        .expect("a next_hop column");
+    let hops: Vec<&str> = rows
+        .map(|row| row.split(',').nth(column).unwrap_or(""))
+        .collect();
+    assert_eq!(hops.len() as u64, 2 * PER_PROTOCOL, "{csv}");
+    assert!(
+        hops.iter().all(|hop| *hop == next_hop),
+        "over {} every request should use {next_hop}; the browser reported {hops:?}",
+        kind.name()
+    );
+    browser.close().await;
+}
+
+/// Waits until the browser's Resource Timing entry of every request has been matched
+/// to its sample (they arrive on their own schedule, some after the run ends).
+async fn wait_for_every_timing(browser: &Browser) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let summary = browser.wait_for("[data-testid=summary]").await;
+        let mut matched = 0;
+        for protocol in PROTOCOLS {
+            let attr = summary
+                .attr(&format!("data-timed-{protocol}"))
+                .await
+                .expect("read the summary")
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+            matched += attr;
+        }
+        if matched >= 2 * PER_PROTOCOL {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {matched} of {} requests got their Resource Timing entry",
+            2 * PER_PROTOCOL
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// HTTP/2: the page, its parity check and 16 requests in flight at a time, both
+/// protocols, all on one connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_over_tls_carries_both_protocols_on_one_connection() {
+    run_over(ListenerKind::TlsH2, "h2", 1).await;
+}
+
+/// HTTP/1.1 over TLS: Chromium's six connections per origin, however many requests
+/// are in flight (the rest queue in the browser).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http1_over_tls_stays_within_six_connections() {
+    run_over(ListenerKind::TlsHttp1, "http/1.1", 6).await;
+}
+
+/// The plain listener, the baseline: HTTP/1.1, the same six.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http_is_http1_within_six_connections() {
+    run_over(ListenerKind::Plain, "http/1.1", 6).await;
+}
