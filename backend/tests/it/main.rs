@@ -4,9 +4,10 @@
 //! - [`api`]: parity of the transports, bad input, cancellation, compression, timings.
 //! - [`limits`]: what keeps one client from knocking the server over.
 //! - [`fuzz`]: property-based fuzzing of every input path.
+//! - [`tls`]: the TLS listeners: parity, ALPN, certificates, connection counts.
 //! - [`cli`]: the command line.
 //! - [`load`]: bounded load and dropped streams against the binary (and the soak).
-//! - [`browser`]: the real UI in headless Chromium and Firefox.
+//! - [`browser`]: the real UI in headless Chromium and Firefox, on every listener.
 //! - [`frontend_budget`]: the bundle's startup and sustained rate (a measurement).
 //! - [`static_assets`]: the built frontend's precompressed files, by `Accept-Encoding`.
 

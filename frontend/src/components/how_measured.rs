@@ -43,7 +43,7 @@ pub fn HowMeasured() -> impl IntoView {
                 <dt>"Both"</dt>
                 <dd>"Requests alternate between the protocols one by one, sharing the same connections, concurrency and moment, so neither gets a quieter network."</dd>
                 <dt>"HTTP version"</dt>
-                <dd>"Over plain http:// both protocols travel over HTTP/1.1: browsers speak HTTP/2 only over TLS. Native gRPC needs HTTP/2 trailers, which is why browsers use gRPC-Web."</dd>
+                <dd>"Over plain http:// both protocols travel over HTTP/1.1: browsers speak HTTP/2 only over TLS. The backend serves this page over HTTPS too (it prints the URLs at start): on its HTTP/2 port every request shares one connection; over HTTP/1.1 a browser opens at most six connections per origin and queues the rest. Native gRPC needs HTTP/2 trailers, which is why browsers use gRPC-Web."</dd>
             </dl>
         </section>
     }
