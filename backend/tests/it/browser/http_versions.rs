@@ -1,5 +1,6 @@
 //! The lab over each of the backend's listeners, in headless Chromium trusting the test
-//! certificate by its SPKI pin alone (not by ignoring certificate errors): every
+//! certificate by its SPKI pin alone (not by ignoring certificate errors), and in
+//! Firefox, which has no such switch and accepts the certificate as a person would: every
 //! request of both protocols goes out over the HTTP version its listener offers, as
 //! the browser's own `nextHopProtocol` of each exported sample says, and the backend's
 //! count shows how many connections the page used, its load and a run at concurrency
@@ -44,8 +45,8 @@ async fn accepted(server: &TestServer, kind: ListenerKind) -> u64 {
 /// Opens the lab on the `kind` listener and runs `protocol=both` at concurrency 16:
 /// every sample must have gone over `next_hop`, and the page must have used at most
 /// `max_connections` connections (at least one).
-async fn run_over(kind: ListenerKind, next_hop: &str, max_connections: u64) {
-    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_connections: u64) {
+    let Some(setup) = Setup::find(browser) else {
         return;
     };
     let server = TestServer::start(setup.dist.clone()).await;
@@ -126,26 +127,29 @@ async fn wait_for_every_timing(browser: &Browser) {
     }
 }
 
+in_each_browser! {
+    http2_over_tls_carries_both_protocols_on_one_connection => over_http2();
+    http1_over_tls_stays_within_six_connections => over_tls_http1();
+    plain_http_is_http1_within_six_connections => over_plain_http1();
+}
+
 /// HTTP/2: the page, its parity check and 16 requests in flight at a time, both
 /// protocols, on one connection. At most two: while the page loads, before the first
 /// handshake has said (by ALPN) that the origin speaks HTTP/2, Chromium may open a
 /// second one (seen once in twelve runs); HTTP/1.1 uses six here.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http2_over_tls_carries_both_protocols_on_one_connection() {
-    run_over(ListenerKind::TlsH2, "h2", 2).await;
+async fn over_http2(browser: BrowserKind) {
+    run_over(browser, ListenerKind::TlsH2, "h2", 2).await;
 }
 
-/// HTTP/1.1 over TLS: Chromium's six connections per origin, however many requests
+/// HTTP/1.1 over TLS: the browsers' six connections per origin, however many requests
 /// are in flight (the rest queue in the browser).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http1_over_tls_stays_within_six_connections() {
-    run_over(ListenerKind::TlsHttp1, "http/1.1", 6).await;
+async fn over_tls_http1(browser: BrowserKind) {
+    run_over(browser, ListenerKind::TlsHttp1, "http/1.1", 6).await;
 }
 
 /// The plain listener, the baseline: HTTP/1.1, the same six.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plain_http_is_http1_within_six_connections() {
-    run_over(ListenerKind::Plain, "http/1.1", 6).await;
+async fn over_plain_http1(browser: BrowserKind) {
+    run_over(browser, ListenerKind::Plain, "http/1.1", 6).await;
 }
 
 /// The figures of docs/http-versions.md: p50 and p99 of both protocols over each
