@@ -220,6 +220,7 @@ mod tests {
             mean_ttfb_ms: Some(0.8),
             mean_server_ms: Some(0.3),
             mean_first_message_ms: Some(1.5),
+            next_hops: vec![("h2".into(), 100)],
             records_per_second: Some(81_250.0),
         };
         let empty = Summary {
@@ -240,6 +241,7 @@ mod tests {
             mean_ttfb_ms: None,
             mean_server_ms: None,
             mean_first_message_ms: None,
+            next_hops: Vec::new(),
             records_per_second: None,
         };
         let summaries = [full, empty];

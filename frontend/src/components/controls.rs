@@ -4,6 +4,8 @@
 use lab_proto::v1::Shape;
 use leptos::prelude::*;
 
+use super::http_version::HttpVersionChoice;
+use crate::run::LabSession;
 use crate::run::config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
 
 fn number(value: String, fallback: u32, min: u32, max: u32) -> u32 {
@@ -49,11 +51,12 @@ fn NumberField(
 /// The settings form.
 #[component]
 pub fn Controls(
-    /// The settings being edited.
-    config: RwSignal<RunConfig>,
+    /// The lab's session, whose settings the form edits.
+    session: LabSession,
     /// True while a run goes on.
     disabled: Signal<bool>,
 ) -> impl IntoView {
+    let config = session.config;
     let protocol_options = ProtocolChoice::ALL
         .into_iter()
         .map(|choice| {
@@ -80,6 +83,7 @@ pub fn Controls(
                 <legend>"Protocol"</legend>
                 {protocol_options}
             </fieldset>
+            <HttpVersionChoice session disabled />
             <label for="workload">
                 "Workload"
                 <select id="workload" data-testid="workload" disabled=disabled

@@ -43,7 +43,7 @@ pub fn HowMeasured() -> impl IntoView {
                 <dt>"Both"</dt>
                 <dd>"Requests alternate between the protocols one by one, sharing the same connections, concurrency and moment, so neither gets a quieter network."</dd>
                 <dt>"HTTP version"</dt>
-                <dd>"Over plain http:// both protocols travel over HTTP/1.1: browsers speak HTTP/2 only over TLS. The backend serves this page over HTTPS too (it prints the URLs at start): on its HTTP/2 port every request shares one connection; over HTTP/1.1 a browser opens at most six connections per origin and queues the rest. Native gRPC needs HTTP/2 trailers, which is why browsers use gRPC-Web."</dd>
+                <dd>"Browsers speak HTTP/2 only over TLS, so the backend serves the same API on three listeners: HTTP/1.1 over plain http://, HTTP/1.1 over TLS, and HTTP/2 over TLS; choosing one moves the page there, with its settings and history, so every request stays same-origin (no CORS preflight). Over HTTP/1.1 a browser opens at most six connections per origin and queues the rest; over HTTP/2 all requests share one connection. \"HTTP version used\" is each request's nextHopProtocol; the connection count is the backend's. Native gRPC needs HTTP/2 trailers, which is why browsers use gRPC-Web."</dd>
             </dl>
         </section>
     }

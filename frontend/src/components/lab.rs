@@ -19,7 +19,7 @@ pub fn Lab(
     /// they share URLs with the lab's and would be mistaken for its first samples.
     ready: Signal<bool>,
 ) -> impl IntoView {
-    let session = use_lab_run();
+    let session = use_lab_run(ready);
     let (run, phase) = (session.run, session.phase);
     let running = Signal::derive(move || phase.get() == Phase::Running);
     let idle = move || phase.get() == Phase::Idle;
@@ -36,7 +36,7 @@ pub fn Lab(
     view! {
         <section class="panel lab" data-testid="lab">
             <h2>"Run a workload"</h2>
-            <Controls config=session.config disabled=running />
+            <Controls session disabled=running />
             <div class="actions">
                 <button type="button" data-testid="run" on:click=move |_| session.start()
                     disabled=move || running.get() || !ready.get()>"Run"</button>
@@ -64,7 +64,7 @@ pub fn Lab(
                 <span class="swatch rest"></span>"REST"
             </p>
         </section>
-        <SummaryTable run />
+        <SummaryTable run expected_http=Signal::derive(move || session.config.with(|c| c.http)) />
         <section class="charts">
             <LatencyOverTime run />
             <LatencyHistogramChart run />

@@ -4,6 +4,7 @@ pub mod app;
 pub mod charts;
 pub mod controls;
 pub mod how_measured;
+pub mod http_version;
 pub mod lab;
 pub mod parity_check;
 pub mod run_history;

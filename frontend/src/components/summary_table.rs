@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::run::LabRun;
+use crate::run::config::HttpVersion;
 use crate::run::data::Summary;
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
 use crate::transport::Protocol;
@@ -157,6 +158,8 @@ const ROWS: &[Row] = &[
 pub fn SummaryTable(
     /// The run to summarise.
     run: LabRun,
+    /// The HTTP version the run was meant to use.
+    expected_http: Signal<HttpVersion>,
 ) -> impl IntoView {
     let summaries = Memo::new(move |_| {
         run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
@@ -242,12 +245,21 @@ pub fn SummaryTable(
             <h2>"Results"</h2>
             {errors}
             <p class="note" data-testid="incomplete-entries">{incomplete}</p>
+            <HttpCheck summaries expected_http />
+            <p class="note" data-testid="connections-opened"
+                data-count=move || run.with(|r| r.connections_opened)>
+                {move || run.with(|r| r.connections_opened).map(|n| format!(
+                    "Connections the backend accepted for this page's listener during the run: {n} \
+                     (browsers open at most 6 per origin over HTTP/1.1, one shared connection over HTTP/2)."
+                ))}
+            </p>
             <table>
                 <thead>
                     <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th></tr>
                 </thead>
                 <tbody>
                     {rows}
+                    <NextHopRow summaries />
                     <ChecksumRow summaries />
                 </tbody>
             </table>
@@ -283,5 +295,88 @@ fn ChecksumRow(
             <td data-testid="summary-rest-checksum">{move || checksum(Protocol::Rest)}</td>
             <td data-testid="summary-ratio-checksum">{verdict}</td>
         </tr>
+    }
+}
+
+/// `h2` or `http/1.1 ×1,234` for each version seen, most used first.
+fn describe_next_hops(hops: &[(String, u64)]) -> String {
+    match hops {
+        [] => "—".to_owned(),
+        [(only, _)] => shown_hop(only).to_owned(),
+        many => many
+            .iter()
+            .map(|(hop, count)| format!("{} ×{count}", shown_hop(hop)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Resource Timing leaves `nextHopProtocol` empty when it cannot tell.
+fn shown_hop(hop: &str) -> &str {
+    if hop.is_empty() { "unknown" } else { hop }
+}
+
+/// The HTTP version the browser actually used for each protocol (`nextHopProtocol`).
+#[component]
+fn NextHopRow(
+    /// The two protocols' summaries.
+    summaries: Memo<[Summary; 2]>,
+) -> impl IntoView {
+    let hops = move |protocol: Protocol| {
+        summaries.with(|s| describe_next_hops(&s[protocol.index()].next_hops))
+    };
+    view! {
+        <tr>
+            <th scope="row">"HTTP version used"</th>
+            <td data-testid="summary-grpc-web-next-hop">{move || hops(Protocol::GrpcWeb)}</td>
+            <td data-testid="summary-rest-next-hop">{move || hops(Protocol::Rest)}</td>
+            <td></td>
+        </tr>
+    }
+}
+
+/// Flags a run whose requests went out over another HTTP version than chosen.
+#[component]
+fn HttpCheck(
+    /// The two protocols' summaries.
+    summaries: Memo<[Summary; 2]>,
+    /// The version chosen.
+    expected_http: Signal<HttpVersion>,
+) -> impl IntoView {
+    let mismatch = move || {
+        let expected = expected_http.get().next_hop();
+        summaries.with(|s| {
+            let other: u64 = s
+                .iter()
+                .flat_map(|summary| summary.next_hops.iter())
+                .filter(|(hop, _)| hop != expected)
+                .map(|(_, count)| count)
+                .sum();
+            (other > 0).then(|| {
+                format!(
+                    "{other} requests did not use {expected}, the version chosen: see \"HTTP version used\"."
+                )
+            })
+        })
+    };
+    move || {
+        mismatch().map(|message| {
+            view! { <p class="error" role="alert" data-testid="http-mismatch">{message}</p> }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_next_hops;
+
+    #[test]
+    fn next_hops_read_as_one_version_or_a_count_of_each() {
+        assert_eq!(describe_next_hops(&[]), "—");
+        assert_eq!(describe_next_hops(&[("h2".into(), 9)]), "h2");
+        assert_eq!(
+            describe_next_hops(&[("h2".into(), 9), (String::new(), 1)]),
+            "h2 ×9, unknown ×1"
+        );
     }
 }

@@ -84,6 +84,56 @@ impl WorkloadKind {
     }
 }
 
+/// Which of the backend's listeners the page talks to: browsers speak HTTP/2 only over
+/// TLS, so the backend serves the same router on three of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// `http://`: HTTP/1.1 (the baseline).
+    #[default]
+    PlainHttp1,
+    /// `https://`, ALPN offering only `http/1.1`.
+    TlsHttp1,
+    /// `https://`, ALPN offering `h2` (browsers take it).
+    TlsH2,
+}
+
+impl HttpVersion {
+    pub const ALL: [HttpVersion; 3] = [
+        HttpVersion::PlainHttp1,
+        HttpVersion::TlsHttp1,
+        HttpVersion::TlsH2,
+    ];
+
+    /// The stable key, also the name of the backend's listener (`/api/v1/status`).
+    pub fn key(self) -> &'static str {
+        match self {
+            HttpVersion::PlainHttp1 => "plain",
+            HttpVersion::TlsHttp1 => "tls-http1",
+            HttpVersion::TlsH2 => "tls-h2",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HttpVersion::PlainHttp1 => "HTTP/1.1 (plain)",
+            HttpVersion::TlsHttp1 => "HTTP/1.1 (TLS)",
+            HttpVersion::TlsH2 => "HTTP/2 (TLS)",
+        }
+    }
+
+    /// What Resource Timing's `nextHopProtocol` must read for this choice.
+    pub fn next_hop(self) -> &'static str {
+        match self {
+            HttpVersion::PlainHttp1 | HttpVersion::TlsHttp1 => "http/1.1",
+            HttpVersion::TlsH2 => "h2",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.key() == key)
+    }
+}
+
 /// Bounds the form enforces.
 pub const MAX_CONCURRENCY: u32 = 64;
 pub const MAX_TOTAL: u32 = 1_000_000;
@@ -107,6 +157,8 @@ pub struct RunConfig {
     pub rate: u32,
     /// Pause between streamed messages.
     pub interval_ms: u32,
+    /// The listener the run goes through: where the page was loaded from.
+    pub http: HttpVersion,
 }
 
 impl Default for RunConfig {
@@ -122,6 +174,7 @@ impl Default for RunConfig {
             concurrency: 4,
             rate: 0,
             interval_ms: 0,
+            http: HttpVersion::PlainHttp1,
         }
     }
 }
@@ -139,7 +192,7 @@ impl RunConfig {
     /// The URL query that reproduces this setup.
     pub fn to_query(&self) -> String {
         format!(
-            "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}",
+            "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}&http={}",
             self.protocol.key(),
             self.workload.key(),
             self.shape.key(),
@@ -150,6 +203,7 @@ impl RunConfig {
             self.concurrency,
             self.rate,
             self.interval_ms,
+            self.http.key(),
         )
     }
 
@@ -188,6 +242,7 @@ impl RunConfig {
                 }
                 "rate" => config.rate = number(1_000_000).unwrap_or(config.rate),
                 "interval" => config.interval_ms = number(10_000).unwrap_or(config.interval_ms),
+                "http" => config.http = HttpVersion::from_key(value).unwrap_or(config.http),
                 _ => {}
             }
         }
@@ -212,6 +267,7 @@ mod tests {
             concurrency: 16,
             rate: 500,
             interval_ms: 20,
+            http: HttpVersion::TlsH2,
         };
         assert_eq!(
             RunConfig::from_query(&format!("?{}", config.to_query())),

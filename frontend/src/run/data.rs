@@ -58,6 +58,8 @@ pub struct ProtocolStats {
     /// browser reported without bodies (see [`RunData::attach_network`]).
     pub matched: u64,
     pub incomplete: u64,
+    /// The HTTP versions the browser used (`nextHopProtocol`), with their counts.
+    pub next_hops: Vec<(String, u64)>,
     /// Successful requests with a complete Resource Timing entry, and its sums.
     pub timed: u64,
     pub encoded_body: u64,
@@ -88,6 +90,7 @@ impl Default for ProtocolStats {
             first_message_ms: 0.0,
             matched: 0,
             incomplete: 0,
+            next_hops: Vec::new(),
             timed: 0,
             encoded_body: 0,
             decoded_body: 0,
@@ -130,6 +133,8 @@ pub struct Summary {
     pub mean_server_ms: Option<f64>,
     /// Streams: mean time to the first message.
     pub mean_first_message_ms: Option<f64>,
+    /// The HTTP versions the browser used, with their counts, most used first.
+    pub next_hops: Vec<(String, u64)>,
     /// Records received or acknowledged per second over the same span as
     /// requests/s (streams: messages/s), all requests in flight together.
     pub records_per_second: Option<f64>,
@@ -211,6 +216,14 @@ impl RunData {
         };
         let stats = &mut self.stats[sample.protocol.index()];
         stats.matched += 1;
+        match stats
+            .next_hops
+            .iter_mut()
+            .find(|(hop, _)| *hop == timing.protocol)
+        {
+            Some((_, count)) => *count += 1,
+            None => stats.next_hops.push((timing.protocol.clone(), 1)),
+        }
         // tonic-web-wasm-client drops (and so aborts) the fetch as soon as it has read
         // the trailers, sometimes before the browser saw the end of the body: Chrome
         // then reports the entry with empty bodies. Such an entry says nothing about
@@ -290,6 +303,11 @@ impl RunData {
             mean_ttfb_ms: mean(stats.ttfb_ms, stats.timed),
             mean_server_ms: mean(stats.server_ms, stats.server_timed),
             mean_first_message_ms: mean(stats.first_message_ms, stats.first_messages),
+            next_hops: {
+                let mut hops = stats.next_hops.clone();
+                hops.sort_by_key(|hop| std::cmp::Reverse(hop.1));
+                hops
+            },
             records_per_second: per_second(stats.records).filter(|_| stats.records > 0),
         }
     }
@@ -433,6 +451,7 @@ mod tests {
         assert_eq!(summary.mean_wire_bytes, Some(60.0));
         assert_eq!(summary.wire_bytes_per_record, Some(15.0));
         assert_eq!(summary.mean_server_ms, Some(0.5));
+        assert_eq!(summary.next_hops, [("http/1.1".to_owned(), 1)]);
         assert!(
             run.to_csv()
                 .lines()

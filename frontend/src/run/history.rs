@@ -1,13 +1,20 @@
 //! The last runs, kept in `localStorage` as JSON so they survive a reload and can be
 //! compared side by side. Only summaries are kept, never samples: a run of 100,000
 //! requests must not fill the browser's storage quota.
+//!
+//! `localStorage` belongs to one origin, and each HTTP version is another origin (its
+//! own listener): when the page moves to another listener it carries the history
+//! along in the URL's fragment, which the new page merges into its own storage. So
+//! runs over HTTP/1.1 and HTTP/2 end up side by side.
 
 use serde::{Deserialize, Serialize};
 
 use super::data::Summary;
 
 /// How many runs are kept.
-pub const KEEP: usize = 6;
+pub const KEEP: usize = 12;
+/// The URL fragment that carries the history to another listener: `#runs=<JSON>`.
+const FRAGMENT_PREFIX: &str = "#runs=";
 /// The `localStorage` key.
 pub const STORAGE_KEY: &str = "grpc-web-vs-rest-lab.runs";
 
@@ -42,6 +49,10 @@ impl From<&Summary> for SavedSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedRun {
+    /// `Date.now()` when the run ended: orders runs and tells them apart when two
+    /// origins' histories merge.
+    #[serde(default)]
+    pub saved_at_ms: f64,
     pub settings: String,
     pub summaries: Vec<SavedSummary>,
 }
@@ -61,6 +72,34 @@ pub fn push(history: &mut Vec<SavedRun>, run: SavedRun) -> String {
     serde_json::to_string(history).expect("plain data serializes")
 }
 
+/// Adds the runs of `other` that `history` lacks, newest first, keeping [`KEEP`].
+pub fn merge(history: &mut Vec<SavedRun>, other: Vec<SavedRun>) {
+    for run in other {
+        if !history.contains(&run) {
+            history.push(run);
+        }
+    }
+    history.sort_by(|a, b| b.saved_at_ms.total_cmp(&a.saved_at_ms));
+    history.truncate(KEEP);
+}
+
+/// The URL fragment that hands `history` to the page at another origin.
+pub fn to_fragment(history: &[SavedRun]) -> String {
+    let json = serde_json::to_string(history).expect("plain data serializes");
+    let encoded: String = js_sys::encode_uri_component(&json).into();
+    format!("{FRAGMENT_PREFIX}{encoded}")
+}
+
+/// The runs a fragment made by [`to_fragment`] carries; none for any other fragment.
+pub fn from_fragment(fragment: &str) -> Vec<SavedRun> {
+    fragment
+        .strip_prefix(FRAGMENT_PREFIX)
+        .and_then(|encoded| js_sys::decode_uri_component(encoded).ok())
+        .and_then(|json| json.as_string())
+        .map(|json| parse(Some(&json)))
+        .unwrap_or_default()
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -73,13 +112,28 @@ pub fn load() -> Vec<SavedRun> {
     parse(stored.as_deref())
 }
 
+fn store(json: &str) {
+    if let Some(storage) = storage() {
+        // A full or disabled storage only loses the history, never the run.
+        let _ = storage.set_item(STORAGE_KEY, json);
+    }
+}
+
 /// Stores `run` in front of the others and returns them all.
 pub fn save(run: SavedRun) -> Vec<SavedRun> {
     let mut history = load();
-    let json = push(&mut history, run);
-    if let Some(storage) = storage() {
-        // A full or disabled storage only loses the history, never the run.
-        let _ = storage.set_item(STORAGE_KEY, &json);
+    store(&push(&mut history, run));
+    history
+}
+
+/// Merges the runs another origin's page handed over in `fragment` into this
+/// origin's storage, and returns the history.
+pub fn adopt(fragment: &str) -> Vec<SavedRun> {
+    let mut history = load();
+    let carried = from_fragment(fragment);
+    if !carried.is_empty() {
+        merge(&mut history, carried);
+        store(&serde_json::to_string(&history).expect("plain data serializes"));
     }
     history
 }
@@ -90,6 +144,7 @@ mod tests {
 
     fn run(settings: &str) -> SavedRun {
         SavedRun {
+            saved_at_ms: settings.len() as f64,
             settings: settings.into(),
             summaries: vec![SavedSummary {
                 protocol: "REST".into(),
@@ -114,6 +169,27 @@ mod tests {
         assert_eq!(back.len(), KEEP);
         assert_eq!(back[0].settings, format!("total={}", KEEP + 1));
         assert_eq!(back, history);
+    }
+
+    #[test]
+    fn merging_two_origins_histories_keeps_each_run_once_newest_first() {
+        let (a, b, c) = (run("a"), run("bb"), run("ccc"));
+        let mut here = vec![b.clone(), a.clone()];
+        merge(&mut here, vec![c.clone(), b.clone()]);
+        assert_eq!(here, [c, b, a]);
+        let mut full: Vec<SavedRun> = (0..KEEP).map(|i| run(&"x".repeat(i + 10))).collect();
+        merge(&mut full, vec![run("y")]);
+        assert_eq!(full.len(), KEEP);
+        assert!(
+            full.iter().all(|r| r.settings != "y"),
+            "the oldest goes first"
+        );
+    }
+
+    #[test]
+    fn runs_stored_before_they_had_a_time_still_read() {
+        let old = r#"[{"settings":"total=1","summaries":[]}]"#;
+        assert_eq!(parse(Some(old))[0].saved_at_ms, 0.0);
     }
 
     #[test]

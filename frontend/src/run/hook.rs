@@ -1,19 +1,22 @@
 //! The wiring between the run and the page, in one place: the run handle, the
 //! browser's Resource Timing observer, the refresh timer, the settings in the URL, the
-//! history in `localStorage`, and the commands (run, stop, export). Components call
-//! [`use_lab_run`] once and only read what it returns.
+//! history in `localStorage`, the backend's listeners (one per HTTP version) and their
+//! connection counts, and the commands (run, stop, export, switch HTTP version).
+//! Components call [`use_lab_run`] once and only read what it returns.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 
-use super::config::RunConfig;
+use super::config::{HttpVersion, RunConfig};
 use super::engine::{self, Phase, RunControl};
 use super::history::{self, SavedRun};
 use super::{LabRun, RunState};
 use crate::export::{self, ExportFormat};
 use crate::resource_timing;
-use crate::transport::Protocol;
+use crate::transport::server_status::{self, Listener};
+use crate::transport::{self, Protocol};
 
 /// How often views refresh while a run goes on.
 const REFRESH: Duration = Duration::from_millis(250);
@@ -37,6 +40,7 @@ fn config_to_url(config: &RunConfig) {
 /// The run as the history keeps it: settings and exact summaries.
 fn saved(state: &RunState) -> SavedRun {
     SavedRun {
+        saved_at_ms: js_sys::Date::now(),
         settings: state.config.to_query(),
         summaries: Protocol::ALL
             .iter()
@@ -65,9 +69,22 @@ pub struct LabSession {
     pub config: RwSignal<RunConfig>,
     /// Where the run stands.
     pub phase: Memo<Phase>,
+    /// The backend's listeners, once it has named them.
+    pub listeners: RwSignal<Vec<Listener>>,
     history: RwSignal<Vec<SavedRun>>,
     export_error: RwSignal<Option<String>>,
     control: StoredValue<RunControl, LocalStorage>,
+    /// Connections the page's listener had accepted when last asked: the count a run
+    /// starts from (the page sends nothing between runs).
+    accepted: StoredValue<Option<u64>>,
+}
+
+/// Connections accepted so far by the listener serving this page, with the listeners.
+async fn connection_count() -> Option<(u64, Vec<Listener>)> {
+    let origin = transport::origin();
+    let listeners = server_status::listeners(&origin).await.ok()?;
+    let accepted = server_status::serving(&listeners, &origin)?.connections_accepted;
+    Some((accepted, listeners))
 }
 
 impl LabSession {
@@ -81,16 +98,46 @@ impl LabSession {
         self.export_error.into()
     }
 
+    /// Asks the backend for its listeners and the page's connection count.
+    fn take_connection_count(self) {
+        spawn_local(async move {
+            if let Some((accepted, listeners)) = connection_count().await {
+                self.accepted.try_set_value(Some(accepted));
+                let origin = transport::origin();
+                let version = server_status::serving(&listeners, &origin)
+                    .and_then(|l| HttpVersion::from_key(&l.name));
+                if let Some(version) = version {
+                    self.config.try_update(|c| c.http = version);
+                }
+                self.listeners.try_set(listeners);
+            }
+        });
+    }
+
     /// Starts a run with the current settings, which also go into the URL.
     pub fn start(self) {
         let settings = self.config.get_untracked();
         config_to_url(&settings);
         let (run, history) = (self.run, self.history);
+        let before = self.accepted.get_value();
         let ended = move || {
             run.refresh();
             if let Some(saved) = run.peek(saved) {
                 history.set(history::save(saved));
             }
+            // The connections the run opened, by the backend's count.
+            spawn_local(async move {
+                let Some((after, _)) = connection_count().await else {
+                    return;
+                };
+                self.accepted.try_set_value(Some(after));
+                if let Some(before) = before {
+                    run.update(|state| {
+                        state.connections_opened = Some(after.saturating_sub(before))
+                    });
+                    run.refresh();
+                }
+            });
         };
         self.control.set_value(engine::start(settings, run, ended));
         run.refresh();
@@ -99,6 +146,29 @@ impl LabSession {
     /// Stops the run: every call in flight is cancelled, what was measured stays.
     pub fn stop(self) {
         self.control.with_value(RunControl::stop);
+    }
+
+    /// Moves the page to the listener of `version`, with the same settings and the
+    /// history (each listener is its own origin, with its own `localStorage`).
+    pub fn switch_http(self, version: HttpVersion) {
+        let Some(url) = self.listeners.with_untracked(|listeners| {
+            listeners
+                .iter()
+                .find(|l| l.name == version.key())
+                .map(|l| l.url.clone())
+        }) else {
+            return;
+        };
+        let mut settings = self.config.get_untracked();
+        settings.http = version;
+        let target = format!(
+            "{url}/?{}{}",
+            settings.to_query(),
+            history::to_fragment(&self.history.get_untracked())
+        );
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(&target);
+        }
     }
 
     /// Offers the run as a file; a failure is shown, not dropped.
@@ -113,8 +183,38 @@ impl LabSession {
     }
 }
 
-/// Sets up the lab's run for the calling component and its children.
-pub fn use_lab_run() -> LabSession {
+/// Takes the history another listener's page handed over in the URL's fragment, and
+/// clears the fragment.
+fn history_from_fragment() -> Vec<SavedRun> {
+    let Some(window) = web_sys::window() else {
+        return Vec::new();
+    };
+    let fragment = window.location().hash().unwrap_or_default();
+    let history = history::adopt(&fragment);
+    if !fragment.is_empty() {
+        let url = format!(
+            "?{}",
+            window
+                .location()
+                .search()
+                .unwrap_or_default()
+                .trim_start_matches('?')
+        );
+        if let Ok(browser_history) = window.history() {
+            let _ = browser_history.replace_state_with_url(
+                &wasm_bindgen::JsValue::NULL,
+                "",
+                Some(&url),
+            );
+        }
+    }
+    history
+}
+
+/// Sets up the lab's run for the calling component and its children. `ready` turns
+/// true once the page's own start-up requests are done: then the listeners and the
+/// connection count are read.
+pub fn use_lab_run(ready: Signal<bool>) -> LabSession {
     let run = LabRun::new();
     let control = StoredValue::new_local(RunControl::default());
 
@@ -149,12 +249,22 @@ pub fn use_lab_run() -> LabSession {
         control.try_with_value(RunControl::stop);
     });
 
-    LabSession {
+    let session = LabSession {
         run,
         config: RwSignal::new(config_from_url()),
         phase: Memo::new(move |_| run.with(|state| state.phase)),
-        history: RwSignal::new(history::load()),
+        listeners: RwSignal::new(Vec::new()),
+        history: RwSignal::new(history_from_fragment()),
         export_error: RwSignal::new(None),
         control,
-    }
+        accepted: StoredValue::new(None),
+    };
+    Effect::new(move |done: Option<bool>| {
+        if done != Some(true) && ready.get() {
+            session.take_connection_count();
+            return true;
+        }
+        done.unwrap_or(false)
+    });
+    session
 }

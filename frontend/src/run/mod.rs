@@ -34,6 +34,9 @@ pub struct RunState {
     /// Requests finished (succeeded or failed).
     pub done: u64,
     pub phase: Phase,
+    /// Connections the page's listener accepted during the run, by the backend's
+    /// count (`None` until the run is over and the backend has answered).
+    pub connections_opened: Option<u64>,
 }
 
 impl RunState {

@@ -5,6 +5,7 @@
 pub mod grpc_web;
 pub mod raw_codec;
 pub mod rest;
+pub mod server_status;
 pub mod sse;
 
 use std::rc::Rc;
