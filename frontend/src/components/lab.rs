@@ -14,12 +14,8 @@ use crate::run::{Phase, use_lab_run};
 
 /// The lab panel.
 #[component]
-pub fn Lab(
-    /// False while the page's own start-up requests (the parity check) are in flight:
-    /// they share URLs with the lab's and would be mistaken for its first samples.
-    ready: Signal<bool>,
-) -> impl IntoView {
-    let session = use_lab_run(ready);
+pub fn Lab() -> impl IntoView {
+    let session = use_lab_run();
     let (run, phase) = (session.run, session.phase);
     let running = Signal::derive(move || phase.get() == Phase::Running);
     let idle = move || phase.get() == Phase::Idle;
@@ -39,7 +35,7 @@ pub fn Lab(
             <Controls session disabled=running />
             <div class="actions">
                 <button type="button" data-testid="run" on:click=move |_| session.start()
-                    disabled=move || running.get() || !ready.get()>"Run"</button>
+                    disabled=move || running.get()>"Run"</button>
                 <button type="button" data-testid="stop" on:click=move |_| session.stop()
                     disabled=move || !running.get()>"Stop"</button>
                 <button type="button" data-testid="export-json"

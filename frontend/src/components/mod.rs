@@ -6,7 +6,6 @@ pub mod controls;
 pub mod how_measured;
 pub mod http_version;
 pub mod lab;
-pub mod parity_check;
 pub mod run_history;
 pub mod streaming_note;
 pub mod summary_table;

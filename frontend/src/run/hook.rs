@@ -211,10 +211,9 @@ fn history_from_fragment() -> Vec<SavedRun> {
     history
 }
 
-/// Sets up the lab's run for the calling component and its children. `ready` turns
-/// true once the page's own start-up requests are done: then the listeners and the
-/// connection count are read.
-pub fn use_lab_run(ready: Signal<bool>) -> LabSession {
+/// Sets up the lab's run for the calling component and its children, and asks the
+/// backend for its listeners and the page's connection count.
+pub fn use_lab_run() -> LabSession {
     let run = LabRun::new();
     let control = StoredValue::new_local(RunControl::default());
 
@@ -259,12 +258,6 @@ pub fn use_lab_run(ready: Signal<bool>) -> LabSession {
         control,
         accepted: StoredValue::new(None),
     };
-    Effect::new(move |done: Option<bool>| {
-        if done != Some(true) && ready.get() {
-            session.take_connection_count();
-            return true;
-        }
-        done.unwrap_or(false)
-    });
+    session.take_connection_count();
     session
 }

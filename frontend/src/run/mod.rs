@@ -55,7 +55,7 @@ impl RunState {
 
     /// The browser reported a fetch: attach it to its sample if that is known yet.
     fn network_entry(&mut self, url: &str, timing: NetworkTiming) {
-        // Fetches from before this run (the parity check, an earlier run) share URLs
+        // Fetches from before this run (an earlier run, the status) share URLs
         // with it: they must not pair with its calls.
         if self.phase == Phase::Idle || timing.start_ms < self.start_ms {
             return;

@@ -17,7 +17,7 @@ use tonic::metadata::MetadataValue;
 use tonic_web_wasm_client::Client;
 
 use super::raw_codec::RawCodec;
-use super::{Call, CallOptions, CallOutcome, Decoded, FetchParams, TransportError, now_ms};
+use super::{Call, CallOptions, CallOutcome, Decoded, TransportError, now_ms};
 
 /// Bytes of the gRPC message prefix (flag + length) in front of every message.
 const FRAME_PREFIX: u64 = 5;
@@ -37,32 +37,6 @@ impl From<tonic::Status> for TransportError {
 /// documented maximum count would fail over gRPC-Web alone while REST returned it.
 fn client(origin: &str) -> Grpc<Client> {
     Grpc::new(Client::new(origin.to_owned())).max_decoding_message_size(MAX_MESSAGE_BYTES)
-}
-
-/// `LabService/Fetch` (the parity check): the same raw path as measured calls, so the
-/// bundle carries one gRPC client, not two.
-pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, TransportError> {
-    let request = FetchRequest {
-        shape: params.shape.into(),
-        count: params.count,
-        seed: params.seed,
-    };
-    let mut grpc = client(origin);
-    grpc.ready()
-        .await
-        .map_err(|err| tonic::Status::unavailable(err.to_string()))?;
-    let path = PathAndQuery::from_static(api::FETCH);
-    let bytes = grpc
-        .unary(
-            tonic::Request::new(Bytes::from(request.encode_to_vec())),
-            path,
-            RawCodec,
-        )
-        .await?
-        .into_inner();
-    let response =
-        FetchResponse::decode(bytes).map_err(|err| TransportError::Decode(err.to_string()))?;
-    Ok(response.records)
 }
 
 fn encode_upload(records: &[Record]) -> Vec<u8> {

@@ -201,18 +201,6 @@ pub async fn call(
     outcome.finish()
 }
 
-/// Fetches records over `protocol` (the parity check).
-pub async fn fetch(
-    protocol: Protocol,
-    origin: &str,
-    params: FetchParams,
-) -> Result<Vec<Record>, TransportError> {
-    match protocol {
-        Protocol::GrpcWeb => grpc_web::fetch(origin, params).await,
-        Protocol::Rest => rest::fetch(origin, params).await,
-    }
-}
-
 /// The page's origin, e.g. `http://127.0.0.1:8080`: both APIs live there.
 pub fn origin() -> String {
     web_sys::window()

@@ -59,20 +59,6 @@ async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
     }
 }
 
-/// `GET` records (the parity check).
-pub async fn fetch(origin: &str, params: FetchParams) -> Result<Vec<Record>, TransportError> {
-    let abort = AbortOnDrop::new();
-    let response = abort
-        .attach(Request::get(&records_url(origin, params)))
-        .send()
-        .await
-        .map_err(|err| TransportError::Network(err.to_string()))?;
-    let body = body_of(&response).await?;
-    let decoded: FetchResponse =
-        serde_json::from_slice(&body).map_err(|err| TransportError::Decode(err.to_string()))?;
-    Ok(decoded.records)
-}
-
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
     let started_ms = now_ms();

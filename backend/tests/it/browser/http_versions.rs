@@ -128,12 +128,95 @@ async fn wait_for_every_timing(browser: &Browser) {
 }
 
 in_each_browser! {
+    the_page_moves_between_http_versions_with_its_settings_and_history => switch_versions();
     http2_over_tls_carries_both_protocols_on_one_connection => over_http2();
     http1_over_tls_stays_within_six_connections => over_tls_http1();
     plain_http_is_http1_within_six_connections => over_plain_http1();
 }
 
-/// HTTP/2: the page, its parity check and 16 requests in flight at a time, both
+/// A person's path: a run over plain HTTP/1.1, then "HTTP/2 (TLS)" on the page, which
+/// moves it to the HTTP/2 listener with the same settings and the history; the next
+/// run goes over h2, says so per protocol, and counts its connections.
+async fn switch_versions(kind: BrowserKind) {
+    let Some(setup) = Setup::find(kind) else {
+        return;
+    };
+    let server = TestServer::start(setup.dist.clone()).await;
+    let browser = setup
+        .start_trusting(Some(server.certificate.spki_pin()))
+        .await;
+    let query = "protocol=both&workload=fetch&shape=log&count=7&total=32&concurrency=16";
+    let plain = origin(&server, ListenerKind::Plain);
+    browser.run_lab(&format!("{plain}/?{query}")).await;
+    for protocol in PROTOCOLS {
+        assert_eq!(
+            browser
+                .text_of(&format!("[data-testid=summary-{protocol}-next-hop]"))
+                .await,
+            "http/1.1"
+        );
+    }
+    browser.wait_for("[data-testid=http-plain]:checked").await;
+
+    browser
+        .click("[data-testid=http-tls-h2]:not([disabled])")
+        .await;
+    let h2 = origin(&server, ListenerKind::TlsH2);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let url = loop {
+        let url = browser.client.current_url().await.expect("the page's URL");
+        if url.as_str().starts_with(&h2) {
+            break url;
+        }
+        assert!(Instant::now() < deadline, "the page stayed at {url}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let settings = url.query().unwrap_or_default();
+    assert!(
+        settings.contains("count=7") && settings.contains("http=tls-h2"),
+        "the settings did not come along: {url}"
+    );
+    // The history came along (and the fragment that carried it is gone).
+    let carried = browser.text_of("[data-testid=history-0]").await;
+    assert!(carried.contains("http=plain"), "history: {carried}");
+    browser.wait_for("[data-testid=http-tls-h2]:checked").await;
+
+    browser.run_again().await;
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, 16.0, "after the switch")
+            .await;
+        assert_eq!(
+            browser
+                .text_of(&format!("[data-testid=summary-{protocol}-next-hop]"))
+                .await,
+            "h2"
+        );
+    }
+    let flagged = browser
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid=http-mismatch]"))
+        .await
+        .expect("look for the mismatch flag");
+    assert!(flagged.is_empty(), "a run over h2 was flagged");
+    let opened = browser
+        .wait_for("[data-testid=connections-opened][data-count]")
+        .await
+        .attr("data-count")
+        .await
+        .expect("read the connection count")
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("a connection count");
+    assert!(opened <= 1, "a run over HTTP/2 opened {opened} connections");
+    let history = browser.text_of("[data-testid=history]").await;
+    assert!(
+        history.contains("http=plain") && history.contains("http=tls-h2"),
+        "both runs side by side: {history}"
+    );
+    browser.close().await;
+}
+
+/// HTTP/2: the page and 16 requests in flight at a time, both
 /// protocols, on one connection. At most two: while the page loads, before the first
 /// handshake has said (by ALPN) that the origin speaks HTTP/2, Chromium may open a
 /// second one (seen once in twelve runs); HTTP/1.1 uses six here.

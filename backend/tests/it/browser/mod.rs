@@ -38,7 +38,7 @@ mod max_size;
 mod stop;
 
 in_each_browser! {
-    page_fetches_the_same_records_over_grpc_web_and_rest => parity_on_load();
+    both_protocols_carry_the_generated_records => same_records_over_both();
     each_protocol_choice_runs_and_reports_what_the_backend_sent => each_protocol_choice();
     the_stream_workload_compares_grpc_web_streams_with_sse => stream_workload();
 }
@@ -51,57 +51,38 @@ async fn open_lab(kind: BrowserKind) -> Option<(TestServer, Browser)> {
     Some((server, setup.start().await))
 }
 
-/// On load, the WASM app fetches one workload over gRPC-Web and over REST; both must
-/// show the records the backend generates for it, checked here independently.
-async fn parity_on_load(kind: BrowserKind) {
+/// A "Both" run of nested records: each protocol's first response carries the records
+/// the backend generates for the settings, checked here independently by checksum,
+/// and the page says the two protocols moved the same data.
+async fn same_records_over_both(kind: BrowserKind) {
     let Some((server, browser)) = open_lab(kind).await else {
         return;
     };
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the lab");
-
-    let verdict = browser
-        .wait_for("[data-testid=parity-verdict]:not([data-state=pending])")
-        .await;
-    let panel = browser.wait_for("[data-testid=parity]").await;
-    let attr = |name: &'static str| {
-        let panel = panel.clone();
-        async move {
-            panel
-                .attr(name)
-                .await
-                .unwrap()
-                .unwrap_or_else(|| panic!("parity panel lacks {name}"))
-        }
-    };
-    let shape = Shape::from_key(&attr("data-shape").await).expect("a known shape");
-    let count: usize = attr("data-count").await.parse().unwrap();
-    let seed: u64 = attr("data-seed").await.parse().unwrap();
-    let expected_checksum = checksum_of(shape, seed, count);
-
+    let (shape, count, seed) = (Shape::Order, 25, 2026);
+    let query = format!(
+        "protocol=both&workload=fetch&shape={}&count={count}&seed={seed}&total=4&concurrency=2",
+        shape.key()
+    );
+    run_lab(&browser, &server, &query).await;
+    let expected = dataset::generate(shape, seed, count);
+    let expected_checksum = format!("{:08x}", lab_proto::checksum(&expected));
     for protocol in PROTOCOLS {
-        let status = browser
-            .text_of(&format!("[data-testid=parity-{protocol}-status]"))
-            .await;
-        assert_eq!(status, "ok", "{protocol} failed in {}", kind.name());
-        let shown_count = browser
-            .text_of(&format!("[data-testid=parity-{protocol}-count]"))
-            .await;
-        assert_eq!(shown_count, count.to_string(), "{protocol} record count");
+        browser.assert_succeeded(protocol, 2.0, "a Both run").await;
         let checksum = browser
-            .text_of(&format!("[data-testid=parity-{protocol}-checksum]"))
+            .text_of(&format!("[data-testid=summary-{protocol}-checksum]"))
             .await;
         assert_eq!(
-            checksum, expected_checksum,
-            "{protocol} returned other records"
+            checksum,
+            expected_checksum,
+            "{}: {protocol} returned other records",
+            kind.name()
         );
     }
     assert_eq!(
-        verdict.attr("data-state").await.unwrap().as_deref(),
-        Some("match")
+        browser
+            .text_of("[data-testid=summary-ratio-checksum]")
+            .await,
+        "same data"
     );
     browser.close().await;
 }
