@@ -9,12 +9,14 @@
 //!
 //! [`app`] builds the router from an [`AppState`] so tests can serve it on
 //! `127.0.0.1:0`; [`serve`] runs it until a shutdown signal; [`certificate`] makes or
-//! loads what the TLS listeners present.
+//! loads what the TLS listeners present; [`link`] emulates a network under every
+//! connection when a profile is set.
 
 pub mod api_error;
 pub mod certificate;
 pub mod compression;
 pub mod grpc;
+pub mod link;
 pub mod listener;
 pub mod record_stream;
 pub mod request_counts;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use axum::http::HeaderValue;
 use clap::Parser;
 use lab_backend::certificate::{self, Certificate};
+use lab_backend::link::{Link, LinkProfile};
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use tracing_subscriber::EnvFilter;
 
@@ -62,6 +63,16 @@ struct Cli {
     /// Default: 1024.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
+    /// The network every connection of every listener passes through (see
+    /// docs/network-profiles.md): loopback (none), lighthouse-mobile, devtools-slow-4g,
+    /// devtools-fast-4g, devtools-3g, intercontinental, or rtt=100ms,down=8mbit,up=1mbit.
+    #[arg(
+        long,
+        env = "LAB_LINK",
+        value_name = "PROFILE",
+        default_value = "loopback"
+    )]
+    link: String,
 }
 
 impl Cli {
@@ -125,6 +136,7 @@ async fn run(cli: Cli) -> Result<(), String> {
              so pass --public to expose it anyway"
         ));
     }
+    let link = LinkProfile::parse(&cli.link).map_err(|err| format!("--link: {err}"))?;
     let certificate = cli.certificate().map_err(|err| err.to_string())?;
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(
@@ -150,6 +162,10 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
     if let Some(max) = cli.max_connections {
         config.connection.max_connections = max;
+    }
+    if let Some(profile) = link {
+        println!("Every connection passes through an emulated link: {profile}");
+        config.connection.link = Some(Link::new(profile));
     }
     let limits = config.connection.clone();
     let state = AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));

@@ -3,7 +3,8 @@
 //! loop each. Every connection is served by hyper with the lab's limits and timeouts
 //! ([`ConnectionLimits`]): a cap on open connections per listener, a TLS handshake
 //! deadline, an idle timeout, and a graceful drain on Ctrl-C and SIGTERM. Connections
-//! are tuned for small exchanges ([`Connection`]).
+//! are tuned for small exchanges ([`Connection`]). With a link set, each accepted
+//! socket first passes through it ([`crate::link`]), below TLS.
 
 use std::io;
 use std::net::SocketAddr;
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::certificate::Certificate;
+use crate::link::Link;
 use crate::listener::{ALPN_H2, ListenerInfo, ListenerKind};
 
 /// What one connection may cost the server, enforced before any handler runs.
@@ -51,6 +53,9 @@ pub struct ConnectionLimits {
     /// take to finish before the connection is dropped (a slow stream would otherwise
     /// hold it, or the process, up).
     pub shutdown_grace: Duration,
+    /// The emulated network every connection of every listener passes through, below
+    /// TLS ([`Link`]); `None`: the accepted socket as is (loopback).
+    pub link: Option<Link>,
 }
 
 impl Default for ConnectionLimits {
@@ -63,6 +68,7 @@ impl Default for ConnectionLimits {
             tls_handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
+            link: None,
         }
     }
 }
@@ -199,33 +205,69 @@ async fn accept_loop(
         let service = TowerToHyperService::new(app.clone());
         let builders = builders.clone();
         let tls = listener.tls.clone();
-        let mut stop = stop.subscribe();
+        let stop = stop.subscribe();
         let limits = limits.clone();
+        let peer = Peer {
+            listener: name,
+            addr: peer,
+        };
         tokio::spawn(async move {
             let _open = open;
-            let Some(acceptor) = tls else {
-                return drive(&builders.detect, tcp, service, stop, &limits).await;
-            };
-            let handshake = tokio::select! {
-                done = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(tcp)) => done,
-                _ = stop.changed() => return,
-            };
-            match handshake {
-                Ok(Ok(stream)) => {
-                    let builder = if stream.get_ref().1.alpn_protocol() == Some(ALPN_H2) {
-                        &builders.http2
-                    } else {
-                        &builders.http1
-                    };
-                    drive(builder, stream, service, stop, &limits).await;
+            // No link: the accepted socket as is (loopback, the default).
+            match limits.link.clone() {
+                None => serve_accepted(tcp, tls, &builders, service, stop, &limits, peer).await,
+                Some(link) => {
+                    let carried = link.carry(tcp);
+                    serve_accepted(carried, tls, &builders, service, stop, &limits, peer).await;
                 }
-                Ok(Err(err)) => tracing::debug!("{name}: TLS handshake with {peer} failed: {err}"),
-                Err(_) => tracing::debug!(
-                    "{name}: no TLS handshake from {peer} within {:?}: dropped",
-                    limits.tls_handshake_timeout
-                ),
             }
         });
+    }
+}
+
+/// Who a connection came from, for the logs.
+struct Peer {
+    listener: &'static str,
+    addr: SocketAddr,
+}
+
+/// Serves one accepted connection: through the TLS handshake first on a TLS listener.
+async fn serve_accepted<I>(
+    io: I,
+    tls: Option<TlsAcceptor>,
+    builders: &Builders,
+    service: TowerToHyperService<Router>,
+    mut stop: watch::Receiver<()>,
+    limits: &ConnectionLimits,
+    peer: Peer,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Peer {
+        listener: name,
+        addr: peer,
+    } = peer;
+    let Some(acceptor) = tls else {
+        return drive(&builders.detect, io, service, stop, limits).await;
+    };
+    let handshake = tokio::select! {
+        done = tokio::time::timeout(limits.tls_handshake_timeout, acceptor.accept(io)) => done,
+        _ = stop.changed() => return,
+    };
+    match handshake {
+        Ok(Ok(stream)) => {
+            let builder = if stream.get_ref().1.alpn_protocol() == Some(ALPN_H2) {
+                &builders.http2
+            } else {
+                &builders.http1
+            };
+            drive(builder, stream, service, stop, limits).await;
+        }
+        Ok(Err(err)) => tracing::debug!("{name}: TLS handshake with {peer} failed: {err}"),
+        Err(_) => tracing::debug!(
+            "{name}: no TLS handshake from {peer} within {:?}: dropped",
+            limits.tls_handshake_timeout
+        ),
     }
 }
 

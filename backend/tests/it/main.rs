@@ -17,6 +17,7 @@ mod cli;
 mod frontend_budget;
 mod fuzz;
 mod limits;
+mod link;
 mod load;
 mod static_assets;
 mod support;

@@ -1,0 +1,219 @@
+//! The link emulator, over real sockets: round trips, the shared bandwidth, the
+//! handshake's round trip, and nothing left behind by clients that hang up. The
+//! tolerances come from the profile, not from what was measured.
+
+use std::time::{Duration, Instant};
+
+use lab_backend::link::{Bandwidth, Link, LinkProfile};
+use lab_backend::{Config, ListenerKind};
+use lab_proto::contract::rest;
+use lab_proto::v1::Shape;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::TestServer;
+
+/// A backend (API only) whose every connection passes through `profile`.
+async fn server_on(profile: LinkProfile) -> (TestServer, Link) {
+    let link = Link::new(profile);
+    let mut config = Config::new(std::env::temp_dir().join("lab-no-frontend"));
+    config.connection.link = Some(link.clone());
+    (TestServer::with_config(config).await, link)
+}
+
+fn profile(rtt_ms: u64, down_bits_per_second: Option<u64>) -> LinkProfile {
+    LinkProfile {
+        name: "test".to_owned(),
+        rtt: Duration::from_millis(rtt_ms),
+        down: down_bits_per_second.map(Bandwidth::bits_per_second),
+        up: None,
+    }
+}
+
+/// A GET of `url`, timed (the whole body read).
+struct Timed {
+    /// Until the whole body was read.
+    took: Duration,
+    /// Until the response head arrived (with the body's first bytes).
+    first_byte: Duration,
+    /// The body's size (uncompressed: no encoding is accepted).
+    bytes: usize,
+}
+
+async fn timed_get(client: &reqwest::Client, url: &str) -> Timed {
+    let start = Instant::now();
+    let response = client
+        .get(url)
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    let first_byte = start.elapsed();
+    assert_eq!(response.status(), 200, "{url}");
+    let bytes = response.bytes().await.unwrap().len();
+    Timed {
+        took: start.elapsed(),
+        first_byte,
+        bytes,
+    }
+}
+
+fn assert_within(what: &str, measured: Duration, low: Duration, high: Duration) {
+    assert!(
+        (low..=high).contains(&measured),
+        "{what}: {measured:?}, expected {low:?}..={high:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_on_an_open_connection_takes_one_round_trip_and_a_new_one_more() {
+    let rtt = Duration::from_millis(100);
+    let (server, _link) = server_on(profile(100, None)).await;
+
+    // Plain HTTP/1.1: the first request pays the TCP handshake's round trip.
+    let client = reqwest::Client::new();
+    let plain_first = timed_get(&client, &server.url(rest::PING)).await.took;
+    let mut plain_open = Vec::new();
+    for _ in 0..5 {
+        let took = timed_get(&client, &server.url(rest::PING)).await.took;
+        assert!(
+            took >= rtt,
+            "a ping took {took:?}, less than the round trip"
+        );
+        plain_open.push(took);
+    }
+    // The median: the other link tests, running at once, load the machine's cores.
+    plain_open.sort();
+    assert_within(
+        "median ping on an open connection",
+        plain_open[2],
+        rtt,
+        rtt + Duration::from_millis(15),
+    );
+    let fastest = *plain_open.iter().min().unwrap();
+    assert!(
+        plain_first >= fastest + rtt,
+        "a new connection's first response took {plain_first:?}, an open one's {fastest:?}"
+    );
+
+    // TLS 1.3 over the link: TCP's round trip, then TLS's.
+    let tls = server.endpoint(ListenerKind::TlsH2);
+    let client = tls.http();
+    let tls_first = timed_get(&client, &tls.url(rest::PING)).await.took;
+    let tls_open = timed_get(&client, &tls.url(rest::PING)).await.took;
+    assert_within(
+        "ping over open TLS",
+        tls_open,
+        rtt,
+        rtt + Duration::from_millis(15),
+    );
+    assert!(
+        tls_first >= tls_open + 2 * rtt,
+        "a new TLS connection's first response took {tls_first:?}, an open one's {tls_open:?}"
+    );
+    eprintln!(
+        "plain: first {plain_first:?}, open {plain_open:?}; TLS: first {tls_first:?}, open {tls_open:?}"
+    );
+}
+
+/// Records enough for a body of about 1 MiB (1,048,740 bytes).
+fn mebibyte_url(server: &TestServer) -> String {
+    server.url(&rest::records_url(rest::RECORDS, Shape::Log, 3_560, 1))
+}
+
+/// How long `bytes` take at `bits_per_second`, and ±10%.
+fn expected(bytes: usize, bits_per_second: u64) -> (Duration, Duration, Duration) {
+    let seconds = bytes as f64 * 8.0 / bits_per_second as f64;
+    (
+        Duration::from_secs_f64(seconds),
+        Duration::from_secs_f64(seconds * 0.9),
+        Duration::from_secs_f64(seconds * 1.1),
+    )
+}
+
+#[tokio::test]
+async fn six_connections_share_the_link_s_bandwidth() {
+    const RATE: u64 = 8_000_000;
+    let (server, _link) = server_on(profile(0, Some(RATE))).await;
+    let url = mebibyte_url(&server);
+
+    // One download on an open connection. Timed from its first byte: until then the
+    // server generates the body (tens of milliseconds in a debug build), which is not
+    // the link's time; the first chunk (16 KiB, 1.6% of it) is left out with it.
+    let client = reqwest::Client::new();
+    timed_get(&client, &server.url(rest::PING)).await;
+    let one = timed_get(&client, &url).await;
+    assert!(
+        (1_000_000..1_100_000).contains(&one.bytes),
+        "{} bytes: not about 1 MiB",
+        one.bytes
+    );
+    let (expected_one, low, high) = expected(one.bytes, RATE);
+    assert_within("one download", one.took - one.first_byte, low, high);
+
+    // Six at once, each on its own open connection: six times as long, all of them.
+    let clients: Vec<_> = (0..6).map(|_| reqwest::Client::new()).collect();
+    for client in &clients {
+        timed_get(client, &server.url(rest::PING)).await;
+    }
+    let downloads = clients.iter().map(|client| timed_get(client, &url));
+    let six = futures_util::future::join_all(downloads).await;
+    let total: usize = six.iter().map(|timed| timed.bytes).sum();
+    let (expected_six, low, high) = expected(total, RATE);
+    let first_byte = six.iter().map(|timed| timed.first_byte).min().unwrap();
+    let first_done = six.iter().map(|timed| timed.took).min().unwrap();
+    let last_done = six.iter().map(|timed| timed.took).max().unwrap();
+    assert_within("six downloads", last_done - first_byte, low, high);
+    // Together: none had the link to itself (it would have finished in `expected_one`).
+    assert!(
+        first_done - first_byte >= expected_six.mul_f64(0.75),
+        "the first of six finished after {first_done:?}, alone one takes {expected_one:?}"
+    );
+    eprintln!(
+        "one: {} bytes in {:?} ({:?} to the first byte; expected {expected_one:?}); \
+         six: {total} bytes, first byte {first_byte:?}, done {first_done:?}..{last_done:?} \
+         (expected {expected_six:?})",
+        one.bytes, one.took, one.first_byte
+    );
+}
+
+#[tokio::test]
+async fn clients_that_hang_up_mid_delay_leave_nothing_behind() {
+    let (server, link) = server_on(profile(400, Some(1_000_000))).await;
+    let head = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: lab\r\n\r\n");
+
+    // Hangs up while its request is in the delay line.
+    let mut early = TcpStream::connect(server.addr).await.unwrap();
+    early.write_all(head(rest::PING).as_bytes()).await.unwrap();
+    // Hangs up in the middle of a large response (about 1 MiB, 8 s at 1 Mbit/s).
+    let mut midway = TcpStream::connect(server.addr).await.unwrap();
+    let path = rest::records_url(rest::RECORDS, Shape::Log, 3_560, 1);
+    midway.write_all(head(&path).as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    drop(early);
+    let mut some = [0; 1024];
+    tokio::time::timeout(Duration::from_secs(5), midway.read_exact(&mut some))
+        .await
+        .expect("the response started")
+        .unwrap();
+    assert!(some.starts_with(b"HTTP/1.1 200"));
+    drop(midway);
+
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let open = || {
+        server
+            .state
+            .listeners
+            .iter()
+            .map(|listener| listener.counts.open())
+            .sum::<u64>()
+    };
+    while (link.connections(), open()) != (0, 0) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        (link.connections(), open()),
+        (0, 0),
+        "connections carried by the link, open on the listeners"
+    );
+}
