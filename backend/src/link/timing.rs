@@ -77,16 +77,17 @@ impl DelayLine {
         bottleneck: Option<&mut Bottleneck>,
     ) -> Instant {
         // On a real network it could only have been sent a round trip later, once
-        // the handshake was done.
-        let sent = if arrived < self.opens_at {
-            arrived + self.rtt
+        // the handshake was done. It takes its turn at the bandwidth now, though: a
+        // reservation in the future would leave the shared link idle until then.
+        let handshake = if arrived < self.opens_at {
+            self.rtt
         } else {
-            arrived
+            Duration::ZERO
         };
         let crossed = match bottleneck {
-            Some(bottleneck) => bottleneck.reserve(bytes, sent),
-            None => sent,
-        };
+            Some(bottleneck) => bottleneck.reserve(bytes, arrived),
+            None => arrived,
+        } + handshake;
         let due = self.last_due.map_or(crossed + self.one_way, |last| {
             last.max(crossed + self.one_way)
         });
@@ -159,5 +160,14 @@ mod tests {
         let mut link = Bottleneck::new(EIGHT_MBIT);
         let due = line.due(10_000, accepted + ms(500), Some(&mut link));
         assert_eq!(due, accepted + ms(500 + 10 + 50));
+        // A new connection's first bytes take their turn at the shared bandwidth at
+        // once, and wait out the handshake after it: the link does not sit idle.
+        let mut new = DelayLine::new(ms(100), accepted + ms(500));
+        let due = new.due(10_000, accepted + ms(500), Some(&mut link));
+        assert_eq!(due, accepted + ms(500 + 20 + 100 + 50));
+        assert_eq!(
+            line.due(10_000, accepted + ms(500), Some(&mut link)),
+            accepted + ms(500 + 30 + 50)
+        );
     }
 }
