@@ -97,9 +97,11 @@ async fn a_request_on_an_open_connection_takes_one_round_trip_and_a_new_one_more
     let client = reqwest::Client::new();
     let plain_first = timed_get(&client, &server.url(rest::PING)).await.took;
     let plain_open = open_pings(&client, &server.url(rest::PING), rtt).await;
+    // Against the emulated delays themselves, which are exact lower bounds; the open
+    // pings' own processing time varies by a few ms either way.
     assert!(
-        plain_first >= plain_open[0] + rtt,
-        "a new connection's first response took {plain_first:?}, open ones {plain_open:?}"
+        plain_first >= 2 * rtt,
+        "a new connection's first response took {plain_first:?} (two round trips at least), open ones {plain_open:?}"
     );
 
     // TLS 1.3 over the link: TCP's round trip, then TLS's.
@@ -108,8 +110,8 @@ async fn a_request_on_an_open_connection_takes_one_round_trip_and_a_new_one_more
     let tls_first = timed_get(&client, &tls.url(rest::PING)).await.took;
     let tls_open = open_pings(&client, &tls.url(rest::PING), rtt).await;
     assert!(
-        tls_first >= tls_open[0] + 2 * rtt,
-        "a new TLS connection's first response took {tls_first:?}, open ones {tls_open:?}"
+        tls_first >= 3 * rtt,
+        "a new TLS connection's first response took {tls_first:?} (three round trips at least), open ones {tls_open:?}"
     );
     eprintln!(
         "plain: first {plain_first:?}, open {plain_open:?}; TLS: first {tls_first:?}, open {tls_open:?}"
