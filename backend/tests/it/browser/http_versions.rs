@@ -243,17 +243,24 @@ async fn over_plain_http1(browser: BrowserKind) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: see docs/http-versions.md"]
 async fn measure_http_versions() {
-    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+    println!(
+        "| browser | listener | workload | concurrency | gRPC-Web p50 | p99 | REST p50 | p99 | connections |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
+    for browser in [BrowserKind::Chromium, BrowserKind::Firefox] {
+        measure_in(browser).await;
+    }
+}
+
+/// One browser's rows of [`measure_http_versions`].
+async fn measure_in(browser_kind: BrowserKind) {
+    let Some(setup) = Setup::find(browser_kind) else {
         return;
     };
     let workloads = [
         ("10 telemetry", "telemetry", 10),
         ("1,000 orders", "order", 1_000),
     ];
-    println!(
-        "| listener | workload | concurrency | gRPC-Web p50 | p99 | REST p50 | p99 | connections |"
-    );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for (kind, label) in [
         (ListenerKind::Plain, "HTTP/1.1 (plain)"),
         (ListenerKind::TlsHttp1, "HTTP/1.1 (TLS)"),
@@ -288,7 +295,8 @@ async fn measure_http_versions() {
                 }
                 let used = accepted(&server, kind).await;
                 println!(
-                    "| {label} | {workload} | {concurrency} | {} | {used} |",
+                    "| {} | {label} | {workload} | {concurrency} | {} | {used} |",
+                    browser_kind.name(),
                     cells.join(" | ")
                 );
                 browser.close().await;
