@@ -79,12 +79,12 @@ pub struct LabSession {
     accepted: StoredValue<Option<u64>>,
 }
 
-/// Connections accepted so far by the listener serving this page, with the listeners.
-async fn connection_count() -> Option<(u64, Vec<Listener>)> {
+/// The listener serving this page (with its connection count so far), and all of them.
+async fn connection_count() -> Option<(Listener, Vec<Listener>)> {
     let origin = transport::origin();
     let listeners = server_status::listeners(&origin).await.ok()?;
-    let accepted = server_status::serving(&listeners, &origin)?.connections_accepted;
-    Some((accepted, listeners))
+    let serving = server_status::serving(&listeners, &origin)?.clone();
+    Some((serving, listeners))
 }
 
 impl LabSession {
@@ -101,12 +101,10 @@ impl LabSession {
     /// Asks the backend for its listeners and the page's connection count.
     fn take_connection_count(self) {
         spawn_local(async move {
-            if let Some((accepted, listeners)) = connection_count().await {
-                self.accepted.try_set_value(Some(accepted));
-                let origin = transport::origin();
-                let version = server_status::serving(&listeners, &origin)
-                    .and_then(|l| HttpVersion::from_key(&l.name));
-                if let Some(version) = version {
+            if let Some((serving, listeners)) = connection_count().await {
+                self.accepted
+                    .try_set_value(Some(serving.connections_accepted));
+                if let Some(version) = HttpVersion::from_key(&serving.name) {
                     self.config.try_update(|c| c.http = version);
                 }
                 self.listeners.try_set(listeners);
@@ -127,9 +125,10 @@ impl LabSession {
             }
             // The connections the run opened, by the backend's count.
             spawn_local(async move {
-                let Some((after, _)) = connection_count().await else {
+                let Some((serving, _)) = connection_count().await else {
                     return;
                 };
+                let after = serving.connections_accepted;
                 self.accepted.try_set_value(Some(after));
                 if let Some(before) = before {
                     run.update(|state| {

@@ -43,7 +43,8 @@ impl Drop for AbortOnDrop {
     }
 }
 
-async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
+/// The body of `response`, or its status and the server's `detail` when not 2xx.
+pub(super) async fn body_of(response: &Response) -> Result<Vec<u8>, TransportError> {
     let body = response
         .binary()
         .await

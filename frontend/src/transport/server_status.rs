@@ -35,16 +35,7 @@ pub async fn listeners(origin: &str) -> Result<Vec<Listener>, TransportError> {
         .send()
         .await
         .map_err(|err| TransportError::Network(err.to_string()))?;
-    let body = response
-        .binary()
-        .await
-        .map_err(|err| TransportError::Network(err.to_string()))?;
-    if !response.ok() {
-        return Err(TransportError::Http {
-            status: response.status(),
-            detail: String::from_utf8_lossy(&body).chars().take(200).collect(),
-        });
-    }
+    let body = super::rest::body_of(&response).await?;
     serde_json::from_slice::<StatusView>(&body)
         .map(|status| status.listeners)
         .map_err(|err| TransportError::Decode(err.to_string()))
