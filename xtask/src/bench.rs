@@ -2,7 +2,9 @@
 //! standard tools, writing its table to `docs/benchmark.md`.
 //!
 //! - `oha` (HTTP/1.1): the bare `/healthz` baseline, REST, and gRPC-Web;
-//! - `h2load` (h2c, prior knowledge): the same baseline over HTTP/2, and native gRPC.
+//! - `h2load` (h2c, prior knowledge): the same baseline over HTTP/2, and native gRPC;
+//! - `h2load` over TLS: the same on the backend's TLS listeners, HTTP/1.1 (ALPN
+//!   `http/1.1`) and HTTP/2 (ALPN `h2`), where the browser's HTTP/2 lives.
 //!
 //! Every cell runs for a fixed time at 1 and at 64 connections, each right after a run
 //! of its baseline, so the protocols are compared as ratios of two runs seconds apart on
@@ -49,7 +51,7 @@ struct Workload {
     cpu_requests: u64,
 }
 
-/// The load generator and HTTP version of a cell.
+/// The load generator, listener and HTTP version of a cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Driver {
     /// `oha` over HTTP/1.1.
@@ -58,6 +60,34 @@ enum Driver {
     H2loadHttp1,
     /// `h2load` over h2c (prior knowledge).
     H2c,
+    /// `h2load --h1` on the TLS listener that offers only HTTP/1.1.
+    TlsHttp1,
+    /// `h2load` on the TLS listener that offers HTTP/2 (ALPN `h2`).
+    TlsH2,
+}
+
+impl Driver {
+    /// Whether h2load speaks HTTP/1.1 (`--h1`).
+    fn http1(self) -> bool {
+        matches!(self, Self::Oha | Self::H2loadHttp1 | Self::TlsHttp1)
+    }
+
+    /// The origin of the listener this driver loads.
+    fn origin(self, server: &Server) -> String {
+        match self {
+            Self::Oha | Self::H2loadHttp1 | Self::H2c => format!("http://{}", server.addr),
+            Self::TlsHttp1 => format!("https://{}", server.tls_http1_addr),
+            Self::TlsH2 => format!("https://{}", server.tls_h2_addr),
+        }
+    }
+}
+
+/// The body of a POST cell: a framed gRPC message, sent as gRPC-Web or native gRPC.
+#[derive(Debug, Clone)]
+struct Post {
+    file: PathBuf,
+    /// Native gRPC (`application/grpc`, `te: trailers`), else gRPC-Web.
+    native: bool,
 }
 
 /// Where the load generators are, and their scratch directory.
@@ -76,16 +106,20 @@ impl Tools {
         protocol: &'static str,
         connections: u32,
         url: &str,
-        body: Option<&Path>,
+        body: Option<&Post>,
     ) -> Result<Cell, Failure> {
         settle();
         eprintln!("bench: {workload} / {protocol} / {connections} connection(s)");
         let cell = match driver {
-            Driver::Oha => oha_cell(&self.oha, connections, url, body)?,
-            Driver::H2loadHttp1 => {
-                h2load_cell(&self.h2load, &self.scratch, true, connections, url, body)?
-            }
-            Driver::H2c => h2load_cell(&self.h2load, &self.scratch, false, connections, url, body)?,
+            Driver::Oha => oha_cell(&self.oha, connections, url, body.map(|b| b.file.as_path()))?,
+            _ => h2load_cell(
+                &self.h2load,
+                &self.scratch,
+                driver.http1(),
+                connections,
+                url,
+                body,
+            )?,
         };
         Ok(Cell {
             workload,
@@ -201,84 +235,104 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         .map_err(|err| Failure(format!("cannot create {}: {err}", scratch.display())))?;
 
     let server = Server::start(root)?;
-    let base = format!("http://{}", server.addr);
     let tools = Tools {
         oha,
         h2load,
         scratch,
     };
-    let healthz = format!("{base}/healthz");
+    let healthz = |driver: Driver| format!("{}/healthz", driver.origin(&server));
     let baselines = [
         (Driver::Oha, "HTTP/1.1 /healthz"),
         (Driver::H2loadHttp1, "HTTP/1.1 /healthz · h2load"),
         (Driver::H2c, "h2c /healthz"),
+        (Driver::TlsHttp1, "TLS HTTP/1.1 /healthz"),
+        (Driver::TlsH2, "TLS h2 /healthz"),
     ];
     let mut plan = Vec::new();
-    let cpu_baseline = |http1, protocol| CpuRun {
-        http1,
+    let cpu_baseline = |driver, protocol| CpuRun {
+        driver,
         workload: "baseline",
         protocol,
-        url: healthz.clone(),
+        url: healthz(driver),
         body: None,
         requests: 100_000,
     };
     let mut cpu_plan = vec![
-        cpu_baseline(true, "HTTP/1.1 /healthz"),
-        cpu_baseline(false, "h2c /healthz"),
+        cpu_baseline(Driver::H2loadHttp1, "HTTP/1.1 /healthz"),
+        cpu_baseline(Driver::H2c, "h2c /healthz"),
+        cpu_baseline(Driver::TlsHttp1, "TLS HTTP/1.1 /healthz"),
+        cpu_baseline(Driver::TlsH2, "TLS h2 /healthz"),
     ];
     for workload in workloads() {
         // One file per workload: the plan is measured after all of them are written.
-        let body = tools
+        let file = tools
             .scratch
             .join(format!("{}.bin", workload.name.replace(' ', "-")));
-        std::fs::write(&body, grpc_frame(&workload.grpc_message))
-            .map_err(|err| Failure(format!("cannot write {}: {err}", body.display())))?;
-        let grpc_url = format!("{base}{}", workload.grpc_method);
-        let rest_url = format!("{base}{}", workload.rest_path);
-        let cpu_run = |http1, protocol, url: &String, body: Option<&PathBuf>| CpuRun {
-            http1,
-            workload: workload.name,
-            protocol,
-            url: url.clone(),
-            body: body.cloned(),
-            requests: workload.cpu_requests,
+        std::fs::write(&file, grpc_frame(&workload.grpc_message))
+            .map_err(|err| Failure(format!("cannot write {}: {err}", file.display())))?;
+        let web = Post {
+            file: file.clone(),
+            native: false,
         };
-        cpu_plan.extend([
-            cpu_run(true, "REST", &rest_url, None),
-            cpu_run(true, "gRPC-Web", &grpc_url, Some(&body)),
-            cpu_run(false, "gRPC (h2c)", &grpc_url, Some(&body)),
-        ]);
-        plan.extend([
-            (Driver::Oha, workload.name, "REST", rest_url.clone(), None),
-            (
-                Driver::Oha,
-                workload.name,
-                "gRPC-Web",
-                grpc_url.clone(),
-                Some(body.clone()),
-            ),
+        let native = Post { file, native: true };
+        // What each driver measures: the protocol as the two tables name it, and the
+        // body (gRPC) or none (REST's GET). oha's cells have no server-CPU run: that
+        // pass uses h2load only, whose own cost is small and even.
+        let cells = [
+            (Driver::Oha, "REST", None, None),
+            (Driver::Oha, "gRPC-Web", None, Some(&web)),
+            (Driver::H2loadHttp1, "REST · h2load", Some("REST"), None),
             (
                 Driver::H2loadHttp1,
-                workload.name,
-                "REST · h2load",
-                rest_url,
+                "gRPC-Web · h2load",
+                Some("gRPC-Web"),
+                Some(&web),
+            ),
+            (Driver::H2c, "gRPC (h2c)", Some("gRPC (h2c)"), Some(&native)),
+            (
+                Driver::TlsHttp1,
+                "REST · TLS HTTP/1.1",
+                Some("REST · TLS HTTP/1.1"),
                 None,
             ),
             (
-                Driver::H2loadHttp1,
-                workload.name,
-                "gRPC-Web · h2load",
-                grpc_url.clone(),
-                Some(body.clone()),
+                Driver::TlsHttp1,
+                "gRPC-Web · TLS HTTP/1.1",
+                Some("gRPC-Web · TLS HTTP/1.1"),
+                Some(&web),
+            ),
+            (Driver::TlsH2, "REST · TLS h2", Some("REST · TLS h2"), None),
+            (
+                Driver::TlsH2,
+                "gRPC-Web · TLS h2",
+                Some("gRPC-Web · TLS h2"),
+                Some(&web),
             ),
             (
-                Driver::H2c,
-                workload.name,
-                "gRPC (h2c)",
-                grpc_url,
-                Some(body),
+                Driver::TlsH2,
+                "gRPC · TLS h2",
+                Some("gRPC · TLS h2"),
+                Some(&native),
             ),
-        ]);
+        ];
+        for (driver, protocol, cpu_protocol, body) in cells {
+            let origin = driver.origin(&server);
+            let url = match body {
+                Some(_) => format!("{origin}{}", workload.grpc_method),
+                None => format!("{origin}{}", workload.rest_path),
+            };
+            if let Some(cpu_protocol) = cpu_protocol {
+                cpu_plan.push(CpuRun {
+                    driver,
+                    workload: workload.name,
+                    protocol: cpu_protocol,
+                    url: url.clone(),
+                    body: body.cloned(),
+                    requests: workload.cpu_requests,
+                });
+            }
+            plan.push((driver, workload.name, protocol, url, body.cloned()));
+        }
     }
     // Rounds; in each, every cell is measured right after a run of its baseline (same
     // tool, HTTP version and connections) and its ratio is taken to that run: a pair
@@ -290,9 +344,15 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         for connections in CONNECTIONS {
             for (driver, label) in baselines {
                 for (_, workload, protocol, url, body) in plan.iter().filter(|p| p.0 == driver) {
-                    let base =
-                        tools.measure(driver, "baseline", label, connections, &healthz, None)?;
-                    let body = body.as_deref();
+                    let base = tools.measure(
+                        driver,
+                        "baseline",
+                        label,
+                        connections,
+                        &healthz(driver),
+                        None,
+                    )?;
+                    let body = body.as_ref();
                     let mut cell =
                         tools.measure(driver, workload, protocol, connections, url, body)?;
                     cell.vs_baseline = Some(cell.requests_per_second / base.requests_per_second);
@@ -411,7 +471,7 @@ fn h2load_cell(
     http1: bool,
     connections: u32,
     url: &str,
-    body: Option<&Path>,
+    body: Option<&Post>,
 ) -> Result<Cell, Failure> {
     let log = scratch.join("h2load.log");
     let _ = std::fs::remove_file(&log);
@@ -460,19 +520,20 @@ fn h2load_cell(
 }
 
 /// `h2load` with one thread and one request per connection in flight (`http1`:
-/// `--h1`, else h2c); `body` makes it a gRPC(-Web) POST.
-fn h2load_step(h2load: &Path, http1: bool, connections: u32, body: Option<&Path>) -> Step {
+/// `--h1`, else HTTP/2: h2c for `http://`, ALPN `h2` for `https://`); `body` makes it
+/// a gRPC(-Web) POST. h2load does not verify certificates.
+fn h2load_step(h2load: &Path, http1: bool, connections: u32, body: Option<&Post>) -> Step {
     let mut step = Step::new(h2load).args(["-c", &connections.to_string(), "-t", "1", "-m", "1"]);
     if http1 {
         step = step.arg("--h1");
     }
     if let Some(body) = body {
-        let headers: &[&str] = if http1 {
-            &["-H", "content-type: application/grpc-web+proto"]
-        } else {
+        let headers: &[&str] = if body.native {
             &["-H", "content-type: application/grpc", "-H", "te: trailers"]
+        } else {
+            &["-H", "content-type: application/grpc-web+proto"]
         };
-        step = step.args(headers).arg("-d").arg(body);
+        step = step.args(headers).arg("-d").arg(&body.file);
     }
     step
 }
@@ -515,7 +576,7 @@ fn server_cpu_per_request(
     server: &Server,
     http1: bool,
     url: &str,
-    body: Option<&Path>,
+    body: Option<&Post>,
     requests: u64,
 ) -> Result<f64, Failure> {
     let run = |requests: u64| {
@@ -543,12 +604,12 @@ fn server_cpu_per_request(
 
 /// One entry of the server-CPU pass.
 struct CpuRun {
-    /// HTTP/1.1 (`h2load --h1`), else h2c.
-    http1: bool,
+    /// An h2load driver: listener and HTTP version.
+    driver: Driver,
     workload: &'static str,
     protocol: &'static str,
     url: String,
-    body: Option<PathBuf>,
+    body: Option<Post>,
     requests: u64,
 }
 
@@ -562,9 +623,9 @@ impl CpuRun {
         server_cpu_per_request(
             tools,
             server,
-            self.http1,
+            self.driver.http1(),
             &self.url,
-            self.body.as_deref(),
+            self.body.as_ref(),
             self.requests,
         )
     }
@@ -582,7 +643,7 @@ fn cpu_pass(tools: &Tools, server: &Server, plan: &[CpuRun]) -> Result<Vec<CpuCe
         for (i, entry) in plan.iter().enumerate().filter(|(_, e)| !e.is_baseline()) {
             let b = plan
                 .iter()
-                .position(|p| p.is_baseline() && p.http1 == entry.http1)
+                .position(|p| p.is_baseline() && p.driver == entry.driver)
                 .ok_or_else(|| Failure("no baseline for the server CPU pass".into()))?;
             let base = plan[b].measure(tools, server)?;
             let micros = entry.measure(tools, server)?;
@@ -630,7 +691,8 @@ fn cpu_section(out: &mut String, cpu_cells: &[CpuCell]) {
         out,
         "## Server CPU per request: the judged figure\n\n\
          The server's own user + system CPU time (from `/proc`) over a fixed number of \
-         requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections, \
+         requests (100,000; 5,000 for the large fetch) sent by h2load at 64 connections \
+         (over HTTP/1.1, h2c, and TLS: HTTP/1.1 and h2), \
          each preceded by 20% as many unmeasured ones; {ROUNDS} rounds in which every run \
          follows a run of the baseline of its HTTP version (the bare `/healthz` route); \
          medians. Unlike requests/s it does not depend on what the load generator spends \
@@ -678,7 +740,11 @@ fn rate_section(out: &mut String, cells: &[Cell]) {
          the rounds, errors and requests summed, and a baseline row is the median of all \
          its runs. REST and gRPC-Web are driven over HTTP/1.1 with keep-alive twice: by \
          `oha`, and by `h2load --h1` (marked \"· h2load\"); native gRPC by `h2load` over \
-         h2c. Every client keeps one request per connection in flight. \"vs baseline\" \
+         h2c. On the TLS listeners (TLS 1.3, the backend's ECDSA P-256 certificate), \
+         `h2load --h1` drives the one that offers only HTTP/1.1 and plain `h2load` the \
+         one that offers HTTP/2 (ALPN `h2`), where a browser's HTTP/2 arrives; TLS \
+         handshakes happen once per connection, before the warm-up ends. Every client \
+         keeps one request per connection in flight. \"vs baseline\" \
          divides by the bare `/healthz` route measured just before with the same tool, \
          HTTP version and connections.\n\n\
          Client and server share this machine's cores. oha spends more CPU on each \
@@ -737,9 +803,12 @@ fn kernel() -> String {
         .unwrap_or_else(|| "unknown OS".into())
 }
 
-/// The release backend on a free loopback port, stopped on drop.
+/// The release backend on free loopback ports (plain and both TLS listeners), stopped
+/// on drop.
 struct Server {
     addr: SocketAddr,
+    tls_http1_addr: SocketAddr,
+    tls_h2_addr: SocketAddr,
     child: Child,
     /// The unit of `/proc/<pid>/stat`'s CPU times.
     ticks_per_second: f64,
@@ -747,21 +816,29 @@ struct Server {
 
 impl Server {
     fn start(root: &Path) -> Result<Self, Failure> {
-        let addr = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|err| Failure(err.to_string()))?;
+        // Free ports, not the fixed defaults, which a demo beside it may hold.
+        let free = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|err| Failure(err.to_string()))
+        };
+        let (addr, tls_http1_addr, tls_h2_addr) = (free()?, free()?, free()?);
         let binary: PathBuf = root.join("target/release/lab-backend");
         let child = Command::new(&binary)
-            .args(["--addr", &addr.to_string(), "--static-dir"])
+            .args(["--addr", &addr.to_string()])
+            .args(["--tls-http1-addr", &tls_http1_addr.to_string()])
+            .args(["--tls-h2-addr", &tls_h2_addr.to_string()])
+            // Its own certificate: the user's saved one stays untouched.
+            .arg("--tls-dir")
+            .arg(root.join("target/bench/tls"))
+            .arg("--static-dir")
             .arg(root.join("dist"))
-            // The plain listener is what the benchmark measures; TLS listeners on their
-            // fixed ports would collide with a demo running beside it.
-            .arg("--no-tls")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .map_err(|err| Failure(format!("cannot start {}: {err}", binary.display())))?;
         let deadline = Instant::now() + Duration::from_secs(10);
+        // The TLS listeners are bound before the plain one starts accepting.
         while TcpStream::connect(addr).is_err() {
             if Instant::now() > deadline {
                 return Err(Failure(format!(
@@ -772,6 +849,8 @@ impl Server {
         }
         Ok(Self {
             addr,
+            tls_http1_addr,
+            tls_h2_addr,
             child,
             ticks_per_second: clock_ticks_per_second(),
         })
