@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use lab_proto::contract::network;
 use serde::{Deserialize, Serialize};
+
+use crate::link::Link;
 
 /// ALPN ids (RFC 7301).
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
@@ -140,15 +143,26 @@ pub struct ListenerInfo {
     /// The bound address.
     pub addr: SocketAddr,
     pub counts: Arc<ConnectionCounts>,
+    /// The emulated network under every connection of this listener (its own: no
+    /// other listener shares its bandwidth); `None`: loopback as is.
+    pub link: Option<Link>,
 }
 
 impl ListenerInfo {
-    pub fn new(kind: ListenerKind, addr: SocketAddr) -> Self {
+    pub fn new(kind: ListenerKind, addr: SocketAddr, link: Option<Link>) -> Self {
         Self {
             kind,
             addr,
             counts: Arc::default(),
+            link,
         }
+    }
+
+    /// The network's name: `loopback`, a preset's, or `custom`.
+    pub fn network(&self) -> &str {
+        self.link
+            .as_ref()
+            .map_or(network::LOOPBACK, |link| &link.profile().name)
     }
 
     /// The URL a client opens: scheme and address as bound, no path
@@ -170,8 +184,23 @@ impl ListenerInfo {
             connections_accepted: self.counts.accepted(),
             connections_open: self.counts.open(),
             connections_refused: self.counts.refused(),
+            network: NetworkStatus {
+                name: self.network().to_owned(),
+                link: self.link.as_ref().map(|link| link.profile().numbers()),
+            },
         }
     }
+}
+
+/// The emulated network of a listener, in `GET /api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkStatus {
+    /// `loopback` (none), a preset's name or `custom`: the page's `net=` key.
+    pub name: String,
+    /// What the link costs, e.g. `rtt=150ms, down=1638.4kbit, up=750kbit`; `null` on
+    /// loopback.
+    pub link: Option<String>,
 }
 
 /// One listener in `GET /api/v1/status`.
@@ -191,6 +220,8 @@ pub struct ListenerStatus {
     pub connections_open: u64,
     /// Connections closed right after accept because the listener was at its maximum.
     pub connections_refused: u64,
+    /// The network its connections pass through.
+    pub network: NetworkStatus,
 }
 
 #[cfg(test)]
@@ -218,7 +249,7 @@ mod tests {
 
     #[test]
     fn urls_are_what_a_client_opens() {
-        let info = |kind, addr: &str| ListenerInfo::new(kind, addr.parse().unwrap()).url();
+        let info = |kind, addr: &str| ListenerInfo::new(kind, addr.parse().unwrap(), None).url();
         assert_eq!(
             info(ListenerKind::Plain, "127.0.0.1:8080"),
             "http://127.0.0.1:8080"
@@ -238,7 +269,11 @@ mod tests {
 
     #[test]
     fn status_is_camel_case_json() {
-        let info = ListenerInfo::new(ListenerKind::TlsHttp1, "127.0.0.1:8443".parse().unwrap());
+        let info = ListenerInfo::new(
+            ListenerKind::TlsHttp1,
+            "127.0.0.1:8443".parse().unwrap(),
+            None,
+        );
         let _open = info.counts.admit(10);
         let json = serde_json::to_value(info.status()).unwrap();
         assert_eq!(
@@ -250,6 +285,22 @@ mod tests {
                 "connectionsAccepted": 1,
                 "connectionsOpen": 1,
                 "connectionsRefused": 0,
+                "network": {"name": "loopback", "link": null},
+            })
+        );
+        let profile = crate::link::LinkProfile::parse("lighthouse-mobile")
+            .unwrap()
+            .unwrap();
+        let linked = ListenerInfo::new(
+            ListenerKind::TlsH2,
+            "127.0.0.1:8544".parse().unwrap(),
+            Some(Link::new(profile)),
+        );
+        assert_eq!(
+            serde_json::to_value(linked.status().network).unwrap(),
+            serde_json::json!({
+                "name": "lighthouse-mobile",
+                "link": "rtt=150ms, down=1638.4kbit, up=750kbit",
             })
         );
     }

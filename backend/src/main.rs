@@ -11,6 +11,7 @@ use clap::Parser;
 use lab_backend::certificate::{self, Certificate};
 use lab_backend::link::{Link, LinkProfile};
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
+use lab_proto::contract::network;
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc: per-request allocations are the server's hottest code after I/O, and it
@@ -63,20 +64,27 @@ struct Cli {
     /// Default: 1024.
     #[arg(long, value_name = "N")]
     max_connections: Option<usize>,
-    /// The network every connection of every listener passes through (see
-    /// docs/network-profiles.md): loopback (none), lighthouse-mobile, devtools-slow-4g,
-    /// devtools-fast-4g, devtools-3g, intercontinental, or rtt=100ms,down=8mbit,up=1mbit.
+    /// The emulated networks offered beside loopback (see docs/network-profiles.md),
+    /// each on its own listeners, one per HTTP version, at the loopback listeners' ports
+    /// + 100 × its position (1, 2, …): lighthouse-mobile, devtools-slow-4g,
+    /// devtools-fast-4g, devtools-3g, intercontinental, or one custom
+    /// rtt=100ms,down=8mbit,up=1mbit. Repeat the flag (or separate with `;`);
+    /// `--link loopback` offers none. Default: every named profile.
     #[arg(
-        long,
-        env = "LAB_LINK",
+        long = "link",
+        env = "LAB_LINKS",
         value_name = "PROFILE",
-        default_value = "loopback"
+        value_delimiter = ';',
+        default_values = network::PRESETS
     )]
-    link: String,
+    links: Vec<String>,
 }
 
+/// Ports of the listeners of the n-th network profile: the loopback ones + 100 × n.
+const PROFILE_PORT_STEP: u16 = 100;
+
 impl Cli {
-    /// The listeners to serve, with their addresses.
+    /// The loopback listeners to serve, with their addresses.
     fn listeners(&self) -> Vec<(ListenerKind, SocketAddr)> {
         let mut listeners = vec![(ListenerKind::Plain, self.addr)];
         if !self.no_tls {
@@ -84,6 +92,64 @@ impl Cli {
             listeners.push((ListenerKind::TlsH2, self.tls_h2_addr));
         }
         listeners
+    }
+
+    /// The network profiles offered beside loopback, in order; each named once, at
+    /// most one custom.
+    fn profiles(&self) -> Result<Vec<LinkProfile>, String> {
+        let mut profiles: Vec<LinkProfile> = Vec::new();
+        for text in &self.links {
+            let Some(profile) =
+                LinkProfile::parse(text).map_err(|err| format!("--link {text}: {err}"))?
+            else {
+                continue;
+            };
+            if profiles.iter().any(|p| p.name == profile.name) {
+                return Err(format!(
+                    "--link: {} is offered twice (one custom profile at most)",
+                    profile.name
+                ));
+            }
+            profiles.push(profile);
+        }
+        Ok(profiles)
+    }
+
+    /// Every listener: loopback's, then each profile's on the same ports + 100 × n
+    /// (port 0, any free port, stays 0).
+    fn all_listeners(
+        &self,
+        profiles: &[LinkProfile],
+    ) -> Result<Vec<(ListenerKind, SocketAddr, Option<LinkProfile>)>, String> {
+        let loopback = self.listeners();
+        let mut all: Vec<_> = loopback
+            .iter()
+            .map(|&(kind, addr)| (kind, addr, None))
+            .collect();
+        for (n, profile) in (1..).zip(profiles) {
+            for &(kind, addr) in &loopback {
+                let port = match addr.port() {
+                    0 => Some(0),
+                    port => PROFILE_PORT_STEP
+                        .checked_mul(n)
+                        .and_then(|step| port.checked_add(step)),
+                };
+                let port = port.ok_or_else(|| {
+                    format!(
+                        "no port for the {} network's {kind} listener: {}'s port + {} is over 65535",
+                        profile.name,
+                        addr,
+                        u32::from(PROFILE_PORT_STEP) * u32::from(n)
+                    )
+                })?;
+                all.push((
+                    kind,
+                    SocketAddr::new(addr.ip(), port),
+                    Some(profile.clone()),
+                ));
+            }
+        }
+        Ok(all)
     }
 
     /// The certificate of the TLS listeners: one's own, or the saved (or new) one.
@@ -136,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
              so pass --public to expose it anyway"
         ));
     }
-    let link = LinkProfile::parse(&cli.link).map_err(|err| format!("--link: {err}"))?;
+    let profiles = cli.profiles()?;
     let certificate = cli.certificate().map_err(|err| err.to_string())?;
     if !cli.static_dir.join("index.html").is_file() {
         tracing::warn!(
@@ -145,10 +211,19 @@ async fn run(cli: Cli) -> Result<(), String> {
         );
     }
     let mut listeners = Vec::new();
-    for (kind, addr) in wanted {
-        let listener = BoundListener::bind(kind, addr, certificate.as_ref())
-            .await
-            .map_err(|err| err.to_string())?;
+    for (kind, addr, profile) in cli.all_listeners(&profiles)? {
+        let network = profile.as_ref().map(|p| p.name.clone());
+        let listener =
+            BoundListener::bind(kind, addr, certificate.as_ref(), profile.map(Link::new))
+                .await
+                .map_err(|err| match network {
+                    None => err.to_string(),
+                    Some(network) => format!(
+                        "the {network} network's {kind} listener: {err}; the networks' listeners \
+                     take the same ports + {PROFILE_PORT_STEP} × n: offer fewer with \
+                     --link <profile> (--link loopback: none)"
+                    ),
+                })?;
         listeners.push(listener);
     }
     announce(&listeners, certificate.as_ref());
@@ -163,10 +238,6 @@ async fn run(cli: Cli) -> Result<(), String> {
     if let Some(max) = cli.max_connections {
         config.connection.max_connections = max;
     }
-    if let Some(profile) = link {
-        println!("Every connection passes through an emulated link: {profile}");
-        config.connection.link = Some(Link::new(profile));
-    }
     let limits = config.connection.clone();
     let state = AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
     serve::serve(listeners, app(state), &limits, serve::shutdown_signal())
@@ -177,12 +248,28 @@ async fn run(cli: Cli) -> Result<(), String> {
 /// Says on stdout where each listener is, and how a browser can accept the
 /// certificate. The first line is what scripts read ("The lab is at http://ADDR/").
 fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
-    for listener in listeners {
+    for listener in listeners.iter().filter(|l| l.info().link.is_none()) {
         let info = listener.info();
         match info.kind {
             ListenerKind::Plain => println!("The lab is at {}/", info.url()),
             kind => println!("{kind} at {}/", info.url()),
         }
+    }
+    // Each network's listeners on one line, in the order they were bound.
+    let mut networks: Vec<(String, Vec<String>)> = Vec::new();
+    for info in listeners.iter().map(BoundListener::info) {
+        let Some(link) = &info.link else { continue };
+        let profile = link.profile().to_string();
+        match networks.iter_mut().find(|(name, _)| *name == profile) {
+            Some((_, urls)) => urls.push(info.url()),
+            None => networks.push((profile, vec![info.url()])),
+        }
+    }
+    if !networks.is_empty() {
+        println!("Emulated networks (chosen on the page; each listener has a link of its own):");
+    }
+    for (profile, urls) in networks {
+        println!("  {profile}: {}", urls.join(" "));
     }
     if let Some(certificate) = certificate {
         let pin = certificate.spki_pin();

@@ -3,8 +3,8 @@
 //! loop each. Every connection is served by hyper with the lab's limits and timeouts
 //! ([`ConnectionLimits`]): a cap on open connections per listener, a TLS handshake
 //! deadline, an idle timeout, and a graceful drain on Ctrl-C and SIGTERM. Connections
-//! are tuned for small exchanges ([`Connection`]). With a link set, each accepted
-//! socket first passes through it ([`crate::link`]), below TLS.
+//! are tuned for small exchanges ([`Connection`]). On a listener with a link, each
+//! accepted socket first passes through it ([`crate::link`]), below TLS.
 
 use std::io;
 use std::net::SocketAddr;
@@ -44,6 +44,7 @@ pub struct ConnectionLimits {
     /// right after accept (counted in the listener's `connectionsRefused`).
     pub max_connections: usize,
     /// How long a client may take to complete the TLS handshake; then it is dropped.
+    /// With a link, the handshake's round trips count towards it.
     pub tls_handshake_timeout: Duration,
     /// A connection (either HTTP version, any listener) that has read and written
     /// nothing for this long is closed: HTTP/2 ones with a GOAWAY. Longer than the
@@ -53,9 +54,6 @@ pub struct ConnectionLimits {
     /// take to finish before the connection is dropped (a slow stream would otherwise
     /// hold it, or the process, up).
     pub shutdown_grace: Duration,
-    /// The emulated network every connection of every listener passes through, below
-    /// TLS ([`Link`]); `None`: the accepted socket as is (loopback).
-    pub link: Option<Link>,
 }
 
 impl Default for ConnectionLimits {
@@ -68,7 +66,6 @@ impl Default for ConnectionLimits {
             tls_handshake_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
-            link: None,
         }
     }
 }
@@ -83,7 +80,8 @@ pub struct BoundListener {
 
 impl BoundListener {
     /// Binds a listener of `kind` on `addr`, turning "address in use" into a message
-    /// that says what to do. TLS listeners present `certificate`.
+    /// that says what to do. TLS listeners present `certificate`; with a `link`, every
+    /// connection passes through it, below TLS.
     ///
     /// # Panics
     /// If `kind` needs TLS and there is no certificate.
@@ -91,6 +89,7 @@ impl BoundListener {
         kind: ListenerKind,
         addr: SocketAddr,
         certificate: Option<&Certificate>,
+        link: Option<Link>,
     ) -> io::Result<Self> {
         let tcp = TcpListener::bind(addr).await.map_err(|err| {
             let (flag, env) = kind.addr_option();
@@ -114,7 +113,7 @@ impl BoundListener {
             let certificate = certificate.expect("a TLS listener needs a certificate");
             TlsAcceptor::from(certificate.server_config(alpn))
         });
-        let info = ListenerInfo::new(kind, tcp.local_addr()?);
+        let info = ListenerInfo::new(kind, tcp.local_addr()?, link);
         Ok(Self { tcp, tls, info })
     }
 
@@ -205,6 +204,7 @@ async fn accept_loop(
         let service = TowerToHyperService::new(app.clone());
         let builders = builders.clone();
         let tls = listener.tls.clone();
+        let link = listener.info.link.clone();
         let stop = stop.subscribe();
         let limits = limits.clone();
         let peer = Peer {
@@ -214,7 +214,7 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _open = open;
             // No link: the accepted socket as is (loopback, the default).
-            match limits.link.clone() {
+            match link {
                 None => serve_accepted(tcp, tls, &builders, service, stop, &limits, peer).await,
                 Some(link) => {
                     let carried = link.carry(tcp);

@@ -102,6 +102,24 @@ pub mod grpc {
     pub const SERVER_STREAMING: [&str; 1] = [STREAM];
 }
 
+/// The names of the emulated networks a listener may put under its connections
+/// (`/api/v1/status` names each listener's, and the page's `net=` URL key spells it).
+/// Their round trips and bandwidths are the backend's (`link::profile`).
+pub mod network {
+    /// No emulation: the kernel's loopback as is.
+    pub const LOOPBACK: &str = "loopback";
+    /// A profile given by its numbers (`rtt=…,down=…,up=…`).
+    pub const CUSTOM: &str = "custom";
+    /// The named profiles, in the order their listeners are numbered.
+    pub const PRESETS: [&str; 5] = [
+        "lighthouse-mobile",
+        "devtools-slow-4g",
+        "devtools-fast-4g",
+        "devtools-3g",
+        "intercontinental",
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

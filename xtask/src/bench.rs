@@ -833,6 +833,8 @@ impl Server {
             .arg(root.join("target/bench/tls"))
             .arg("--static-dir")
             .arg(root.join("dist"))
+            // Loopback only: the emulated networks' listeners would take more ports.
+            .args(["--link", "loopback"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use lab_proto::contract::network;
+
 /// A link's bandwidth in one direction, in bits per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bandwidth {
@@ -89,7 +91,7 @@ pub const PRESETS: [Preset; 5] = [
 ];
 
 /// The name of no profile: the kernel's loopback as is.
-pub const LOOPBACK: &str = "loopback";
+pub const LOOPBACK: &str = network::LOOPBACK;
 
 /// Why `--link` was not understood.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -162,7 +164,7 @@ impl LinkProfile {
             }
         }
         Ok(Some(Self {
-            name: "custom".to_owned(),
+            name: network::CUSTOM.to_owned(),
             rtt: rtt.ok_or(ProfileError::NoRtt)?,
             down,
             up,
@@ -170,19 +172,24 @@ impl LinkProfile {
     }
 }
 
-impl fmt::Display for LinkProfile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl LinkProfile {
+    /// Its numbers, as `--link` takes them: `rtt=150ms, down=1638.4kbit, up=750kbit`.
+    pub fn numbers(&self) -> String {
         let unlimited = |bandwidth: Option<Bandwidth>| {
             bandwidth.map_or_else(|| "unlimited".to_owned(), |b| b.to_string())
         };
-        write!(
-            f,
-            "{}: rtt={}ms, down={}, up={}",
-            self.name,
+        format!(
+            "rtt={}ms, down={}, up={}",
             self.rtt.as_secs_f64() * 1e3,
             unlimited(self.down),
             unlimited(self.up)
         )
+    }
+}
+
+impl fmt::Display for LinkProfile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.numbers())
     }
 }
 
@@ -233,6 +240,12 @@ mod tests {
             assert_eq!(profile.down.unwrap().bits_per_second, preset.down_bits);
             assert_eq!(profile.up.unwrap().bits_per_second, preset.up_bits);
         }
+        let names: Vec<&str> = PRESETS.iter().map(|preset| preset.name).collect();
+        assert_eq!(
+            names,
+            network::PRESETS,
+            "the contract names the same presets"
+        );
         let mobile = custom("lighthouse-mobile");
         assert_eq!(mobile.rtt, Duration::from_millis(150));
     }

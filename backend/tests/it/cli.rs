@@ -324,3 +324,80 @@ fn a_half_saved_certificate_is_reported_not_replaced() {
         "kept"
     );
 }
+
+#[test]
+fn a_bad_network_profile_gets_a_one_line_error() {
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--link", "5g"],
+            "error: --link 5g: unknown link profile \"5g\": use loopback, lighthouse-mobile,",
+        ),
+        (
+            &["--link", "rtt=100"],
+            "error: --link rtt=100: rtt \"100\": a duration such as 100ms or 0.25s",
+        ),
+        (
+            &["--link", "intercontinental", "--link", "intercontinental"],
+            "error: --link: intercontinental is offered twice",
+        ),
+        (
+            &["--link", "rtt=1ms;rtt=2ms,down=1mbit"],
+            "error: --link: custom is offered twice (one custom profile at most)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut command = backend(&["--addr", "127.0.0.1:0"]);
+        command.args(args);
+        let (exited, stderr) = run_briefly(command, Duration::from_secs(5));
+        let output = exited.unwrap_or_else(|| panic!("{args:?}: the backend kept running"));
+        assert!(!output.status.success(), "{args:?}");
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn each_network_gets_listeners_on_the_next_hundred_ports() {
+    // A free port whose +100 and +200 are very likely free too (nothing else of this
+    // test binary listens on fixed ports).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .min(65_000);
+    let addr = format!("127.0.0.1:{port}");
+    let (exited, stdout) = run_briefly(
+        backend(&[
+            "--addr",
+            &addr,
+            "--link",
+            "lighthouse-mobile",
+            "--link",
+            "rtt=100ms,down=8mbit",
+        ]),
+        Duration::from_secs(2),
+    );
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    assert!(
+        stdout.starts_with(&format!("The lab is at http://{addr}/")),
+        "{stdout}"
+    );
+    let mobile = format!(
+        "  lighthouse-mobile: rtt=150ms, down=1638.4kbit, up=750kbit: http://127.0.0.1:{}\n",
+        port + 100
+    );
+    let custom = format!(
+        "  custom: rtt=100ms, down=8mbit, up=unlimited: http://127.0.0.1:{}\n",
+        port + 200
+    );
+    assert!(stdout.contains(&mobile), "{stdout}");
+    assert!(stdout.contains(&custom), "{stdout}");
+    // `--link loopback`: no emulated network at all.
+    let (exited, stdout) = run_briefly(
+        backend(&["--addr", "127.0.0.1:0", "--link", "loopback"]),
+        Duration::from_secs(2),
+    );
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    assert!(!stdout.contains("Emulated"), "{stdout}");
+}

@@ -2,23 +2,29 @@
 //! handshake's round trip, and nothing left behind by clients that hang up. The
 //! tolerances come from the profile, not from what was measured.
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use lab_backend::link::{Bandwidth, Link, LinkProfile};
-use lab_backend::{Config, ListenerKind};
+use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use lab_proto::contract::rest;
 use lab_proto::v1::Shape;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 
 use crate::support::TestServer;
 
-/// A backend (API only) whose every connection passes through `profile`.
+/// A backend (API only) whose every connection passes through `profile`; the plain
+/// listener's link.
 async fn server_on(profile: LinkProfile) -> (TestServer, Link) {
-    let link = Link::new(profile);
-    let mut config = Config::new(std::env::temp_dir().join("lab-no-frontend"));
-    config.connection.link = Some(link.clone());
-    (TestServer::with_config(config).await, link)
+    let config = Config::new(std::env::temp_dir().join("lab-no-frontend"));
+    let server = TestServer::with_link(config, profile).await;
+    let link = server.state.listeners[0]
+        .link
+        .clone()
+        .expect("a linked listener");
+    (server, link)
 }
 
 fn profile(rtt_ms: u64, down_bits_per_second: Option<u64>) -> LinkProfile {
@@ -218,4 +224,77 @@ async fn clients_that_hang_up_mid_delay_leave_nothing_behind() {
         (0, 0),
         "connections carried by the link, open on the listeners"
     );
+}
+
+/// Listeners of one backend: loopback, and two with links of the same profile.
+async fn listeners_with_own_links(profile: LinkProfile) -> (Vec<SocketAddr>, oneshot::Sender<()>) {
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let mut listeners = Vec::new();
+    for link in [
+        None,
+        Some(Link::new(profile.clone())),
+        Some(Link::new(profile)),
+    ] {
+        listeners.push(
+            BoundListener::bind(ListenerKind::Plain, any, None, link)
+                .await
+                .unwrap(),
+        );
+    }
+    let addrs = listeners.iter().map(|l| l.info().addr).collect();
+    let config = Config::new(std::env::temp_dir().join("lab-no-frontend"));
+    let state = AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
+    let (stop, stopped) = oneshot::channel();
+    let limits = state.config.connection.clone();
+    let router = app(state);
+    tokio::spawn(async move {
+        serve::serve(listeners, router, &limits, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    (addrs, stop)
+}
+
+#[tokio::test]
+async fn each_listener_has_a_link_of_its_own_and_loopback_stays_loopback() {
+    // Two tabs on two networks (or on one network's two HTTP versions) must not slow
+    // each other down: a download that fills one link's bandwidth leaves the other
+    // link, and loopback, as they are.
+    let rtt = Duration::from_millis(200);
+    let (addrs, _stop) = listeners_with_own_links(profile(200, Some(1_000_000))).await;
+    let url = |addr: SocketAddr, path: &str| format!("http://{addr}{path}");
+    let busy = url(
+        addrs[1],
+        &rest::records_url(rest::RECORDS, Shape::Log, 3_560, 1),
+    );
+    let download = tokio::spawn(async move {
+        // About 8 s at 1 Mbit/s: still running when the pings below are done.
+        let _ = timed_get(&reqwest::Client::new(), &busy).await;
+    });
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+
+    let loopback = timed_get(&reqwest::Client::new(), &url(addrs[0], rest::PING))
+        .await
+        .took;
+    assert!(
+        loopback < rtt / 2,
+        "a ping on the loopback listener took {loopback:?}: it passed through a link"
+    );
+    // A new connection: two round trips; behind the other link's queue (256 KiB and
+    // more at 1 Mbit/s) it would take seconds.
+    let other = timed_get(&reqwest::Client::new(), &url(addrs[2], rest::PING))
+        .await
+        .took;
+    assert_within(
+        "a new connection's ping on the idle link",
+        other,
+        2 * rtt,
+        2 * rtt + Duration::from_millis(100),
+    );
+    assert!(
+        !download.is_finished(),
+        "the download was to fill its link meanwhile"
+    );
+    download.abort();
 }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lab_backend::certificate::Certificate;
+use lab_backend::link::{Link, LinkProfile};
 use lab_backend::listener::ListenerStatus;
 use lab_backend::rest::ServerStatus;
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
@@ -50,6 +51,16 @@ impl TestServer {
     /// Serves the lab with `config`, the plain listener on `addr` (e.g. the address of
     /// a server that was stopped, to restart it); the TLS ones on ephemeral ports.
     pub async fn with_config_at(config: Config, addr: SocketAddr) -> Self {
+        Self::with_network(config, addr, None).await
+    }
+
+    /// Serves the lab with `config`, every listener's connections passing through a
+    /// link of `profile` (each listener its own link, as the backend's are).
+    pub async fn with_link(config: Config, profile: LinkProfile) -> Self {
+        Self::with_network(config, "127.0.0.1:0".parse().unwrap(), Some(profile)).await
+    }
+
+    async fn with_network(config: Config, addr: SocketAddr, profile: Option<LinkProfile>) -> Self {
         let certificate = Arc::new(Certificate::ephemeral().expect("generate a certificate"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut listeners = Vec::new();
@@ -58,7 +69,8 @@ impl TestServer {
             (ListenerKind::TlsHttp1, any_port),
             (ListenerKind::TlsH2, any_port),
         ] {
-            let listener = BoundListener::bind(kind, addr, Some(&certificate))
+            let link = profile.clone().map(Link::new);
+            let listener = BoundListener::bind(kind, addr, Some(&certificate), link)
                 .await
                 .unwrap_or_else(|err| panic!("bind {kind} on {addr}: {err}"));
             listeners.push(listener);
