@@ -66,7 +66,7 @@ struct Cli {
     max_connections: Option<usize>,
     /// The emulated networks offered beside loopback (see docs/network-profiles.md),
     /// each on its own listeners, one per HTTP version, at the loopback listeners' ports
-    /// + 100 × its position (1, 2, …): lighthouse-mobile, devtools-slow-4g,
+    /// plus 100 × its position (1, 2, …): lighthouse-mobile, devtools-slow-4g,
     /// devtools-fast-4g, devtools-3g, intercontinental, or one custom
     /// rtt=100ms,down=8mbit,up=1mbit. Repeat the flag (or separate with `;`);
     /// `--link loopback` offers none. Default: every named profile.
