@@ -4,7 +4,7 @@
 use lab_proto::v1::Shape;
 use leptos::prelude::*;
 
-use super::http_version::HttpVersionChoice;
+use super::http_version::{HttpVersionChoice, NetworkChoice};
 use crate::run::LabSession;
 use crate::run::config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
 
@@ -84,6 +84,7 @@ pub fn Controls(
                 {protocol_options}
             </fieldset>
             <HttpVersionChoice session disabled />
+            <NetworkChoice session disabled />
             <label for="workload">
                 "Workload"
                 <select id="workload" data-testid="workload" disabled=disabled

@@ -44,6 +44,8 @@ pub fn HowMeasured() -> impl IntoView {
                 <dd>"Requests alternate between the protocols one by one, sharing the same connections, concurrency and moment, so neither gets a quieter network."</dd>
                 <dt>"HTTP version"</dt>
                 <dd>"Browsers speak HTTP/2 only over TLS, so the backend serves the same API on three listeners: HTTP/1.1 over plain http://, HTTP/1.1 over TLS, and HTTP/2 over TLS; choosing one moves the page there, with its settings and history, so every request stays same-origin (no CORS preflight). Over HTTP/1.1 a browser opens at most six connections per origin and queues the rest; over HTTP/2 all requests share one connection. \"HTTP version used\" is each request's nextHopProtocol; the connection count is the backend's. Native gRPC needs HTTP/2 trailers, which is why browsers use gRPC-Web."</dd>
+                <dt>"Network"</dt>
+                <dd>"Loopback costs microseconds, so the backend can put an emulated link under a listener's connections: each direction's bytes wait half the round trip and cross a bandwidth that all of that listener's connections share, and a new connection waits one round trip for its TCP handshake (TLS pays its own round trips). Each network has its own listeners, so another tab's run on another network cannot slow this one. Packet loss and TCP slow start are not modelled."</dd>
             </dl>
         </section>
     }

@@ -10,7 +10,8 @@ use super::controls::Controls;
 use super::run_history::RunHistory;
 use super::summary_table::SummaryTable;
 use crate::export::ExportFormat;
-use crate::run::{Phase, use_lab_run};
+use crate::run::config::Network;
+use crate::run::{LabSession, Phase, use_lab_run};
 
 /// The lab panel.
 #[component]
@@ -60,7 +61,11 @@ pub fn Lab() -> impl IntoView {
                 <span class="swatch rest"></span>"REST"
             </p>
         </section>
-        <SummaryTable run expected_http=Signal::derive(move || session.config.with(|c| c.http)) />
+        <SummaryTable
+            run
+            expected_http=Signal::derive(move || session.config.with(|c| c.http))
+            network=Signal::derive(move || network_note(session))
+        />
         <section class="charts">
             <LatencyOverTime run />
             <LatencyHistogramChart run />
@@ -68,5 +73,26 @@ pub fn Lab() -> impl IntoView {
             <SizeComparison run />
         </section>
         <RunHistory runs=session.history() />
+    }
+}
+
+/// What the run's network is, for the results: the page's listener's link.
+fn network_note(session: LabSession) -> String {
+    let network = session.config.with(|c| c.network);
+    let link = session.listeners.with(|listeners| {
+        listeners
+            .iter()
+            .find(|l| l.network.name == network.key())
+            .and_then(|l| l.network.link.clone())
+    });
+    match link {
+        _ if network == Network::default() => {
+            "Network: loopback (no emulation: the network costs microseconds).".to_owned()
+        }
+        Some(link) => format!(
+            "Network: {} ({link}), emulated by the backend under each connection.",
+            network.key()
+        ),
+        None => format!("Network: {}, emulated by the backend.", network.key()),
     }
 }

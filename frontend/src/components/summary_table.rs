@@ -160,6 +160,8 @@ pub fn SummaryTable(
     run: LabRun,
     /// The HTTP version the run was meant to use.
     expected_http: Signal<HttpVersion>,
+    /// The emulated network the run went through, in words.
+    network: Signal<String>,
 ) -> impl IntoView {
     let summaries = Memo::new(move |_| {
         run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
@@ -245,6 +247,7 @@ pub fn SummaryTable(
             <h2>"Results"</h2>
             {errors}
             <p class="note" data-testid="incomplete-entries">{incomplete}</p>
+            <p class="note" data-testid="run-network">{network}</p>
             <HttpCheck summaries expected_http />
             <p class="note" data-testid="connections-opened"
                 data-count=move || run.with(|r| r.connections_opened)>

@@ -1,6 +1,7 @@
 //! What a run does, and its form in the page URL (`?protocol=both&workload=fetch&…`),
 //! so a shared link reproduces the setup.
 
+use lab_proto::contract::network;
 use lab_proto::v1::Shape;
 
 use crate::transport::{FetchParams, Protocol};
@@ -134,6 +135,33 @@ impl HttpVersion {
     }
 }
 
+/// The emulated network a run goes through: the backend puts one under each of its
+/// listeners (loopback: none), so, like the HTTP version, it is where the page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network(&'static str);
+
+impl Default for Network {
+    fn default() -> Self {
+        Self(network::LOOPBACK)
+    }
+}
+
+impl Network {
+    /// The stable key, as `/api/v1/status` names the listener's network.
+    pub fn key(self) -> &'static str {
+        self.0
+    }
+
+    /// A network the contract names; others (from a newer backend) are not known.
+    pub fn from_key(key: &str) -> Option<Self> {
+        [network::LOOPBACK, network::CUSTOM]
+            .into_iter()
+            .chain(network::PRESETS)
+            .find(|name| *name == key)
+            .map(Self)
+    }
+}
+
 /// Bounds the form enforces.
 pub const MAX_CONCURRENCY: u32 = 64;
 pub const MAX_TOTAL: u32 = 1_000_000;
@@ -159,6 +187,8 @@ pub struct RunConfig {
     pub interval_ms: u32,
     /// The listener the run goes through: where the page was loaded from.
     pub http: HttpVersion,
+    /// The emulated network of that listener.
+    pub network: Network,
 }
 
 impl Default for RunConfig {
@@ -175,6 +205,7 @@ impl Default for RunConfig {
             rate: 0,
             interval_ms: 0,
             http: HttpVersion::PlainHttp1,
+            network: Network::default(),
         }
     }
 }
@@ -192,7 +223,7 @@ impl RunConfig {
     /// The URL query that reproduces this setup.
     pub fn to_query(&self) -> String {
         format!(
-            "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}&http={}",
+            "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}&http={}&net={}",
             self.protocol.key(),
             self.workload.key(),
             self.shape.key(),
@@ -204,6 +235,7 @@ impl RunConfig {
             self.rate,
             self.interval_ms,
             self.http.key(),
+            self.network.key(),
         )
     }
 
@@ -243,6 +275,7 @@ impl RunConfig {
                 "rate" => config.rate = number(1_000_000).unwrap_or(config.rate),
                 "interval" => config.interval_ms = number(10_000).unwrap_or(config.interval_ms),
                 "http" => config.http = HttpVersion::from_key(value).unwrap_or(config.http),
+                "net" => config.network = Network::from_key(value).unwrap_or(config.network),
                 _ => {}
             }
         }
@@ -268,6 +301,7 @@ mod tests {
             rate: 500,
             interval_ms: 20,
             http: HttpVersion::TlsH2,
+            network: Network::from_key("intercontinental").unwrap(),
         };
         assert_eq!(
             RunConfig::from_query(&format!("?{}", config.to_query())),
@@ -282,8 +316,9 @@ mod tests {
     #[test]
     fn bad_or_missing_values_keep_defaults_and_numbers_are_clamped() {
         let config = RunConfig::from_query(
-            "protocol=smoke&count=0&concurrency=999&total=abc&shape=log&junk",
+            "protocol=smoke&count=0&concurrency=999&total=abc&shape=log&junk&net=5g",
         );
+        assert_eq!(config.network, Network::default(), "an unknown network");
         assert_eq!(config.protocol, ProtocolChoice::Both);
         assert_eq!(config.count, 1);
         assert_eq!(config.concurrency, MAX_CONCURRENCY);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::config::{HttpVersion, RunConfig};
+use super::config::{HttpVersion, Network, RunConfig};
 use super::engine::{self, Phase, RunControl};
 use super::history::{self, SavedRun};
 use super::{LabRun, RunState};
@@ -104,9 +104,12 @@ impl LabSession {
             if let Some((serving, listeners)) = connection_count().await {
                 self.accepted
                     .try_set_value(Some(serving.connections_accepted));
-                if let Some(version) = HttpVersion::from_key(&serving.name) {
-                    self.config.try_update(|c| c.http = version);
-                }
+                let network = Network::from_key(&serving.network.name);
+                let version = HttpVersion::from_key(&serving.name);
+                self.config.try_update(|c| {
+                    c.http = version.unwrap_or(c.http);
+                    c.network = network.unwrap_or(c.network);
+                });
                 self.listeners.try_set(listeners);
             }
         });
@@ -147,19 +150,18 @@ impl LabSession {
         self.control.with_value(RunControl::stop);
     }
 
-    /// Moves the page to the listener of `version`, with the same settings and the
-    /// history (each listener is its own origin, with its own `localStorage`).
-    pub fn switch_http(self, version: HttpVersion) {
+    /// Moves the page to the listener of `version` and `network`, with the same
+    /// settings and the history (each listener is its own origin, with its own
+    /// `localStorage`).
+    pub fn switch_listener(self, version: HttpVersion, network: Network) {
         let Some(url) = self.listeners.with_untracked(|listeners| {
-            listeners
-                .iter()
-                .find(|l| l.name == version.key())
-                .map(|l| l.url.clone())
+            listener_of(listeners, version, network).map(|l| l.url.clone())
         }) else {
             return;
         };
         let mut settings = self.config.get_untracked();
         settings.http = version;
+        settings.network = network;
         let target = format!(
             "{url}/?{}{}",
             settings.to_query(),
@@ -180,6 +182,17 @@ impl LabSession {
         self.export_error
             .set(outcome.err().map(|err| format!("Export failed: {err}")));
     }
+}
+
+/// The listener serving `version` over `network`, if the backend has one.
+pub fn listener_of(
+    listeners: &[Listener],
+    version: HttpVersion,
+    network: Network,
+) -> Option<&Listener> {
+    listeners
+        .iter()
+        .find(|l| l.name == version.key() && l.network.name == network.key())
 }
 
 /// Takes the history another listener's page handed over in the URL's fragment, and

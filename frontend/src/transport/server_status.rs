@@ -1,5 +1,5 @@
 //! What the page reads from the backend's `GET /api/v1/status`: its listeners, one per
-//! HTTP version, with the connections each has accepted. Only these fields are read
+//! HTTP version and network, with the connections each has accepted. Only these fields are read
 //! (serde skips the rest), so the bundle carries no parser for the others.
 
 use gloo_net::http::Request;
@@ -20,6 +20,27 @@ pub struct Listener {
     /// Connections accepted since the backend started.
     #[serde(default)]
     pub connections_accepted: u64,
+    /// The emulated network under its connections (loopback when not said).
+    #[serde(default)]
+    pub network: ListenerNetwork,
+}
+
+/// A listener's emulated network.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListenerNetwork {
+    /// `loopback`, a preset's name or `custom`: a `Network` key.
+    pub name: String,
+    /// What its link costs, e.g. `rtt=150ms, down=1638.4kbit, up=750kbit`.
+    pub link: Option<String>,
+}
+
+impl Default for ListenerNetwork {
+    fn default() -> Self {
+        Self {
+            name: lab_proto::contract::network::LOOPBACK.to_owned(),
+            link: None,
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,6 +97,7 @@ mod tests {
             name: name.into(),
             url: url.into(),
             connections_accepted: 0,
+            network: ListenerNetwork::default(),
         }
     }
 
@@ -116,6 +138,15 @@ mod tests {
              "connectionsAccepted":7,"connectionsOpen":1}]}"#;
         let status: StatusView = serde_json::from_slice(json.as_bytes()).unwrap();
         assert_eq!(status.listeners[0].connections_accepted, 7);
+        assert_eq!(status.listeners[0].network.name, "loopback");
+        let json = r#"{"listeners":[{"name":"plain","url":"http://127.0.0.1:8180",
+            "network":{"name":"lighthouse-mobile","link":"rtt=150ms"}}]}"#;
+        let status: StatusView = serde_json::from_slice(json.as_bytes()).unwrap();
+        assert_eq!(status.listeners[0].network.name, "lighthouse-mobile");
+        assert_eq!(
+            status.listeners[0].network.link.as_deref(),
+            Some("rtt=150ms")
+        );
         let without: StatusView = serde_json::from_slice(b"{\"liveStreams\":0}").unwrap();
         assert!(without.listeners.is_empty());
     }

@@ -2,7 +2,8 @@
 //!
 //! The main flows run in Chromium and in Firefox ESR, one test per browser sharing the
 //! body (see [`in_each_browser`]); [`stop`] checks that Stop ends every request,
-//! [`max_size`] that the documented maximum record count works over both protocols.
+//! [`max_size`] that the documented maximum record count works over both protocols,
+//! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -35,6 +36,7 @@ macro_rules! in_each_browser {
 
 mod http_versions;
 mod max_size;
+mod networks;
 mod stop;
 
 in_each_browser! {

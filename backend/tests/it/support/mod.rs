@@ -60,20 +60,40 @@ impl TestServer {
         Self::with_network(config, "127.0.0.1:0".parse().unwrap(), Some(profile)).await
     }
 
+    /// Serves the lab with `static_dir` as the backend does with `--link`: the loopback
+    /// listeners, and the same three again with a link of `profile` each.
+    pub async fn with_network_beside(static_dir: PathBuf, profile: LinkProfile) -> Self {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        Self::serve_listeners(Config::new(static_dir), any, [None, Some(profile)]).await
+    }
+
     async fn with_network(config: Config, addr: SocketAddr, profile: Option<LinkProfile>) -> Self {
+        Self::serve_listeners(config, addr, [profile]).await
+    }
+
+    /// Binds the three listeners once per network (the plain one of the first on
+    /// `addr`) and serves them; the fields name the first network's.
+    async fn serve_listeners<const N: usize>(
+        config: Config,
+        addr: SocketAddr,
+        networks: [Option<LinkProfile>; N],
+    ) -> Self {
         let certificate = Arc::new(Certificate::ephemeral().expect("generate a certificate"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut listeners = Vec::new();
-        for (kind, addr) in [
-            (ListenerKind::Plain, addr),
-            (ListenerKind::TlsHttp1, any_port),
-            (ListenerKind::TlsH2, any_port),
-        ] {
-            let link = profile.clone().map(Link::new);
-            let listener = BoundListener::bind(kind, addr, Some(&certificate), link)
-                .await
-                .unwrap_or_else(|err| panic!("bind {kind} on {addr}: {err}"));
-            listeners.push(listener);
+        for (n, profile) in networks.into_iter().enumerate() {
+            let plain = if n == 0 { addr } else { any_port };
+            for (kind, addr) in [
+                (ListenerKind::Plain, plain),
+                (ListenerKind::TlsHttp1, any_port),
+                (ListenerKind::TlsH2, any_port),
+            ] {
+                let link = profile.clone().map(Link::new);
+                let listener = BoundListener::bind(kind, addr, Some(&certificate), link)
+                    .await
+                    .unwrap_or_else(|err| panic!("bind {kind} on {addr}: {err}"));
+                listeners.push(listener);
+            }
         }
         let bound = |i: usize| listeners[i].info().addr;
         let (addr, tls_http1_addr, tls_h2_addr) = (bound(0), bound(1), bound(2));
@@ -101,6 +121,16 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The origin of the `kind` listener of `network` (`loopback`, a profile's name).
+    pub fn origin_of(&self, kind: ListenerKind, network: &str) -> String {
+        self.state
+            .listeners
+            .iter()
+            .find(|l| l.kind == kind && l.network() == network)
+            .unwrap_or_else(|| panic!("no {kind} listener on the {network} network"))
+            .url()
     }
 
     /// The listener of `kind`, for the test clients (trusting the certificate).
