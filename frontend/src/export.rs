@@ -16,9 +16,21 @@ use crate::stats::percentiles::Distribution;
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RunExport<'a> {
+    browser: &'a str,
     config: &'a str,
+    origin: &'a str,
     samples_csv: &'a str,
     summary: Vec<SummaryExport<'a>>,
+}
+
+/// What a run was and where it ran.
+pub struct RunContext<'a> {
+    /// Its settings, as the URL query.
+    pub config: &'a str,
+    /// The browser's user agent.
+    pub browser: &'a str,
+    /// The page's origin: the listener (HTTP version and network).
+    pub origin: &'a str,
 }
 
 /// One protocol's summary in the export.
@@ -41,6 +53,7 @@ struct SummaryExport<'a> {
     records: u64,
     requests: u64,
     requests_per_second: f64,
+    scheduled_latency_ms: Option<LatencyExport>,
     wire_bytes_per_record: Option<f64>,
 }
 
@@ -87,16 +100,19 @@ impl<'a> From<&'a Summary> for SummaryExport<'a> {
             records: s.records,
             requests: s.requests,
             requests_per_second: s.requests_per_second,
+            scheduled_latency_ms: s.scheduled.as_ref().map(LatencyExport::from),
             wire_bytes_per_record: s.wire_bytes_per_record,
         }
     }
 }
 
-/// The JSON export: the run's settings (as the URL query), each protocol's summary and
-/// the samples as CSV.
-pub fn run_json(config: &str, summaries: &[Summary], samples_csv: &str) -> String {
+/// The JSON export: the run's settings (as the URL query), browser and origin, each
+/// protocol's summary and the samples as CSV.
+pub fn run_json(context: &RunContext<'_>, summaries: &[Summary], samples_csv: &str) -> String {
     let export = RunExport {
-        config,
+        browser: context.browser,
+        config: context.config,
+        origin: context.origin,
         samples_csv,
         summary: summaries.iter().map(SummaryExport::from).collect(),
     };
@@ -180,10 +196,15 @@ mod tests {
                     "meanTtfbMs": s.mean_ttfb_ms,
                     "meanServerMs": s.mean_server_ms,
                     "meanFirstMessageMs": s.mean_first_message_ms,
+                    "scheduledLatencyMs": s.scheduled.map(|l| serde_json::json!({
+                        "p50": l.p50, "p90": l.p90, "p99": l.p99, "p999": l.p999, "max": l.max, "mean": l.mean,
+                    })),
                 })
             })
             .collect();
         serde_json::json!({
+            "browser": "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
+            "origin": "https://127.0.0.1:8544",
             "config": config,
             "summary": summary,
             "samplesCsv": samples_csv,
@@ -207,6 +228,16 @@ mod tests {
                 p999: 4.0,
                 max: 4.125,
             }),
+            scheduled: Some(Distribution {
+                count: 98,
+                min: 0.5,
+                mean: 2.5,
+                p50: 2.0,
+                p90: 5.0,
+                p99: 7.5,
+                p999: 8.0,
+                max: 8.25,
+            }),
             requests_per_second: 812.5,
             records: 9_800,
             checksum: Some(0x0badcafe),
@@ -228,6 +259,7 @@ mod tests {
             requests: 0,
             errors: 0,
             latency: None,
+            scheduled: None,
             requests_per_second: f64::NAN,
             records: 0,
             checksum: None,
@@ -246,8 +278,13 @@ mod tests {
         };
         let summaries = [full, empty];
         let csv = "seq,protocol\n0,\"grpc-web\"\n";
+        let context = RunContext {
+            config: "workload=fetch&count=10",
+            browser: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
+            origin: "https://127.0.0.1:8544",
+        };
         assert_eq!(
-            run_json("workload=fetch&count=10", &summaries, csv),
+            run_json(&context, &summaries, csv),
             with_json_macro("workload=fetch&count=10", &summaries, csv)
         );
     }

@@ -2,7 +2,8 @@
 //! and HTTP, so that round trips and bytes cost the time a real network makes them
 //! cost (loopback costs microseconds).
 //!
-//! Every connection accepted while a [`Link`] is set passes through it in each
+//! Every connection accepted on a listener with a [`Link`] (each offered network has
+//! its own listeners, each with a link of its own) passes through it in each
 //! direction: a delay line (half the round trip; order kept: each chunk is stamped
 //! when it arrives and released when due) behind the link's bandwidth, a
 //! [`timing::Bottleneck`] per direction shared by **all** the link's connections (six
@@ -15,8 +16,8 @@
 //! window). A connection's pump ends when the server closes its side (after
 //! delivering what is in flight) or when the client is gone.
 //!
-//! Packet loss is not modelled. The profiles are in [`profile`]; the design, and how a
-//! page could choose a profile per run, in docs/network-profiles.md.
+//! Packet loss is not modelled. The profiles are in [`profile`]; the design, and how
+//! the page chooses a network per run, in docs/network-profiles.md.
 
 pub mod profile;
 pub mod timing;

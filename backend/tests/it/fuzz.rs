@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use lab_backend::Config;
+use lab_backend::link::LinkProfile;
 use lab_proto::contract::grpc;
 use lab_proto::contract::rest::{self, ErrorBody, query as key};
 use lab_proto::dataset;
@@ -39,22 +41,41 @@ struct Target {
     sent: AtomicUsize,
     /// How many answers of each kind, to print (and to see the inputs reach every branch).
     answers: Mutex<BTreeMap<String, usize>>,
+    /// Inputs per property.
+    cases: u32,
 }
 
 impl Target {
     fn start() -> Self {
+        Self::on(None, cases())
+    }
+
+    /// A server whose every connection passes through a link of `profile`, sent
+    /// `cases` inputs per property.
+    fn over_link(profile: &str, cases: u32) -> Self {
+        Self::on(Some(LinkProfile::parse(profile).unwrap().unwrap()), cases)
+    }
+
+    fn on(profile: Option<LinkProfile>, cases: u32) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let server = runtime.block_on(TestServer::api());
+        let config = Config::new(std::env::temp_dir().join("lab-no-frontend"));
+        let server = runtime.block_on(async {
+            match profile {
+                None => TestServer::with_config(config).await,
+                Some(profile) => TestServer::with_link(config, profile).await,
+            }
+        });
         Self {
             runtime,
             server,
             client: reqwest::Client::new(),
             sent: AtomicUsize::new(0),
             answers: Mutex::default(),
+            cases,
         }
     }
 
@@ -78,7 +99,7 @@ impl Target {
         check: impl Fn(S::Value) -> Result<(), TestCaseError>,
     ) {
         let mut runner = TestRunner::new(ProptestConfig {
-            cases: cases(),
+            cases: self.cases,
             failure_persistence: None,
             ..ProptestConfig::default()
         });
@@ -356,7 +377,20 @@ const EXPECTED_CODES: [tonic::Code; 6] = [
 
 #[test]
 fn grpc_web_framing_gets_a_grpc_status_never_a_crash() {
-    let target = Target::start();
+    grpc_web_framing(&Target::start());
+}
+
+/// The same over an emulated link (a short round trip, so that the inputs still fit
+/// in seconds): bytes held in the delay line change nothing in the answers.
+#[test]
+fn grpc_web_framing_over_an_emulated_link_gets_a_grpc_status_never_a_crash() {
+    grpc_web_framing(&Target::over_link(
+        "rtt=2ms,down=100mbit,up=100mbit",
+        cases() / 10,
+    ));
+}
+
+fn grpc_web_framing(target: &Target) {
     let addr = target.server.addr;
     target.run(
         "gRPC-Web framing",

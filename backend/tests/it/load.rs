@@ -103,6 +103,42 @@ async fn a_thousand_streams_dropped_midway_leave_no_producer_and_no_memory_behin
     assert_eq!(report.errors, 0, "{:?}", report.first_errors);
 }
 
+/// Mixed load (streams included) through an emulated link: the delay lines and the
+/// shared bandwidth hold every connection's bytes for a while, and must neither lose
+/// nor keep any.
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_load_over_an_emulated_link_without_errors_or_memory_growth() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let backend = BackendProcess::start(&["--link", "rtt=10ms,down=200mbit,up=200mbit"]);
+    let linked = backend.network_addr("custom").await;
+    let (warm_up, level) = backend
+        .peak_rss_during(load::run(linked, CONNECTIONS, Until::Requests(5_000)))
+        .await;
+    assert_eq!(warm_up.errors, 0, "warm-up: {:?}", warm_up.first_errors);
+
+    let report = load::run(linked, CONNECTIONS, Until::Requests(20_000)).await;
+    eprintln!("load over the link: {}", describe(&report));
+    assert_eq!(report.requests, 20_000);
+    assert_eq!(report.errors, 0, "first errors: {:?}", report.first_errors);
+    // Every request crossed the link: one round trip at least.
+    assert!(
+        report.p_ms(0.5) >= 10.0,
+        "median {} ms on a 10 ms link",
+        report.p_ms(0.5)
+    );
+    assert_memory_returned(
+        "after 20,000 requests over the link",
+        level,
+        backend.rss_bytes(),
+    );
+    assert_eq!(
+        backend
+            .wait_for_no_live_streams(Duration::from_secs(5))
+            .await,
+        0
+    );
+}
+
 /// `cargo xtask soak [--minutes N]`: mixed load including streams on a release backend,
 /// memory and latency printed every minute. Not part of the test command.
 #[tokio::test(flavor = "multi_thread")]

@@ -1,8 +1,9 @@
-//! The page: title, introduction and the panels of the lab.
+//! The page: title, introduction and the panels of the lab. "How it is measured" is
+//! static text in `index.html`, after the element the app mounts in: readable before
+//! the app has loaded, and no part of the wasm bundle.
 
 use leptos::prelude::*;
 
-use super::how_measured::HowMeasured;
 use super::lab::Lab;
 use super::streaming_note::StreamingNote;
 
@@ -20,7 +21,27 @@ pub fn App() -> impl IntoView {
         <main>
             <Lab />
             <StreamingNote />
-            <HowMeasured />
         </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lab_proto::contract::{GRPC_DEFAULT_MAX_DECODE_BYTES, MAX_MESSAGE_BYTES};
+
+    use crate::stats::scale::format_bytes;
+
+    /// The static "How it is measured" states the limits in force.
+    #[test]
+    fn the_static_notes_state_the_contract_s_message_limits() {
+        let page = include_str!("../../../index.html");
+        let default = format_bytes(GRPC_DEFAULT_MAX_DECODE_BYTES as f64);
+        let ours = format_bytes(MAX_MESSAGE_BYTES as f64);
+        assert!(page.contains(&format!("refuse a message over {default} unless")));
+        assert!(page.contains(&format!("raises it to {ours} on both sides")));
+        assert!(
+            page.contains(r#"<div id="lab"></div>"#),
+            "the app's mount point"
+        );
     }
 }

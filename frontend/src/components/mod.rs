@@ -3,7 +3,6 @@
 pub mod app;
 pub mod charts;
 pub mod controls;
-pub mod how_measured;
 pub mod http_version;
 pub mod lab;
 pub mod run_history;

@@ -18,6 +18,8 @@ pub fn RunHistory(
             .enumerate()
             .flat_map(|(i, run)| {
                 let settings = run.settings.replace('&', " ");
+                // Where it ran, on hover: the same settings differ between browsers.
+                let place = format!("{} · {}", run.origin, run.browser);
                 run.summaries
                     .into_iter()
                     .filter(|s| s.requests > 0)
@@ -25,7 +27,7 @@ pub fn RunHistory(
                         view! {
                             <tr data-testid=format!("history-{i}")>
                                 <td>{format!("#{}", i + 1)}</td>
-                                <td class="settings"><a href=format!("?{}", settings.replace(' ', "&"))>{settings.clone()}</a></td>
+                                <td class="settings" title=place.clone()><a href=format!("?{}", settings.replace(' ', "&"))>{settings.clone()}</a></td>
                                 <td>{s.protocol.clone()}</td>
                                 <td>{format!("{} / {}", s.requests, s.errors)}</td>
                                 <td>{optional_ms(s.p50_ms)}</td>

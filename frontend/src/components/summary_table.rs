@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::run::LabRun;
+use crate::run::comparison::{self, FIGURES};
 use crate::run::config::HttpVersion;
 use crate::run::data::Summary;
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
@@ -41,6 +42,18 @@ const ROWS: &[Row] = &[
         label: "p50",
         key: "p50",
         value: |s| s.latency.map(|l| l.p50),
+        show: format_ms,
+    },
+    Row {
+        label: "p50 from intended start",
+        key: "scheduled-p50",
+        value: |s| s.scheduled.map(|l| l.p50),
+        show: format_ms,
+    },
+    Row {
+        label: "p99 from intended start",
+        key: "scheduled-p99",
+        value: |s| s.scheduled.map(|l| l.p99),
         show: format_ms,
     },
     Row {
@@ -166,6 +179,16 @@ pub fn SummaryTable(
     let summaries = Memo::new(move |_| {
         run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
     });
+    // Intervals once the run is over: they need every sample, sorted.
+    let intervals = Memo::new(move |_| {
+        run.with(|run| {
+            FIGURES.each_ref().map(|figure| {
+                run.is_over()
+                    .then(|| comparison::compare(&run.data.samples, figure))
+                    .flatten()
+            })
+        })
+    });
     let errors = move || {
         run.with(|run| {
             Protocol::ALL
@@ -227,12 +250,19 @@ pub fn SummaryTable(
                     }
                 })
             };
+            let figure = FIGURES.iter().position(|f| f.key == row.key);
+            let interval = move || {
+                figure
+                    .and_then(|i| intervals.with(|all| all[i].as_ref().map(comparison::describe)))
+                    .unwrap_or_default()
+            };
             view! {
                 <tr>
                     <th scope="row">{row.label}</th>
                     <td data-testid=format!("summary-grpc-web-{}", row.key)>{cell(Protocol::GrpcWeb)}</td>
                     <td data-testid=format!("summary-rest-{}", row.key)>{cell(Protocol::Rest)}</td>
                     <td data-testid=format!("summary-ratio-{}", row.key)>{ratio}</td>
+                    <td data-testid=format!("summary-interval-{}", row.key)>{interval}</td>
                 </tr>
             }
         })
@@ -258,7 +288,7 @@ pub fn SummaryTable(
             </p>
             <table>
                 <thead>
-                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th></tr>
+                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th><th>"typical ratio, 95% interval"</th></tr>
                 </thead>
                 <tbody>
                     {rows}

@@ -21,6 +21,10 @@ pub struct Sample {
     /// Start, in ms since the run started.
     pub start_ms: f64,
     pub e2e_ms: f64,
+    /// With a target rate: from the request's intended start (its place in the
+    /// schedule) to its end. A client that falls behind its schedule shows here and
+    /// not in `e2e_ms` (coordinated omission).
+    pub scheduled_ms: Option<f64>,
     pub encode_ms: f64,
     pub decode_ms: f64,
     pub request_bytes: u64,
@@ -113,6 +117,9 @@ pub struct Summary {
     /// Latency of successful requests: exact when the run is over, from the
     /// histogram (within one bin, ~12%) while it goes on.
     pub latency: Option<Distribution>,
+    /// Latency from each request's intended start, with a target rate; exact, once
+    /// the run is over.
+    pub scheduled: Option<Distribution>,
     pub requests_per_second: f64,
     /// Records received (fetch, stream) or acknowledged (upload) in all.
     pub records: u64,
@@ -196,6 +203,7 @@ impl RunData {
             protocol,
             start_ms,
             e2e_ms: outcome.e2e_ms,
+            scheduled_ms: None,
             encode_ms: outcome.encode_ms,
             decode_ms: outcome.decode_ms,
             request_bytes: outcome.request_bytes,
@@ -247,16 +255,33 @@ impl RunData {
     }
 
     /// The summary of `protocol`; `exact` sorts every latency (do it once, at the end).
+    /// Sets the latency from the intended start of the sample at `index`, whose
+    /// schedule had it start `due_ms` after the run started.
+    pub fn set_intended_start(&mut self, index: usize, due_ms: f64) {
+        if let Some(sample) = self.samples.get_mut(index) {
+            let since_due = sample.start_ms + sample.e2e_ms - due_ms;
+            // A request let go up to a millisecond early counts from its real start.
+            sample.scheduled_ms = Some(since_due.max(sample.e2e_ms));
+        }
+    }
+
     pub fn summary(&self, protocol: Protocol, exact: bool) -> Summary {
         let stats = &self.stats[protocol.index()];
         let ok = stats.requests - stats.errors;
-        let latency = if exact {
-            let latencies: Vec<f64> = self
-                .samples
+        let successes = || {
+            self.samples
                 .iter()
-                .filter(|s| s.protocol == protocol && s.error.is_none())
-                .map(|s| s.e2e_ms)
-                .collect();
+                .filter(move |s| s.protocol == protocol && s.error.is_none())
+        };
+        // Only once the run is over: from every sample.
+        let scheduled = exact
+            .then(|| {
+                let from_due: Vec<f64> = successes().filter_map(|s| s.scheduled_ms).collect();
+                Distribution::from_samples(&from_due)
+            })
+            .flatten();
+        let latency = if exact {
+            let latencies: Vec<f64> = successes().map(|s| s.e2e_ms).collect();
             Distribution::from_samples(&latencies)
         } else {
             let h = &stats.latency;
@@ -287,6 +312,7 @@ impl RunData {
             requests: stats.requests,
             errors: stats.errors,
             latency,
+            scheduled,
             requests_per_second: per_second(stats.requests).unwrap_or(0.0),
             records: stats.records,
             checksum: stats.checksum,
@@ -315,18 +341,19 @@ impl RunData {
     /// Samples as CSV, one line per request (for export).
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
-            "seq,protocol,start_ms,e2e_ms,encode_ms,decode_ms,request_bytes,payload_bytes,records,status,\
+            "seq,protocol,start_ms,e2e_ms,scheduled_ms,encode_ms,decode_ms,request_bytes,payload_bytes,records,status,\
              ttfb_ms,download_ms,encoded_body,decoded_body,transfer_size,server_ms,next_hop,error\n",
         );
         for s in &self.samples {
             let n = s.network.as_ref();
             let opt = |v: Option<String>| v.unwrap_or_default();
             out.push_str(&format!(
-                "{},{},{:.3},{:.3},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
+                "{},{},{:.3},{:.3},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
                 s.seq,
                 s.protocol.key(),
                 s.start_ms,
                 s.e2e_ms,
+                opt(s.scheduled_ms.map(|v| format!("{v:.3}"))),
                 s.encode_ms,
                 s.decode_ms,
                 s.request_bytes,
@@ -370,6 +397,35 @@ mod tests {
                 Err(TransportError::Network("down".into()))
             },
         }
+    }
+
+    #[test]
+    fn a_client_behind_its_schedule_shows_in_the_latency_from_the_intended_start() {
+        // 100 requests/s: due at 0, 10, 20 ms; the third started 30 ms late.
+        let mut run = RunData::default();
+        for (seq, started, e2e) in [(0u64, 0.0, 5.0), (1, 10.0, 5.0), (2, 50.0, 5.0)] {
+            let index = run.record(seq, Protocol::Rest, &outcome(started, e2e, true), 0.0);
+            run.set_intended_start(index, seq as f64 * 10.0);
+        }
+        let summary = run.summary(Protocol::Rest, true);
+        assert_eq!(
+            summary.latency.unwrap().max,
+            5.0,
+            "each request itself took 5 ms"
+        );
+        let scheduled = summary.scheduled.unwrap();
+        assert_eq!((scheduled.p50, scheduled.max), (5.0, 35.0));
+        assert!(run.to_csv().contains(",5.000,35.000,"), "{}", run.to_csv());
+        // Without a schedule there is no such figure, and not before the run is over.
+        assert!(run.summary(Protocol::Rest, false).scheduled.is_none());
+        let mut unscheduled = RunData::default();
+        unscheduled.record(0, Protocol::Rest, &outcome(0.0, 5.0, true), 0.0);
+        assert!(
+            unscheduled
+                .summary(Protocol::Rest, true)
+                .scheduled
+                .is_none()
+        );
     }
 
     #[test]

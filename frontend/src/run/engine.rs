@@ -74,6 +74,8 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
     run.update(|state| {
         *state = RunState {
             config,
+            browser: transport::user_agent(),
+            origin: origin.clone(),
             start_ms,
             phase: Phase::Running,
             ..RunState::default()
@@ -102,9 +104,11 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
                     break;
                 }
                 next.set(seq + 1);
-                if config.rate > 0 {
-                    let due = start_ms + seq as f64 * 1_000.0 / f64::from(config.rate);
-                    let wait = due - now_ms();
+                // With a target rate, the request's place in the schedule (ms after
+                // the run's start).
+                let due = (config.rate > 0).then(|| seq as f64 * 1_000.0 / f64::from(config.rate));
+                if let Some(due) = due {
+                    let wait = start_ms + due - now_ms();
                     if wait >= 1.0 {
                         gloo_timers::future::TimeoutFuture::new(wait as u32).await;
                     }
@@ -121,6 +125,9 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
                 let outcome = transport::call(protocol, &origin, &call, options).await;
                 let recorded = run.update(|state| {
                     let index = state.data.record(seq, protocol, &outcome, state.start_ms);
+                    if let Some(due) = due {
+                        state.data.set_intended_start(index, due);
+                    }
                     state.done += 1;
                     if let Some((index, timing)) =
                         state

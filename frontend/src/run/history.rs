@@ -53,6 +53,11 @@ pub struct SavedRun {
     /// origins' histories merge.
     #[serde(default)]
     pub saved_at_ms: f64,
+    /// The browser's user agent, and the page's origin (listener) the run went through.
+    #[serde(default)]
+    pub browser: String,
+    #[serde(default)]
+    pub origin: String,
     pub settings: String,
     pub summaries: Vec<SavedSummary>,
 }
@@ -145,6 +150,8 @@ mod tests {
     fn run(settings: &str) -> SavedRun {
         SavedRun {
             saved_at_ms: settings.len() as f64,
+            browser: "Firefox/140.0".into(),
+            origin: "http://127.0.0.1:8080".into(),
             settings: settings.into(),
             summaries: vec![SavedSummary {
                 protocol: "REST".into(),

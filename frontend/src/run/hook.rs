@@ -41,6 +41,8 @@ fn config_to_url(config: &RunConfig) {
 fn saved(state: &RunState) -> SavedRun {
     SavedRun {
         saved_at_ms: js_sys::Date::now(),
+        browser: state.browser.clone(),
+        origin: state.origin.clone(),
         settings: state.config.to_query(),
         summaries: Protocol::ALL
             .iter()
@@ -54,7 +56,12 @@ fn export_contents(state: &RunState, format: ExportFormat) -> String {
     match format {
         ExportFormat::Json => {
             let summaries = Protocol::ALL.map(|p| state.data.summary(p, true));
-            export::run_json(&state.config.to_query(), &summaries, &state.data.to_csv())
+            let context = export::RunContext {
+                config: &state.config.to_query(),
+                browser: &state.browser,
+                origin: &state.origin,
+            };
+            export::run_json(&context, &summaries, &state.data.to_csv())
         }
         ExportFormat::Csv => state.data.to_csv(),
     }

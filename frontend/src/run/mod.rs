@@ -5,6 +5,7 @@
 //!
 //! Views hold a [`LabRun`] and read through it; they never write.
 
+pub mod comparison;
 pub mod config;
 pub mod data;
 pub mod engine;
@@ -26,6 +27,11 @@ use crate::transport::now_ms;
 #[derive(Debug, Default)]
 pub struct RunState {
     pub config: RunConfig,
+    /// Where it ran: the browser (its user agent) and the page's origin, which names
+    /// the listener (HTTP version and network). The same workload differs between
+    /// browsers.
+    pub browser: String,
+    pub origin: String,
     pub data: RunData,
     matcher: TimingMatcher<usize>,
     /// `performance.now()` when the run started.

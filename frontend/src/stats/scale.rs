@@ -158,7 +158,7 @@ fn format_non_finite(v: f64, unit: &str) -> String {
 
 /// `value` with `significant` significant digits, but never more than `max_decimals`
 /// decimals nor fewer than none (so 420 with two significant digits is "420").
-fn format_significant(value: f64, significant: i32, max_decimals: usize) -> String {
+pub fn format_significant(value: f64, significant: i32, max_decimals: usize) -> String {
     let decimals_for = |magnitude: f64| -> usize {
         if magnitude == 0.0 {
             return max_decimals;

@@ -208,6 +208,13 @@ pub fn origin() -> String {
         .unwrap_or_default()
 }
 
+/// The browser's user agent string.
+pub fn user_agent() -> String {
+    web_sys::window()
+        .and_then(|window| window.navigator().user_agent().ok())
+        .unwrap_or_default()
+}
+
 /// `performance.now()` in milliseconds (`std::time::Instant` panics on wasm32).
 pub fn now_ms() -> f64 {
     web_sys::window()

@@ -40,6 +40,7 @@ mod networks;
 mod stop;
 
 in_each_browser! {
+    a_paced_run_shows_intervals_and_latency_from_the_intended_start => paced_run();
     both_protocols_carry_the_generated_records => same_records_over_both();
     each_protocol_choice_runs_and_reports_what_the_backend_sent => each_protocol_choice();
     the_stream_workload_compares_grpc_web_streams_with_sse => stream_workload();
@@ -208,6 +209,66 @@ async fn each_protocol_choice(kind: BrowserKind) {
                 .wait_for("[data-testid=chart-latency-histogram] rect")
                 .await;
         }
+    }
+    browser.close().await;
+}
+
+/// A "Both" run at a target rate: the results give the typical gRPC-Web : REST ratio
+/// of wire bytes with its interval (every response of a protocol has the same size,
+/// so the estimate is their exact ratio, measured here apart from the app), and the
+/// latency from each request's intended start, never less than its own latency.
+async fn paced_run(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
+    let (grpc_web_bytes, rest_bytes) = bytes_sent(&server, Shape::Order, 200, 5).await;
+    let query = "protocol=both&workload=fetch&shape=order&count=200&seed=5&total=40\
+                 &concurrency=2&rate=100&compression=off";
+    run_lab(&browser, &server, query).await;
+    browser
+        .wait_for("[data-testid=summary][data-timed-grpc-web=\"20\"][data-timed-rest=\"20\"]")
+        .await;
+    let interval = browser
+        .text_of("[data-testid=summary-interval-wire-bytes]")
+        .await;
+    let estimate: f64 = interval
+        .split('×')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{}: wire-bytes interval {interval:?}", kind.name()));
+    let sent = grpc_web_bytes as f64 / rest_bytes as f64;
+    assert!(
+        (estimate - sent).abs() <= 0.005 + sent * 0.005,
+        "{}: shown {interval:?}, sent {grpc_web_bytes} : {rest_bytes}",
+        kind.name()
+    );
+    let latency_interval = browser.text_of("[data-testid=summary-interval-p50]").await;
+    assert!(
+        latency_interval.contains('(') && latency_interval.contains('–'),
+        "{}: latency interval {latency_interval:?}",
+        kind.name()
+    );
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, 20.0, "a paced run")
+            .await;
+        let own = browser.summary(protocol, "p50").await;
+        let from_due = browser.summary(protocol, "scheduled-p50").await;
+        assert!(
+            from_due >= own,
+            "{}: {protocol} p50 {own} ms, from the intended start {from_due} ms",
+            kind.name()
+        );
+    }
+    let csv = browser.exported_csv().await;
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (e2e, scheduled) = (column("e2e_ms"), column("scheduled_ms"));
+    for row in rows {
+        let fields: Vec<&str> = row.split(',').collect();
+        let number = |i: usize| fields[i].parse::<f64>().unwrap_or(f64::NAN);
+        assert!(number(scheduled) >= number(e2e), "{}: {row}", kind.name());
     }
     browser.close().await;
 }

@@ -252,3 +252,97 @@ async fn download_follows_wire_sizes(kind: BrowserKind) {
     );
     browser.close().await;
 }
+
+/// The figures of docs/network-profiles.md: both protocols ("Both", interleaved on
+/// the same connections) over HTTP/1.1 and HTTP/2 (TLS) on a mobile and an
+/// intercontinental link, at concurrency 1 and 16, a small fetch, a large one, and the
+/// large one with HTTP compression; p50/p99, mean time to first byte and wire bytes per
+/// response, and the connections the page's listener accepted. Prints a Markdown
+/// table; asserts only that every request succeeded. `cargo test -p lab-backend --test
+/// it measure_networks -- --ignored --nocapture` (after `cargo xtask test` has built
+/// `dist/`; about 10 minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: see docs/network-profiles.md"]
+async fn measure_networks() {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    println!(
+        "| network | HTTP | workload | conc. | gRPC-Web p50 | p99 | TTFB | wire B | REST p50 | p99 | TTFB | wire B | conns |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    // (label, query, requests per protocol on the mobile link, on the other)
+    let workloads = [
+        (
+            "10 telemetry",
+            "shape=telemetry&count=10&compression=off",
+            40,
+            40,
+        ),
+        (
+            "1,000 orders",
+            "shape=order&count=1000&compression=off",
+            12,
+            40,
+        ),
+        (
+            "1,000 orders, gzip",
+            "shape=order&count=1000&compression=on",
+            12,
+            40,
+        ),
+    ];
+    for profile in ["lighthouse-mobile", "intercontinental"] {
+        for (kind, http) in [(ListenerKind::TlsHttp1, "1.1"), (ListenerKind::TlsH2, "2")] {
+            for (workload, settings, mobile_n, other_n) in workloads {
+                let per_protocol = if profile == "lighthouse-mobile" {
+                    mobile_n
+                } else {
+                    other_n
+                };
+                for concurrency in [1, 16] {
+                    // A server and a browser per cell: fresh links, connections from 0.
+                    let server =
+                        TestServer::with_network_beside(setup.dist.clone(), custom(profile)).await;
+                    let browser = setup
+                        .start_trusting(Some(server.certificate.spki_pin()))
+                        .await;
+                    let origin = server.origin_of(kind, profile);
+                    let query = format!(
+                        "protocol=both&workload=fetch&{settings}&total={}&concurrency={concurrency}",
+                        2 * per_protocol
+                    );
+                    browser
+                        .run_lab_within(&format!("{origin}/?{query}"), Duration::from_secs(300))
+                        .await;
+                    wait_for_timings(&browser, 2 * per_protocol).await;
+                    let mut cells = Vec::new();
+                    for protocol in PROTOCOLS {
+                        browser
+                            .assert_succeeded(protocol, per_protocol as f64, profile)
+                            .await;
+                        for row in ["p50", "p99", "ttfb", "wire-bytes"] {
+                            cells.push(
+                                browser
+                                    .text_of(&format!("[data-testid=summary-{protocol}-{row}]"))
+                                    .await,
+                            );
+                        }
+                    }
+                    let accepted = server
+                        .status()
+                        .await
+                        .listeners
+                        .iter()
+                        .find(|l| l.name == kind.name() && l.network.name == profile)
+                        .map_or(0, |l| l.connections_accepted);
+                    println!(
+                        "| {profile} | {http} | {workload} | {concurrency} | {} | {accepted} |",
+                        cells.join(" | ")
+                    );
+                    browser.close().await;
+                }
+            }
+        }
+    }
+}

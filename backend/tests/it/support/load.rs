@@ -32,8 +32,10 @@ impl BackendProcess {
     pub fn start(args: &[&str]) -> Self {
         let empty = std::env::temp_dir().join("lab-no-frontend");
         let mut child = Command::new(env!("CARGO_BIN_EXE_lab-backend"))
-            // The plain listener only: the load test measures it.
-            .args(["--addr", "127.0.0.1:0", "--no-tls", "--static-dir"])
+            // The plain listener only (and the networks a test asks for): the load test
+            // measures it.
+            .args(["--addr", "127.0.0.1:0", "--no-tls", "--link", "loopback"])
+            .arg("--static-dir")
             .arg(&empty)
             .args(args)
             .env("RUST_LOG", "warn")
@@ -78,6 +80,21 @@ impl BackendProcess {
             .json()
             .await
             .unwrap()
+    }
+
+    /// The plain listener of the emulated network `name` (`custom`, a preset's name).
+    pub async fn network_addr(&self, name: &str) -> SocketAddr {
+        let status = self.status().await;
+        let listener = status
+            .listeners
+            .iter()
+            .find(|l| l.name == "plain" && l.network.name == name)
+            .unwrap_or_else(|| panic!("no plain listener on the {name} network"));
+        listener
+            .url
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a listener's address")
     }
 
     /// Waits up to `within` for the backend to produce no stream; returns how many
