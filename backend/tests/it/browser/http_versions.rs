@@ -6,13 +6,11 @@
 //! count shows how many connections the page used, its load and a run at concurrency
 //! 16 together: one over HTTP/2, Chromium's six per origin over HTTP/1.1.
 
-use std::time::{Duration, Instant};
-
 use lab_backend::ListenerKind;
 
 use super::PROTOCOLS;
 use crate::support::TestServer;
-use crate::support::browser::{Browser, BrowserKind, Setup};
+use crate::support::browser::{BrowserKind, Setup};
 
 /// Requests per protocol in each run ("Both" alternates them).
 const PER_PROTOCOL: u64 = 100;
@@ -79,7 +77,7 @@ async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_
         kind.name()
     );
 
-    wait_for_every_timing(&browser).await;
+    browser.wait_for_timings(2 * PER_PROTOCOL).await;
     let csv = browser.exported_csv().await;
     let mut rows = csv.lines();
     let header: Vec<&str> = rows.next().expect("a CSV header").split(',').collect();
@@ -97,34 +95,6 @@ async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_
         kind.name()
     );
     browser.close().await;
-}
-
-/// Waits until the browser's Resource Timing entry of every request has been matched
-/// to its sample (they arrive on their own schedule, some after the run ends).
-async fn wait_for_every_timing(browser: &Browser) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let summary = browser.wait_for("[data-testid=summary]").await;
-        let mut matched = 0;
-        for protocol in PROTOCOLS {
-            let attr = summary
-                .attr(&format!("data-timed-{protocol}"))
-                .await
-                .expect("read the summary")
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-            matched += attr;
-        }
-        if matched >= 2 * PER_PROTOCOL {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {matched} of {} requests got their Resource Timing entry",
-            2 * PER_PROTOCOL
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 in_each_browser! {
@@ -161,17 +131,10 @@ async fn switch_versions(kind: BrowserKind) {
     browser
         .click("[data-testid=http-tls-h2]:not([disabled])")
         .await;
-    let h2 = origin(&server, ListenerKind::TlsH2);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let url = loop {
-        let url = browser.client.current_url().await.expect("the page's URL");
-        if url.as_str().starts_with(&h2) {
-            break url;
-        }
-        assert!(Instant::now() < deadline, "the page stayed at {url}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let settings = url.query().unwrap_or_default();
+    let url = browser
+        .wait_until_at(&origin(&server, ListenerKind::TlsH2))
+        .await;
+    let settings = url.split_once('?').map_or("", |(_, query)| query);
     assert!(
         settings.contains("count=7") && settings.contains("http=tls-h2"),
         "the settings did not come along: {url}"

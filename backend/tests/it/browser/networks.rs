@@ -69,31 +69,6 @@ async fn samples(browser: &Browser, columns: &[&str]) -> Vec<(String, Vec<Option
     .collect()
 }
 
-/// Waits until the page has matched `total` Resource Timing entries to samples.
-async fn wait_for_timings(browser: &Browser, total: u64) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let summary = browser.wait_for("[data-testid=summary]").await;
-        let mut matched = 0;
-        for protocol in PROTOCOLS {
-            matched += summary
-                .attr(&format!("data-timed-{protocol}"))
-                .await
-                .expect("read the summary")
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-        if matched >= total {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {matched} of {total} requests got their Resource Timing entry"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 /// A person's path: the page on loopback, then the emulated network chosen in the
 /// "Network" control: the page moves to that network's listener of the same HTTP
 /// version with its settings, says which network its results come from, and runs.
@@ -114,17 +89,10 @@ async fn switch_network(kind: BrowserKind) {
         .wait_for("[data-testid=network]:not([disabled]) option[value=custom]")
         .await;
     select.click().await.expect("choose the custom network");
-    let linked = server.origin_of(ListenerKind::TlsH2, "custom");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let url = loop {
-        let url = browser.client.current_url().await.expect("the page's URL");
-        if url.as_str().starts_with(&linked) {
-            break url;
-        }
-        assert!(Instant::now() < deadline, "the page stayed at {url}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let settings = url.query().unwrap_or_default();
+    let url = browser
+        .wait_until_at(&server.origin_of(ListenerKind::TlsH2, "custom"))
+        .await;
+    let settings = url.split_once('?').map_or("", |(_, query)| query);
     assert!(
         settings.contains("workload=ping") && settings.contains("net=custom"),
         "the settings did not come along: {url}"
@@ -168,7 +136,7 @@ async fn ttfb_holds_the_round_trip(kind: BrowserKind) {
             Duration::from_secs(60),
         )
         .await;
-    wait_for_timings(&browser, total).await;
+    browser.wait_for_timings(total).await;
     let mut ttfbs: Vec<f64> = samples(&browser, &["ttfb_ms"])
         .await
         .into_iter()
@@ -211,7 +179,7 @@ async fn download_follows_wire_sizes(kind: BrowserKind) {
             Duration::from_secs(90),
         )
         .await;
-    wait_for_timings(&browser, total).await;
+    browser.wait_for_timings(total).await;
     let rows = samples(&browser, &["download_ms", "encoded_body"]).await;
     let mut per_protocol: Vec<(String, f64, f64)> = Vec::new();
     for (protocol, values) in rows {
@@ -315,7 +283,7 @@ async fn measure_networks() {
                     browser
                         .run_lab_within(&format!("{origin}/?{query}"), Duration::from_secs(300))
                         .await;
-                    wait_for_timings(&browser, 2 * per_protocol).await;
+                    browser.wait_for_timings(2 * per_protocol).await;
                     let mut cells = Vec::new();
                     for protocol in PROTOCOLS {
                         browser

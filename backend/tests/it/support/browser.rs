@@ -376,6 +376,47 @@ impl Browser {
         run.click().await.expect("click Run");
     }
 
+    /// Waits up to 15 s for the page to have moved to `origin`; returns its URL.
+    pub async fn wait_until_at(&self, origin: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = self.client.current_url().await.expect("the page's URL");
+            if url.as_str().starts_with(origin) {
+                return url.into();
+            }
+            assert!(Instant::now() < deadline, "the page stayed at {url}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits up to 10 s until the page has matched `total` of its requests to their
+    /// Resource Timing entries (they arrive on their own schedule, some after the run
+    /// ends).
+    pub async fn wait_for_timings(&self, total: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let summary = self.wait_for("[data-testid=summary]").await;
+            let mut matched = 0;
+            for protocol in ["grpc-web", "rest"] {
+                matched += summary
+                    .attr(&format!("data-timed-{protocol}"))
+                    .await
+                    .expect("read the summary")
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(0);
+            }
+            if matched >= total {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: only {matched} of {total} requests got their Resource Timing entry",
+                self.kind.name()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Ends the session, then the driver.
     /// Clicks "Export CSV" and returns the file the page offered.
     pub async fn exported_csv(&self) -> String {
