@@ -43,6 +43,21 @@ const MAX_BUFFER_BYTES: usize = 4 * 1024 * 1024;
 /// The largest chunk read at once (and stamped with one arrival time).
 const CHUNK_BYTES: usize = 16 * 1024;
 
+/// The smallest: a full TCP segment's payload on Ethernet.
+const SEGMENT_BYTES: usize = 1_460;
+
+/// The largest chunk a direction reads at once: what its bandwidth carries in a
+/// millisecond, from one segment to [`CHUNK_BYTES`]. A chunk's first byte leaves when
+/// its last has crossed the bandwidth, so a first byte (a response's head, its time to
+/// first byte) arrives at most one chunk's time later than on a real link: one
+/// segment's time on slow links (7 ms at 1.6 Mbit/s; 16 KiB would be 80 ms).
+fn chunk_bytes(bandwidth: Option<Bandwidth>) -> usize {
+    bandwidth.map_or(CHUNK_BYTES, |b| {
+        let per_millisecond = (b.bits_per_second / 8 / 1_000) as usize;
+        per_millisecond.clamp(SEGMENT_BYTES, CHUNK_BYTES)
+    })
+}
+
 /// The pipe between a connection's pump and the server (per direction).
 const PIPE_BYTES: usize = 64 * 1024;
 
@@ -115,7 +130,8 @@ impl Link {
         shared.connections.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let up = async {
-                one_way(from_client, to_server, line, shared.up.as_ref(), up_limit).await;
+                let up_chunk = chunk_bytes(shared.profile.up);
+                one_way(from_client, to_server, line, shared.up.as_ref(), up_limit, up_chunk).await;
                 // The server may still answer what came before the client's end.
                 std::future::pending::<()>().await;
             };
@@ -125,6 +141,7 @@ impl Link {
                 line,
                 shared.down.as_ref(),
                 down_limit,
+                chunk_bytes(shared.profile.down),
             );
             tokio::select! {
                 () = up => {}
@@ -136,8 +153,9 @@ impl Link {
     }
 }
 
-/// Carries one direction: reads `source` while the delay line holds less than `limit`
-/// bytes, and writes each chunk to `sink` when it is due. Ends when the source ended
+/// Carries one direction: reads `source` in chunks of at most `chunk` bytes while the
+/// delay line holds less than `limit` bytes, and writes each chunk to `sink` when it
+/// is due. Ends when the source ended
 /// and everything was delivered (then `sink` is shut down, as the peer's FIN), or
 /// when `sink` fails.
 async fn one_way<R, W>(
@@ -146,6 +164,7 @@ async fn one_way<R, W>(
     mut line: DelayLine,
     bottleneck: Option<&Mutex<Bottleneck>>,
     limit: usize,
+    chunk: usize,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -153,10 +172,10 @@ async fn one_way<R, W>(
     let mut line_bytes: VecDeque<(Instant, Bytes)> = VecDeque::new();
     let mut held = 0usize;
     let mut source_open = true;
-    let mut scratch = vec![0; CHUNK_BYTES];
+    let mut scratch = vec![0; chunk];
     loop {
         let next_due = line_bytes.front().map(|(due, _)| *due);
-        let room = limit.saturating_sub(held).min(CHUNK_BYTES);
+        let room = limit.saturating_sub(held).min(chunk);
         tokio::select! {
             // Cancel-safe: a read that loses the race has read nothing.
             read = source.read(&mut scratch[..room]), if source_open && room > 0 => match read {
@@ -202,6 +221,15 @@ mod tests {
             down: down.map(Bandwidth::bits_per_second),
             up: None,
         })
+    }
+
+    #[test]
+    fn chunks_are_a_millisecond_of_bandwidth_from_a_segment_to_16_kib() {
+        let chunk = |bits| chunk_bytes(Some(Bandwidth::bits_per_second(bits)));
+        assert_eq!(chunk(1_638_400), SEGMENT_BYTES, "mobile: one segment");
+        assert_eq!(chunk(50_000_000), 6_250);
+        assert_eq!(chunk(1_000_000_000), CHUNK_BYTES);
+        assert_eq!(chunk_bytes(None), CHUNK_BYTES);
     }
 
     #[test]
