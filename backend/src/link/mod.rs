@@ -131,7 +131,15 @@ impl Link {
         tokio::spawn(async move {
             let up = async {
                 let up_chunk = chunk_bytes(shared.profile.up);
-                one_way(from_client, to_server, line, shared.up.as_ref(), up_limit, up_chunk).await;
+                one_way(
+                    from_client,
+                    to_server,
+                    line,
+                    shared.up.as_ref(),
+                    up_limit,
+                    up_chunk,
+                )
+                .await;
                 // The server may still answer what came before the client's end.
                 std::future::pending::<()>().await;
             };
