@@ -105,10 +105,12 @@ impl Cli {
                 continue;
             };
             if profiles.iter().any(|p| p.name == profile.name) {
-                return Err(format!(
-                    "--link: {} is offered twice (one custom profile at most)",
-                    profile.name
-                ));
+                let custom = if profile.name == network::CUSTOM {
+                    " (one custom profile at most)"
+                } else {
+                    ""
+                };
+                return Err(format!("--link: {} is offered twice{custom}", profile.name));
             }
             profiles.push(profile);
         }
