@@ -215,8 +215,8 @@ pub fn SummaryTable(
                 .filter(|(_, s)| s.incomplete > 0)
                 .map(|(p, s)| {
                     format!(
-                        "{}: the browser reported {} of {} fetches without body sizes (the client \
-                         ended them as soon as it had the gRPC trailers); size means use the other {}.",
+                        "{}: the browser reported {} of {} fetches without body sizes; size means \
+                         use the other {}.",
                         p.label(),
                         s.incomplete,
                         s.matched,

@@ -40,6 +40,7 @@ mod networks;
 mod stop;
 
 in_each_browser! {
+    every_grpc_web_fetch_has_its_sizes => grpc_web_sizes();
     a_paced_run_shows_intervals_and_latency_from_the_intended_start => paced_run();
     both_protocols_carry_the_generated_records => same_records_over_both();
     each_protocol_choice_runs_and_reports_what_the_backend_sent => each_protocol_choice();
@@ -210,6 +211,49 @@ async fn each_protocol_choice(kind: BrowserKind) {
                 .await;
         }
     }
+    browser.close().await;
+}
+
+/// 2,000 gRPC-Web fetches at concurrency 16: the browser's Resource Timing has the
+/// body sizes of every one (the client reads each fetch to its end; see
+/// vendor/tonic-web-wasm-client/PATCH.md), and the page reports none without.
+async fn grpc_web_sizes(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
+    let total = 2_000;
+    let query = format!(
+        "protocol=grpc-web&workload=fetch&shape=telemetry&count=10&total={total}&concurrency=16"
+    );
+    browser
+        .run_lab_within(
+            &server.url(&format!("/?{query}")),
+            std::time::Duration::from_secs(120),
+        )
+        .await;
+    browser
+        .assert_succeeded("grpc-web", total as f64, "2,000 fetches")
+        .await;
+    browser.wait_for_timings(total).await;
+    let incomplete = browser.text_of("[data-testid=incomplete-entries]").await;
+    assert!(incomplete.is_empty(), "{}: {incomplete}", kind.name());
+    let csv = browser.exported_csv().await;
+    let mut rows = csv.lines();
+    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+    let column = header.iter().position(|c| *c == "encoded_body").unwrap();
+    let without: Vec<&str> = rows
+        .filter(|row| {
+            let size = row.split(',').nth(column).unwrap_or("");
+            size.parse::<u64>().map_or(true, |bytes| bytes == 0)
+        })
+        .collect();
+    assert!(
+        without.is_empty(),
+        "{}: {} of {total} gRPC-Web fetches without body sizes, e.g. {:?}",
+        kind.name(),
+        without.len(),
+        without.first()
+    );
     browser.close().await;
 }
 
