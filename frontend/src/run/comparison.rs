@@ -78,43 +78,44 @@ pub fn describe(estimate: &RatioEstimate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::data::RunData;
+    use crate::transport::{CallOutcome, TransportError};
 
-    fn sample(seq: u64, protocol: Protocol, e2e_ms: f64) -> Sample {
-        Sample {
-            seq,
-            protocol,
-            start_ms: 0.0,
-            e2e_ms,
-            scheduled_ms: None,
-            encode_ms: 0.0,
-            decode_ms: 0.0,
-            request_bytes: 0,
-            payload_bytes: 0,
-            records: 0,
-            first_message_ms: None,
-            status: "ok".into(),
-            error: None,
-            network: None,
+    /// A call of `protocol` that took `e2e_ms` (`ok`: else it failed).
+    fn call(e2e_ms: f64, ok: bool) -> CallOutcome {
+        let mut outcome = CallOutcome::started(String::new(), 0.0);
+        outcome.e2e_ms = e2e_ms;
+        if !ok {
+            outcome.result = Err(TransportError::Network("down".into()));
         }
+        outcome
     }
 
-    /// Latencies spread over a range, `scale` times 1.0..2.0.
-    fn run(grpc_scale: f64, rest_scale: f64) -> Vec<Sample> {
-        (0..200u32)
-            .flat_map(|i| {
-                let spread = 1.0 + f64::from(i % 50) / 50.0;
-                let seq = 2 * u64::from(i);
-                [
-                    sample(seq, Protocol::GrpcWeb, grpc_scale * spread),
-                    sample(seq + 1, Protocol::Rest, rest_scale * spread),
-                ]
-            })
-            .collect()
+    /// Latencies spread over a range, `scale` times 1.0..2.0, as a run records them.
+    fn run(grpc_scale: f64, rest_scale: f64) -> RunData {
+        let mut data = RunData::default();
+        for i in 0..200u32 {
+            let spread = 1.0 + f64::from(i % 50) / 50.0;
+            let seq = 2 * u64::from(i);
+            data.record(
+                seq,
+                Protocol::GrpcWeb,
+                &call(grpc_scale * spread, true),
+                0.0,
+            );
+            data.record(
+                seq + 1,
+                Protocol::Rest,
+                &call(rest_scale * spread, true),
+                0.0,
+            );
+        }
+        data
     }
 
     #[test]
     fn a_real_difference_has_an_interval_without_one() {
-        let estimate = compare(&run(8.0, 10.0), &FIGURES[0]).unwrap();
+        let estimate = compare(&run(8.0, 10.0).samples, &FIGURES[0]).unwrap();
         assert!((estimate.ratio - 0.8).abs() < 0.01, "{estimate:?}");
         assert!(!estimate.includes_one());
         assert!(
@@ -126,20 +127,18 @@ mod tests {
 
     #[test]
     fn equal_samples_show_no_measurable_difference() {
-        let estimate = compare(&run(10.0, 10.0), &FIGURES[0]).unwrap();
+        let estimate = compare(&run(10.0, 10.0).samples, &FIGURES[0]).unwrap();
         assert!(estimate.includes_one(), "{estimate:?}");
         assert!(describe(&estimate).starts_with("no measurable difference ("));
     }
 
     #[test]
     fn failed_samples_and_missing_figures_are_left_out() {
-        let mut samples = run(8.0, 10.0);
+        let mut data = run(8.0, 10.0);
         // A failed gRPC-Web request that took forever changes nothing.
-        let mut failed = sample(9_999, Protocol::GrpcWeb, 1e6);
-        failed.error = Some("gRPC Unavailable".into());
-        samples.push(failed);
-        assert!((compare(&samples, &FIGURES[0]).unwrap().ratio - 0.8).abs() < 0.01);
+        data.record(9_999, Protocol::GrpcWeb, &call(1e6, false), 0.0);
+        assert!((compare(&data.samples, &FIGURES[0]).unwrap().ratio - 0.8).abs() < 0.01);
         // No sample has wire bytes: nothing to compare.
-        assert_eq!(compare(&samples, &FIGURES[1]), None);
+        assert_eq!(compare(&data.samples, &FIGURES[1]), None);
     }
 }
