@@ -147,6 +147,12 @@ const ROWS: &[Row] = &[
         show: format_ms,
     },
     Row {
+        label: "Client share (mean): end to end − fetch",
+        key: "client",
+        value: |s| s.mean_client_ms,
+        show: format_ms,
+    },
+    Row {
         label: "Server time (mean)",
         key: "server",
         value: |s| s.mean_server_ms,

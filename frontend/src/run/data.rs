@@ -70,6 +70,8 @@ pub struct ProtocolStats {
     pub decoded_body: u64,
     pub transfer_size: u64,
     pub ttfb_ms: f64,
+    /// End to end minus the fetch's own duration, summed over `timed`.
+    pub client_ms: f64,
     pub server_timed: u64,
     pub server_ms: f64,
     /// First start and last end (ms since run start), for requests/s.
@@ -100,6 +102,7 @@ impl Default for ProtocolStats {
             decoded_body: 0,
             transfer_size: 0,
             ttfb_ms: 0.0,
+            client_ms: 0.0,
             server_timed: 0,
             server_ms: 0.0,
             first_start_ms: None,
@@ -137,6 +140,8 @@ pub struct Summary {
     pub wire_bytes_per_record: Option<f64>,
     pub mean_decode_ms: f64,
     pub mean_ttfb_ms: Option<f64>,
+    /// The client's share of a request: end to end minus the fetch's duration.
+    pub mean_client_ms: Option<f64>,
     pub mean_server_ms: Option<f64>,
     /// Streams: mean time to the first message.
     pub mean_first_message_ms: Option<f64>,
@@ -232,10 +237,10 @@ impl RunData {
             Some((_, count)) => *count += 1,
             None => stats.next_hops.push((timing.protocol.clone(), 1)),
         }
-        // tonic-web-wasm-client drops (and so aborts) the fetch as soon as it has read
-        // the trailers, sometimes before the browser saw the end of the body: Chrome
-        // then reports the entry with empty bodies. Such an entry says nothing about
-        // sizes, so it is kept on the sample but left out of the size means.
+        // A browser may report a fetch with empty bodies (Chromium did for gRPC-Web
+        // fetches that the client dropped unread; see vendor/tonic-web-wasm-client).
+        // Such an entry says nothing about sizes, so it is kept on the sample but left
+        // out of the size means.
         let incomplete = sample.payload_bytes > 0 && timing.decoded_body == 0;
         if incomplete {
             stats.incomplete += 1;
@@ -246,6 +251,9 @@ impl RunData {
             stats.decoded_body += timing.decoded_body;
             stats.transfer_size += timing.transfer_size;
             stats.ttfb_ms += timing.ttfb_ms;
+            // What the client spent beyond the fetch itself (startTime to responseEnd):
+            // encoding, decoding, and the work around the call.
+            stats.client_ms += (sample.e2e_ms - timing.ttfb_ms - timing.download_ms).max(0.0);
             if let Some(server) = timing.server_ms {
                 stats.server_timed += 1;
                 stats.server_ms += server;
@@ -254,7 +262,6 @@ impl RunData {
         sample.network = Some(timing);
     }
 
-    /// The summary of `protocol`; `exact` sorts every latency (do it once, at the end).
     /// Sets the latency from the intended start of the sample at `index`, whose
     /// schedule had it start `due_ms` after the run started.
     pub fn set_intended_start(&mut self, index: usize, due_ms: f64) {
@@ -265,6 +272,7 @@ impl RunData {
         }
     }
 
+    /// The summary of `protocol`; `exact` sorts every latency (do it once, at the end).
     pub fn summary(&self, protocol: Protocol, exact: bool) -> Summary {
         let stats = &self.stats[protocol.index()];
         let ok = stats.requests - stats.errors;
@@ -327,6 +335,7 @@ impl RunData {
             }),
             mean_decode_ms: mean(stats.decode_ms, ok).unwrap_or(0.0),
             mean_ttfb_ms: mean(stats.ttfb_ms, stats.timed),
+            mean_client_ms: mean(stats.client_ms, stats.timed),
             mean_server_ms: mean(stats.server_ms, stats.server_timed),
             mean_first_message_ms: mean(stats.first_message_ms, stats.first_messages),
             next_hops: {
@@ -507,6 +516,9 @@ mod tests {
         assert_eq!(summary.mean_wire_bytes, Some(60.0));
         assert_eq!(summary.wire_bytes_per_record, Some(15.0));
         assert_eq!(summary.mean_server_ms, Some(0.5));
+        // 2 ms end to end, of which the fetch took 1.2 ms: the client's share is 0.8 ms.
+        let client = summary.mean_client_ms.unwrap();
+        assert!((client - 0.8).abs() < 1e-9, "{client}");
         assert_eq!(summary.next_hops, [("http/1.1".to_owned(), 1)]);
         assert!(
             run.to_csv()

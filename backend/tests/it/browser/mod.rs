@@ -297,6 +297,14 @@ async fn paced_run(kind: BrowserKind) {
             .assert_succeeded(protocol, 20.0, "a paced run")
             .await;
         let own = browser.summary(protocol, "p50").await;
+        // The client's share: measured, and part of the latency.
+        let client = browser.summary(protocol, "client").await;
+        let mean = browser.summary(protocol, "mean").await;
+        assert!(
+            client < mean,
+            "{}: {protocol} client share {client} ms of a mean {mean} ms",
+            kind.name()
+        );
         let from_due = browser.summary(protocol, "scheduled-p50").await;
         assert!(
             from_due >= own,
