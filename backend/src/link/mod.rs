@@ -11,7 +11,7 @@
 //! bytes wait one round trip more: the TCP handshake the kernel does at once on
 //! loopback. TLS handshakes then pay their own round trips through the delay line.
 //!
-//! Memory is bounded per connection: a direction holds at most [`Link::buffer_limit`]
+//! Memory is bounded per connection: a direction holds at most [`buffer_limit`]
 //! bytes in its delay line, then stops reading its source (backpressure, as a full TCP
 //! window). A connection's pump ends when the server closes its side (after
 //! delivering what is in flight) or when the client is gone.
@@ -25,6 +25,7 @@ pub mod timing;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
@@ -72,21 +73,51 @@ pub struct Link {
 struct Shared {
     profile: LinkProfile,
     /// Server to client.
-    down: Option<Mutex<Bottleneck>>,
+    down: Direction,
     /// Client to server.
-    up: Option<Mutex<Bottleneck>>,
+    up: Direction,
     /// Connections whose pump is running.
     connections: AtomicUsize,
 }
 
+/// One direction of the link: its shared bandwidth and what each connection's pump
+/// may hold and read at once, fixed by the profile.
+#[derive(Debug)]
+struct Direction {
+    /// `None`: not limited.
+    bottleneck: Option<Mutex<Bottleneck>>,
+    /// The most a connection's delay line holds ([`buffer_limit`]).
+    limit: usize,
+    /// The largest chunk read at once ([`chunk_bytes`]).
+    chunk: usize,
+}
+
+impl Direction {
+    fn new(rtt: Duration, bandwidth: Option<Bandwidth>) -> Self {
+        Self {
+            bottleneck: bandwidth.map(|b| Mutex::new(Bottleneck::new(b))),
+            limit: buffer_limit(rtt, bandwidth),
+            chunk: chunk_bytes(bandwidth),
+        }
+    }
+}
+
+/// The most one direction of one connection holds in its delay line: what `bandwidth`
+/// carries in a round trip, plus a queue; at most 4 MiB (and that when the direction
+/// is not limited).
+fn buffer_limit(rtt: Duration, bandwidth: Option<Bandwidth>) -> usize {
+    bandwidth.map_or(MAX_BUFFER_BYTES, |bandwidth| {
+        let in_flight = rtt.as_secs_f64() * bandwidth.bits_per_second as f64 / 8.0;
+        (QUEUE_BYTES + in_flight as usize).min(MAX_BUFFER_BYTES)
+    })
+}
+
 impl Link {
     pub fn new(profile: LinkProfile) -> Self {
-        let bottleneck =
-            |bandwidth: Option<Bandwidth>| bandwidth.map(|b| Mutex::new(Bottleneck::new(b)));
         Self {
             shared: Arc::new(Shared {
-                down: bottleneck(profile.down),
-                up: bottleneck(profile.up),
+                down: Direction::new(profile.rtt, profile.down),
+                up: Direction::new(profile.rtt, profile.up),
                 profile,
                 connections: AtomicUsize::new(0),
             }),
@@ -102,17 +133,6 @@ impl Link {
         self.shared.connections.load(Ordering::Relaxed)
     }
 
-    /// The most one direction of one connection holds in its delay line: what
-    /// `bandwidth` carries in a round trip, plus a queue; at most 4 MiB (and that when
-    /// the direction is not limited).
-    pub fn buffer_limit(&self, bandwidth: Option<Bandwidth>) -> usize {
-        bandwidth.map_or(MAX_BUFFER_BYTES, |bandwidth| {
-            let in_flight =
-                self.shared.profile.rtt.as_secs_f64() * bandwidth.bits_per_second as f64 / 8.0;
-            (QUEUE_BYTES + in_flight as usize).min(MAX_BUFFER_BYTES)
-        })
-    }
-
     /// Carries the accepted connection `client` over the link: returns the server's
     /// end. A task pumps the bytes until the server's end is closed (and what it
     /// wrote has been delivered) or the client is gone.
@@ -125,32 +145,14 @@ impl Link {
         let (from_client, to_client) = tokio::io::split(client);
         let (from_server, to_server) = tokio::io::split(pump_end);
         let shared = self.shared.clone();
-        let up_limit = self.buffer_limit(shared.profile.up);
-        let down_limit = self.buffer_limit(shared.profile.down);
         shared.connections.fetch_add(1, Ordering::Relaxed);
         tokio::spawn(async move {
             let up = async {
-                let up_chunk = chunk_bytes(shared.profile.up);
-                one_way(
-                    from_client,
-                    to_server,
-                    line,
-                    shared.up.as_ref(),
-                    up_limit,
-                    up_chunk,
-                )
-                .await;
+                one_way(from_client, to_server, line, &shared.up).await;
                 // The server may still answer what came before the client's end.
                 std::future::pending::<()>().await;
             };
-            let down = one_way(
-                from_server,
-                to_client,
-                line,
-                shared.down.as_ref(),
-                down_limit,
-                chunk_bytes(shared.profile.down),
-            );
+            let down = one_way(from_server, to_client, line, &shared.down);
             tokio::select! {
                 () = up => {}
                 () = down => {}
@@ -161,35 +163,33 @@ impl Link {
     }
 }
 
-/// Carries one direction: reads `source` in chunks of at most `chunk` bytes while the
-/// delay line holds less than `limit` bytes, and writes each chunk to `sink` when it
-/// is due. Ends when the source ended
-/// and everything was delivered (then `sink` is shut down, as the peer's FIN), or
-/// when `sink` fails.
-async fn one_way<R, W>(
-    mut source: R,
-    mut sink: W,
-    mut line: DelayLine,
-    bottleneck: Option<&Mutex<Bottleneck>>,
-    limit: usize,
-    chunk: usize,
-) where
+/// Carries one direction: reads `source` in chunks of at most the direction's `chunk`
+/// bytes while the delay line holds less than its `limit`, and writes each chunk to
+/// `sink` when it is due. Ends when the source ended and everything was delivered
+/// (then `sink` is shut down, as the peer's FIN), or when `sink` fails.
+async fn one_way<R, W>(mut source: R, mut sink: W, mut line: DelayLine, direction: &Direction)
+where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut line_bytes: VecDeque<(Instant, Bytes)> = VecDeque::new();
     let mut held = 0usize;
     let mut source_open = true;
-    let mut scratch = vec![0; chunk];
+    let Direction {
+        bottleneck,
+        limit,
+        chunk,
+    } = direction;
+    let mut scratch = vec![0; *chunk];
     loop {
         let next_due = line_bytes.front().map(|(due, _)| *due);
-        let room = limit.saturating_sub(held).min(chunk);
+        let room = limit.saturating_sub(held).min(*chunk);
         tokio::select! {
             // Cancel-safe: a read that loses the race has read nothing.
             read = source.read(&mut scratch[..room]), if source_open && room > 0 => match read {
                 Ok(0) | Err(_) => source_open = false,
                 Ok(n) => {
-                    let due = match bottleneck {
+                    let due = match bottleneck.as_ref() {
                         Some(shared) => {
                             let mut bottleneck = shared.lock().unwrap_or_else(|e| e.into_inner());
                             line.due(n, Instant::now(), Some(&mut bottleneck))
@@ -242,15 +242,15 @@ mod tests {
 
     #[test]
     fn the_buffer_holds_a_round_trip_of_bandwidth_plus_a_queue_up_to_4_mib() {
-        let intercontinental = link(250, None);
+        let intercontinental = Duration::from_millis(250);
         let fifty_mbit = Some(Bandwidth::bits_per_second(50_000_000));
         assert_eq!(
-            intercontinental.buffer_limit(fifty_mbit),
+            buffer_limit(intercontinental, fifty_mbit),
             256 * 1024 + 1_562_500
         );
-        assert_eq!(intercontinental.buffer_limit(None), 4 << 20);
+        assert_eq!(buffer_limit(intercontinental, None), 4 << 20);
         assert_eq!(
-            link(10_000, None).buffer_limit(fifty_mbit),
+            buffer_limit(Duration::from_secs(10), fifty_mbit),
             4 << 20,
             "capped"
         );
