@@ -275,57 +275,33 @@ pub fn run(root: &Path) -> Result<(), Failure> {
             native: false,
         };
         let native = Post { file, native: true };
-        // What each driver measures: the protocol as the two tables name it, and the
-        // body (gRPC) or none (REST's GET). oha's cells have no server-CPU run: that
-        // pass uses h2load only, whose own cost is small and even.
+        // What each driver measures: the protocol as the requests/s table names it, and
+        // the body (gRPC) or none (REST's GET).
         let cells = [
-            (Driver::Oha, "REST", None, None),
-            (Driver::Oha, "gRPC-Web", None, Some(&web)),
-            (Driver::H2loadHttp1, "REST · h2load", Some("REST"), None),
-            (
-                Driver::H2loadHttp1,
-                "gRPC-Web · h2load",
-                Some("gRPC-Web"),
-                Some(&web),
-            ),
-            (Driver::H2c, "gRPC (h2c)", Some("gRPC (h2c)"), Some(&native)),
-            (
-                Driver::TlsHttp1,
-                "REST · TLS HTTP/1.1",
-                Some("REST · TLS HTTP/1.1"),
-                None,
-            ),
-            (
-                Driver::TlsHttp1,
-                "gRPC-Web · TLS HTTP/1.1",
-                Some("gRPC-Web · TLS HTTP/1.1"),
-                Some(&web),
-            ),
-            (Driver::TlsH2, "REST · TLS h2", Some("REST · TLS h2"), None),
-            (
-                Driver::TlsH2,
-                "gRPC-Web · TLS h2",
-                Some("gRPC-Web · TLS h2"),
-                Some(&web),
-            ),
-            (
-                Driver::TlsH2,
-                "gRPC · TLS h2",
-                Some("gRPC · TLS h2"),
-                Some(&native),
-            ),
+            (Driver::Oha, "REST", None),
+            (Driver::Oha, "gRPC-Web", Some(&web)),
+            (Driver::H2loadHttp1, "REST · h2load", None),
+            (Driver::H2loadHttp1, "gRPC-Web · h2load", Some(&web)),
+            (Driver::H2c, "gRPC (h2c)", Some(&native)),
+            (Driver::TlsHttp1, "REST · TLS HTTP/1.1", None),
+            (Driver::TlsHttp1, "gRPC-Web · TLS HTTP/1.1", Some(&web)),
+            (Driver::TlsH2, "REST · TLS h2", None),
+            (Driver::TlsH2, "gRPC-Web · TLS h2", Some(&web)),
+            (Driver::TlsH2, "gRPC · TLS h2", Some(&native)),
         ];
-        for (driver, protocol, cpu_protocol, body) in cells {
+        for (driver, protocol, body) in cells {
             let origin = driver.origin(&server);
             let url = match body {
                 Some(_) => format!("{origin}{}", workload.grpc_method),
                 None => format!("{origin}{}", workload.rest_path),
             };
-            if let Some(cpu_protocol) = cpu_protocol {
+            // The server-CPU pass uses h2load only, whose own cost is small and even;
+            // its table needs no tool's name.
+            if driver != Driver::Oha {
                 cpu_plan.push(CpuRun {
                     driver,
                     workload: workload.name,
-                    protocol: cpu_protocol,
+                    protocol: protocol.trim_end_matches(" · h2load"),
                     url: url.clone(),
                     body: body.cloned(),
                     requests: workload.cpu_requests,
