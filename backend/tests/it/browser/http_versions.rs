@@ -15,15 +15,6 @@ use crate::support::browser::{BrowserKind, Setup};
 /// Requests per protocol in each run ("Both" alternates them).
 const PER_PROTOCOL: u64 = 100;
 
-/// The page's origin on the listener of `kind`.
-fn origin(server: &TestServer, kind: ListenerKind) -> String {
-    match kind {
-        ListenerKind::Plain => format!("http://{}", server.addr),
-        ListenerKind::TlsHttp1 => format!("https://{}", server.tls_http1_addr),
-        ListenerKind::TlsH2 => format!("https://{}", server.tls_h2_addr),
-    }
-}
-
 /// Connections the `kind` listener has accepted, asked over another listener so that
 /// the question adds none.
 async fn accepted(server: &TestServer, kind: ListenerKind) -> u64 {
@@ -51,7 +42,7 @@ async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_
     let browser = setup
         .start_trusting(Some(server.certificate.spki_pin()))
         .await;
-    let origin = origin(&server, kind);
+    let origin = server.origin(kind);
     let query = format!(
         "protocol=both&workload=fetch&shape=telemetry&count=10&total={}&concurrency=16",
         2 * PER_PROTOCOL
@@ -79,16 +70,8 @@ async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_
 
     browser.wait_for_timings(2 * PER_PROTOCOL).await;
     let csv = browser.exported_csv().await;
-    let mut rows = csv.lines();
-    let header: Vec<&str> = rows.next().expect("a CSV header").split(',').collect();
-    let column = header
-        .iter()
-        .position(|name| *name == "next_hop")
-        .expect("a next_hop column");
-    let hops: Vec<&str> = rows
-        .map(|row| row.split(',').nth(column).unwrap_or(""))
-        .collect();
-    assert_eq!(hops.len() as u64, 2 * PER_PROTOCOL, "{csv}");
+    let hops = csv.column("next_hop");
+    assert_eq!(hops.len() as u64, 2 * PER_PROTOCOL, "{csv:?}");
     assert!(
         hops.iter().all(|hop| *hop == next_hop),
         "over {} every request should use {next_hop}; the browser reported {hops:?}",
@@ -116,7 +99,7 @@ async fn switch_versions(kind: BrowserKind) {
         .start_trusting(Some(server.certificate.spki_pin()))
         .await;
     let query = "protocol=both&workload=fetch&shape=log&count=7&total=32&concurrency=16";
-    let plain = origin(&server, ListenerKind::Plain);
+    let plain = server.origin(ListenerKind::Plain);
     browser.run_lab(&format!("{plain}/?{query}")).await;
     for protocol in PROTOCOLS {
         assert_eq!(
@@ -132,7 +115,7 @@ async fn switch_versions(kind: BrowserKind) {
         .click("[data-testid=http-tls-h2]:not([disabled])")
         .await;
     let url = browser
-        .wait_until_at(&origin(&server, ListenerKind::TlsH2))
+        .wait_until_at(&server.origin(ListenerKind::TlsH2))
         .await;
     let settings = url.split_once('?').map_or("", |(_, query)| query);
     assert!(
@@ -241,7 +224,7 @@ async fn measure_in(browser_kind: BrowserKind) {
                     2 * PER_PROTOCOL * 2
                 );
                 browser
-                    .run_lab(&format!("{}/?{query}", origin(&server, kind)))
+                    .run_lab(&format!("{}/?{query}", server.origin(kind)))
                     .await;
                 let mut cells = Vec::new();
                 for protocol in PROTOCOLS {

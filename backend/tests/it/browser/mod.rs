@@ -238,18 +238,13 @@ async fn grpc_web_sizes(kind: BrowserKind) {
     let incomplete = browser.text_of("[data-testid=incomplete-entries]").await;
     assert!(incomplete.is_empty(), "{}: {incomplete}", kind.name());
     let csv = browser.exported_csv().await;
-    let mut rows = csv.lines();
-    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
-    let column = header.iter().position(|c| *c == "encoded_body").unwrap();
-    let without: Vec<&str> = rows
-        .filter(|row| {
-            let size = row.split(',').nth(column).unwrap_or("");
-            size.parse::<u64>().map_or(true, |bytes| bytes == 0)
-        })
+    let without: Vec<usize> = (csv.numbers("encoded_body").iter().enumerate())
+        .filter(|(_, size)| size.is_none_or(|bytes| bytes == 0.0))
+        .map(|(seq, _)| seq)
         .collect();
     assert!(
         without.is_empty(),
-        "{}: {} of {total} gRPC-Web fetches without body sizes, e.g. {:?}",
+        "{}: {} of {total} gRPC-Web fetches without body sizes, e.g. sample {:?}",
         kind.name(),
         without.len(),
         without.first()
@@ -313,14 +308,16 @@ async fn paced_run(kind: BrowserKind) {
         );
     }
     let csv = browser.exported_csv().await;
-    let mut rows = csv.lines();
-    let header: Vec<&str> = rows.next().unwrap().split(',').collect();
-    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
-    let (e2e, scheduled) = (column("e2e_ms"), column("scheduled_ms"));
-    for row in rows {
-        let fields: Vec<&str> = row.split(',').collect();
-        let number = |i: usize| fields[i].parse::<f64>().unwrap_or(f64::NAN);
-        assert!(number(scheduled) >= number(e2e), "{}: {row}", kind.name());
+    let e2e = csv.numbers("e2e_ms");
+    for (i, scheduled) in csv.numbers("scheduled_ms").into_iter().enumerate() {
+        let own = e2e[i];
+        assert!(
+            scheduled
+                .zip(own)
+                .is_some_and(|(from_due, own)| from_due >= own),
+            "{}: sample {i}: from the intended start {scheduled:?}, its own {own:?}",
+            kind.name()
+        );
     }
     browser.close().await;
 }

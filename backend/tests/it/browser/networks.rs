@@ -45,30 +45,6 @@ async fn open(kind: BrowserKind, profile: &str) -> Option<(TestServer, Browser)>
     Some((server, browser))
 }
 
-/// The exported samples: each row's `columns`, parsed as numbers (empty: `None`).
-async fn samples(browser: &Browser, columns: &[&str]) -> Vec<(String, Vec<Option<f64>>)> {
-    let csv = browser.exported_csv().await;
-    let mut rows = csv.lines();
-    let header: Vec<&str> = rows.next().expect("a CSV header").split(',').collect();
-    let index = |name: &str| {
-        header
-            .iter()
-            .position(|column| *column == name)
-            .unwrap_or_else(|| panic!("no {name} column in {header:?}"))
-    };
-    let protocol = index("protocol");
-    let wanted: Vec<usize> = columns.iter().map(|c| index(c)).collect();
-    rows.map(|row| {
-        let fields: Vec<&str> = row.split(',').collect();
-        let values = wanted
-            .iter()
-            .map(|&i| fields.get(i).and_then(|f| f.parse().ok()))
-            .collect();
-        (fields[protocol].to_owned(), values)
-    })
-    .collect()
-}
-
 /// A person's path: the page on loopback, then the emulated network chosen in the
 /// "Network" control: the page moves to that network's listener of the same HTTP
 /// version with its settings, says which network its results come from, and runs.
@@ -76,7 +52,7 @@ async fn switch_network(kind: BrowserKind) {
     let Some((server, browser)) = open(kind, "rtt=100ms,down=20mbit,up=20mbit").await else {
         return;
     };
-    let loopback = server.origin_of(ListenerKind::TlsH2, "loopback");
+    let loopback = server.origin(ListenerKind::TlsH2);
     let query = "protocol=both&workload=ping&total=4&concurrency=1";
     browser
         .client
@@ -137,11 +113,11 @@ async fn ttfb_holds_the_round_trip(kind: BrowserKind) {
         )
         .await;
     browser.wait_for_timings(total).await;
-    let mut ttfbs: Vec<f64> = samples(&browser, &["ttfb_ms"])
-        .await
-        .into_iter()
-        .map(|(protocol, values)| {
-            values[0].unwrap_or_else(|| panic!("a {protocol} ping without time to first byte"))
+    let csv = browser.exported_csv().await;
+    let mut ttfbs: Vec<f64> = (csv.column("protocol").into_iter())
+        .zip(csv.numbers("ttfb_ms"))
+        .map(|(protocol, ttfb)| {
+            ttfb.unwrap_or_else(|| panic!("a {protocol} ping without time to first byte"))
         })
         .collect();
     assert_eq!(ttfbs.len() as u64, total);
@@ -180,10 +156,13 @@ async fn download_follows_wire_sizes(kind: BrowserKind) {
         )
         .await;
     browser.wait_for_timings(total).await;
-    let rows = samples(&browser, &["download_ms", "encoded_body"]).await;
-    let mut per_protocol: Vec<(String, f64, f64)> = Vec::new();
-    for (protocol, values) in rows {
-        let (Some(download), Some(bytes)) = (values[0], values[1]) else {
+    let csv = browser.exported_csv().await;
+    let rows = (csv.column("protocol").into_iter())
+        .zip(csv.numbers("download_ms"))
+        .zip(csv.numbers("encoded_body"));
+    let mut per_protocol: Vec<(&str, f64, f64)> = Vec::new();
+    for ((protocol, download), bytes) in rows {
+        let (Some(download), Some(bytes)) = (download, bytes) else {
             continue;
         };
         if bytes == 0.0 {

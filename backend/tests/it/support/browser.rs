@@ -243,6 +243,46 @@ impl Setup {
     }
 }
 
+/// The samples a page exported as CSV, read by column name.
+#[derive(Debug)]
+pub struct ExportedCsv {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl ExportedCsv {
+    fn parse(text: &str) -> Self {
+        let mut lines = text.lines();
+        let split = |line: &str| line.split(',').map(str::to_owned).collect::<Vec<_>>();
+        let header = split(lines.next().expect("a CSV header"));
+        Self {
+            header,
+            rows: lines.map(split).collect(),
+        }
+    }
+
+    /// Column `name` of every sample ("" where a row has none).
+    pub fn column(&self, name: &str) -> Vec<&str> {
+        let index = self
+            .header
+            .iter()
+            .position(|column| column == name)
+            .unwrap_or_else(|| panic!("no {name} column in {:?}", self.header));
+        self.rows
+            .iter()
+            .map(|row| row.get(index).map_or("", String::as_str))
+            .collect()
+    }
+
+    /// Column `name` of every sample as numbers (`None` where empty).
+    pub fn numbers(&self, name: &str) -> Vec<Option<f64>> {
+        self.column(name)
+            .into_iter()
+            .map(|value| value.parse().ok())
+            .collect()
+    }
+}
+
 /// A WebDriver server and its headless browser session, both ended on drop.
 pub struct Browser {
     pub client: Client,
@@ -417,9 +457,8 @@ impl Browser {
         }
     }
 
-    /// Ends the session, then the driver.
     /// Clicks "Export CSV" and returns the file the page offered.
-    pub async fn exported_csv(&self) -> String {
+    pub async fn exported_csv(&self) -> ExportedCsv {
         // Keep the Blob the page turns into a download.
         self.client
             .execute(
@@ -438,9 +477,10 @@ impl Browser {
             )
             .await
             .expect("read the exported CSV");
-        csv.as_str().expect("the CSV as text").to_owned()
+        ExportedCsv::parse(csv.as_str().expect("the CSV as text"))
     }
 
+    /// Ends the session, then the driver.
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

@@ -13,7 +13,7 @@ use lab_backend::link::{Link, LinkProfile};
 use lab_backend::listener::ListenerStatus;
 use lab_backend::rest::ServerStatus;
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
-use lab_proto::contract::rest;
+use lab_proto::contract::{network, rest};
 use tokio::sync::oneshot;
 
 use clients::Endpoint;
@@ -51,37 +51,33 @@ impl TestServer {
     /// Serves the lab with `config`, the plain listener on `addr` (e.g. the address of
     /// a server that was stopped, to restart it); the TLS ones on ephemeral ports.
     pub async fn with_config_at(config: Config, addr: SocketAddr) -> Self {
-        Self::with_network(config, addr, None).await
+        Self::serve_listeners(config, addr, &[None]).await
     }
 
     /// Serves the lab with `config`, every listener's connections passing through a
     /// link of `profile` (each listener its own link, as the backend's are).
     pub async fn with_link(config: Config, profile: LinkProfile) -> Self {
-        Self::with_network(config, "127.0.0.1:0".parse().unwrap(), Some(profile)).await
+        Self::serve_listeners(config, "127.0.0.1:0".parse().unwrap(), &[Some(profile)]).await
     }
 
     /// Serves the lab with `static_dir` as the backend does with `--link`: the loopback
     /// listeners, and the same three again with a link of `profile` each.
     pub async fn with_network_beside(static_dir: PathBuf, profile: LinkProfile) -> Self {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        Self::serve_listeners(Config::new(static_dir), any, [None, Some(profile)]).await
-    }
-
-    async fn with_network(config: Config, addr: SocketAddr, profile: Option<LinkProfile>) -> Self {
-        Self::serve_listeners(config, addr, [profile]).await
+        Self::serve_listeners(Config::new(static_dir), any, &[None, Some(profile)]).await
     }
 
     /// Binds the three listeners once per network (the plain one of the first on
     /// `addr`) and serves them; the fields name the first network's.
-    async fn serve_listeners<const N: usize>(
+    async fn serve_listeners(
         config: Config,
         addr: SocketAddr,
-        networks: [Option<LinkProfile>; N],
+        networks: &[Option<LinkProfile>],
     ) -> Self {
         let certificate = Arc::new(Certificate::ephemeral().expect("generate a certificate"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut listeners = Vec::new();
-        for (n, profile) in networks.into_iter().enumerate() {
+        for (n, profile) in networks.iter().enumerate() {
             let plain = if n == 0 { addr } else { any_port };
             for (kind, addr) in [
                 (ListenerKind::Plain, plain),
@@ -121,6 +117,11 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The origin of the loopback listener of `kind`, as a browser opens it.
+    pub fn origin(&self, kind: ListenerKind) -> String {
+        self.origin_of(kind, network::LOOPBACK)
     }
 
     /// The origin of the `kind` listener of `network` (`loopback`, a profile's name).
