@@ -11,6 +11,7 @@ use super::run_history::RunHistory;
 use super::summary_table::SummaryTable;
 use crate::export::ExportFormat;
 use crate::run::config::Network;
+use crate::run::hook::listener_of;
 use crate::run::{LabSession, Phase, use_lab_run};
 
 /// The lab panel.
@@ -78,17 +79,14 @@ pub fn Lab() -> impl IntoView {
 
 /// What the run's network is, for the results: the page's listener's link.
 fn network_note(session: LabSession) -> String {
-    let network = session.config.with(|c| c.network);
+    let (http, network) = session.config.with(|c| (c.http, c.network));
+    if network == Network::default() {
+        return "Network: loopback (no emulation: the network costs microseconds).".to_owned();
+    }
     let link = session.listeners.with(|listeners| {
-        listeners
-            .iter()
-            .find(|l| l.network.name == network.key())
-            .and_then(|l| l.network.link.clone())
+        listener_of(listeners, http, network).and_then(|l| l.network.link.clone())
     });
     match link {
-        _ if network == Network::default() => {
-            "Network: loopback (no emulation: the network costs microseconds).".to_owned()
-        }
         Some(link) => format!(
             "Network: {} ({link}), emulated by the backend under each connection.",
             network.key()
