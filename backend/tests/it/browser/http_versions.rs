@@ -10,10 +10,21 @@ use lab_backend::ListenerKind;
 
 use super::PROTOCOLS;
 use crate::support::TestServer;
-use crate::support::browser::{BrowserKind, Setup};
+use crate::support::browser::{Browser, BrowserKind, Setup};
 
 /// Requests per protocol in each run ("Both" alternates them).
 const PER_PROTOCOL: u64 = 100;
+
+/// A backend serving the built frontend and a browser of `kind` trusting its
+/// certificate by its pin; `None` when the test is skipped for want of either.
+async fn open(kind: BrowserKind) -> Option<(TestServer, Browser)> {
+    let setup = Setup::find(kind)?;
+    let server = TestServer::start(setup.dist.clone()).await;
+    let browser = setup
+        .start_trusting(Some(server.certificate.spki_pin()))
+        .await;
+    Some((server, browser))
+}
 
 /// Connections the `kind` listener has accepted, asked over another listener so that
 /// the question adds none.
@@ -35,13 +46,9 @@ async fn accepted(server: &TestServer, kind: ListenerKind) -> u64 {
 /// every sample must have gone over `next_hop`, and the page must have used at most
 /// `max_connections` connections (at least one).
 async fn run_over(browser: BrowserKind, kind: ListenerKind, next_hop: &str, max_connections: u64) {
-    let Some(setup) = Setup::find(browser) else {
+    let Some((server, browser)) = open(browser).await else {
         return;
     };
-    let server = TestServer::start(setup.dist.clone()).await;
-    let browser = setup
-        .start_trusting(Some(server.certificate.spki_pin()))
-        .await;
     let origin = server.origin(kind);
     let query = format!(
         "protocol=both&workload=fetch&shape=telemetry&count=10&total={}&concurrency=16",
@@ -91,13 +98,9 @@ in_each_browser! {
 /// moves it to the HTTP/2 listener with the same settings and the history; the next
 /// run goes over h2, says so per protocol, and counts its connections.
 async fn switch_versions(kind: BrowserKind) {
-    let Some(setup) = Setup::find(kind) else {
+    let Some((server, browser)) = open(kind).await else {
         return;
     };
-    let server = TestServer::start(setup.dist.clone()).await;
-    let browser = setup
-        .start_trusting(Some(server.certificate.spki_pin()))
-        .await;
     let query = "protocol=both&workload=fetch&shape=log&count=7&total=32&concurrency=16";
     let plain = server.origin(ListenerKind::Plain);
     browser.run_lab(&format!("{plain}/?{query}")).await;
