@@ -1,16 +1,18 @@
 //! The frontend bundle's size budget (docs/frontend-budget.md): what a user downloads
-//! to start the lab, the wasm module and its JS glue together, at most 600 KB raw and
-//! 225 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
+//! to start the lab, the wasm module and its JS glue together, at most 680 KB raw and
+//! 250 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
 //! 1,000 bytes here. Only the arithmetic and the report text; `frontend_build` reads
 //! the sizes from `dist/`.
 
 /// One kilobyte as the budget counts it.
 pub const KB: u64 = 1_000;
 
-/// The budget this stack was given (issue 10, "Budgets, decided").
+/// The budget this stack was given (issue 10, "Budgets, decided"), raised once for the
+/// rest of the wave (sweeps, the claims panel, streaming fetch, HTTP/3): +25 KB brotli
+/// costs ~125 ms on the slowest emulated link (1.6 Mbit/s), once, then it is cached.
 pub const BUDGET: Budget = Budget {
-    raw: 600 * KB,
-    brotli: 225 * KB,
+    raw: 680 * KB,
+    brotli: 250 * KB,
 };
 
 /// The bundle's bytes in each form the build writes: the files themselves, and their
