@@ -1,16 +1,31 @@
 //! Is a difference between the protocols real? For each per-request figure of a run,
-//! the ratio gRPC-Web : REST of the two samples' typical values with its 95%
-//! confidence interval: the Hodges–Lehmann estimate on logarithms
-//! ([`crate::stats::ratio_interval`]), from every successful sample that has the
-//! figure. An interval that includes 1 is no measurable difference.
+//! the ratio gRPC-Web : REST with its 95% confidence interval, from every successful
+//! sample that has the figure. Typical values (p50 latency, bytes, decode time, time to
+//! first byte) by the Hodges–Lehmann estimate on logarithms; the mean latency by the
+//! ratio of means; throughput at the run's concurrency as the inverse of that ratio
+//! (Little's law: requests in flight = throughput × mean latency, and under "Both"
+//! both protocols hold the same workers, so counting their completions would give 1
+//! by construction). See [`crate::stats::ratio_interval`]. An interval that includes 1
+//! is no measurable difference.
 
 use super::data::Sample;
-use crate::stats::ratio_interval::{RatioEstimate, hodges_lehmann_ratio};
+use crate::stats::ratio_interval::{RatioEstimate, hodges_lehmann_ratio, ratio_of_means};
 use crate::stats::scale::format_significant;
 use crate::transport::Protocol;
 
 /// The intervals' confidence.
 pub const CONFIDENCE: f64 = 0.95;
+
+/// How a figure's two samples become a ratio with its interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Hodges–Lehmann: the typical ratio, robust to outliers.
+    Typical,
+    /// The ratio of the means (delta method).
+    Means,
+    /// The inverse of the ratio of the means: throughput at a fixed concurrency.
+    InverseMeans,
+}
 
 /// A per-request figure compared between the protocols.
 pub struct Figure {
@@ -18,15 +33,31 @@ pub struct Figure {
     pub key: &'static str,
     /// Its value in a sample; `None` where the sample lacks it.
     value: fn(&Sample) -> Option<f64>,
+    pub method: Method,
 }
 
-/// Latency (on the p50 row: the estimate is a typical value, not a mean), body bytes on
-/// the wire (fetches the browser reported without sizes left out), client decode time
-/// and time to first byte.
-pub const FIGURES: [Figure; 4] = [
+fn latency(sample: &Sample) -> Option<f64> {
+    Some(sample.e2e_ms)
+}
+
+/// Latency (typical on the p50 row, mean, and throughput), body bytes on the wire
+/// (fetches the browser reported without sizes left out), client decode time and time
+/// to first byte.
+pub const FIGURES: [Figure; 6] = [
     Figure {
         key: "p50",
-        value: |s| Some(s.e2e_ms),
+        value: latency,
+        method: Method::Typical,
+    },
+    Figure {
+        key: "mean",
+        value: latency,
+        method: Method::Means,
+    },
+    Figure {
+        key: "rps",
+        value: latency,
+        method: Method::InverseMeans,
     },
     Figure {
         key: "wire-bytes",
@@ -36,16 +67,24 @@ pub const FIGURES: [Figure; 4] = [
                 .map(|n| n.encoded_body as f64)
                 .filter(|bytes| *bytes > 0.0)
         },
+        method: Method::Typical,
     },
     Figure {
         key: "decode",
         value: |s| Some(s.decode_ms),
+        method: Method::Typical,
     },
     Figure {
         key: "ttfb",
         value: |s| s.network.as_ref().map(|n| n.ttfb_ms),
+        method: Method::Typical,
     },
 ];
+
+/// The figure with `key`.
+pub fn figure(key: &str) -> Option<&'static Figure> {
+    FIGURES.iter().find(|f| f.key == key)
+}
 
 /// gRPC-Web : REST for `figure` over `samples`; `None` without positive values of
 /// both protocols.
@@ -57,11 +96,18 @@ pub fn compare(samples: &[Sample], figure: &Figure) -> Option<RatioEstimate> {
             .filter_map(figure.value)
             .collect()
     };
-    hodges_lehmann_ratio(
-        &values(Protocol::GrpcWeb),
-        &values(Protocol::Rest),
-        CONFIDENCE,
-    )
+    let (grpc_web, rest) = (values(Protocol::GrpcWeb), values(Protocol::Rest));
+    match figure.method {
+        Method::Typical => hodges_lehmann_ratio(&grpc_web, &rest, CONFIDENCE),
+        Method::Means => ratio_of_means(&grpc_web, &rest, CONFIDENCE),
+        Method::InverseMeans => {
+            ratio_of_means(&grpc_web, &rest, CONFIDENCE).map(|r| RatioEstimate {
+                ratio: 1.0 / r.ratio,
+                low: 1.0 / r.high,
+                high: 1.0 / r.low,
+            })
+        }
+    }
 }
 
 /// `0.81× (0.78–0.85)`, or `no measurable difference (0.97–1.04)`.
@@ -133,12 +179,23 @@ mod tests {
     }
 
     #[test]
+    fn mean_latency_and_throughput_are_inverse_ratios() {
+        let samples = run(8.0, 10.0).samples;
+        let mean = compare(&samples, figure("mean").unwrap()).unwrap();
+        let throughput = compare(&samples, figure("rps").unwrap()).unwrap();
+        assert!((mean.ratio - 0.8).abs() < 1e-9, "{mean:?}");
+        assert!((throughput.ratio - 1.25).abs() < 1e-9, "{throughput:?}");
+        assert!((throughput.low - 1.0 / mean.high).abs() < 1e-12);
+        assert!(!throughput.includes_one() && throughput.low > 1.0);
+    }
+
+    #[test]
     fn failed_samples_and_missing_figures_are_left_out() {
         let mut data = run(8.0, 10.0);
         // A failed gRPC-Web request that took forever changes nothing.
         data.record(9_999, Protocol::GrpcWeb, &call(1e6, false), 0.0);
         assert!((compare(&data.samples, &FIGURES[0]).unwrap().ratio - 0.8).abs() < 0.01);
         // No sample has wire bytes: nothing to compare.
-        assert_eq!(compare(&data.samples, &FIGURES[1]), None);
+        assert_eq!(compare(&data.samples, figure("wire-bytes").unwrap()), None);
     }
 }

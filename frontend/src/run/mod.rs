@@ -11,6 +11,8 @@ pub mod data;
 pub mod engine;
 pub mod history;
 pub mod hook;
+pub mod sweep;
+pub mod sweep_point;
 pub mod timing;
 
 use leptos::prelude::*;

@@ -1,7 +1,8 @@
 //! Pure number-crunching behind the live charts and the summary table: exact
 //! percentiles ([`percentiles`]), a fixed-size latency histogram ([`latency_histogram`]),
 //! a bounded series over run time ([`time_series`]), the ratio of two samples with its
-//! confidence interval ([`ratio_interval`]), and axis scales and value formatting for
+//! confidence interval ([`ratio_interval`]), a quantile's or a mean's interval
+//! ([`sample_interval`]), and axis scales and value formatting for
 //! the SVG charts ([`scale`]).
 //!
 //! Nothing here touches the browser, so all of it is unit-tested with plain `cargo test`.
@@ -9,6 +10,7 @@
 pub mod latency_histogram;
 pub mod percentiles;
 pub mod ratio_interval;
+pub mod sample_interval;
 pub mod scale;
 pub mod time_series;
 
