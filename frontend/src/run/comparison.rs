@@ -41,9 +41,9 @@ fn latency(sample: &Sample) -> Option<f64> {
 }
 
 /// Latency (typical on the p50 row, mean, and throughput), body bytes on the wire
-/// (fetches the browser reported without sizes left out), client decode time and time
-/// to first byte.
-pub const FIGURES: [Figure; 6] = [
+/// (fetches the browser reported without sizes left out), client decode and encode
+/// time, and time to first byte.
+pub const FIGURES: [Figure; 7] = [
     Figure {
         key: "p50",
         value: latency,
@@ -72,6 +72,11 @@ pub const FIGURES: [Figure; 6] = [
     Figure {
         key: "decode",
         value: |s| Some(s.decode_ms),
+        method: Method::Typical,
+    },
+    Figure {
+        key: "encode",
+        value: |s| Some(s.encode_ms),
         method: Method::Typical,
     },
     Figure {

@@ -5,6 +5,7 @@
 //!
 //! Views hold a [`LabRun`] and read through it; they never write.
 
+pub mod claims;
 pub mod comparison;
 pub mod config;
 pub mod data;

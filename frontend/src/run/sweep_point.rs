@@ -23,6 +23,9 @@ pub struct ProtocolFigures {
     pub throughput: Option<Estimate>,
     /// Response body bytes on the wire (median over the fetches the browser sized).
     pub wire_bytes: Option<Estimate>,
+    /// Request body bytes, as the lab encoded them (mean; the browser does not size
+    /// request bodies).
+    pub request_bytes: Option<f64>,
     /// The payload's own encoding, protobuf or JSON, before HTTP compression (mean).
     pub payload_bytes: Option<f64>,
     /// Records per successful request (mean).
@@ -112,6 +115,7 @@ pub fn measure(samples: &[Sample], concurrency: u32) -> PointFigures {
                     .map(|n| n.encoded_body as f64)
                     .filter(|b| *b > 0.0)
             })),
+            request_bytes: mean(&values(|s| Some(s.request_bytes as f64))),
             payload_bytes: mean(&values(|s| Some(s.payload_bytes as f64))),
             records: mean(&values(|s| Some(s.records as f64))),
             decode_ms: median_interval(values(|s| Some(s.decode_ms))),

@@ -1,0 +1,640 @@
+//! "What this shows": the common claims about gRPC vs REST, each checked against what
+//! the current run or sweep measured. Every verdict and sentence is built here from the
+//! measured figures and their intervals; nothing is canned but the claims themselves.
+//!
+//! Each condition (the run, or each point of a sweep) gets an [`Outcome`] from a
+//! gRPC-Web : REST ratio and its 95% interval: better or worse for gRPC-Web when the
+//! interval excludes 1 and the estimate is more than [`PRACTICAL`] away from it; no
+//! practical difference when the difference is smaller (or the interval includes 1
+//! and stays within that margin); unclear otherwise (too few samples to tell). The
+//! verdict over all conditions is "holds" or "does not hold" when they agree, "no
+//! practical difference", or "depends on …" with where it changes.
+
+use super::config::{HttpVersion, RunConfig, WorkloadKind};
+use super::history::SavedRun;
+use super::sweep::SweepVariable;
+use super::sweep_point::{PointFigures, ProtocolFigures};
+use crate::stats::ratio_interval::RatioEstimate;
+use crate::stats::scale::{format_bytes, format_ms, format_significant};
+use crate::stats::sample_interval::Estimate;
+use crate::transport::Protocol;
+
+/// A difference smaller than this share is no practical difference.
+pub const PRACTICAL: f64 = 0.10;
+
+/// Where one condition puts the claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Holds,
+    Fails,
+    Negligible,
+    Unclear,
+}
+
+impl Outcome {
+    fn words(self) -> &'static str {
+        match self {
+            Outcome::Holds => "holds",
+            Outcome::Fails => "does not hold",
+            Outcome::Negligible => "no practical difference",
+            Outcome::Unclear => "unclear",
+        }
+    }
+
+    /// From a ratio gRPC-Web : REST; `lower_is_better` for sizes and times.
+    pub fn of(ratio: &RatioEstimate, lower_is_better: bool) -> Self {
+        let margin = 1.0 + PRACTICAL;
+        let (low, high) = (ratio.low, ratio.high);
+        if ratio.includes_one() {
+            return if low >= 1.0 / margin && high <= margin {
+                Outcome::Negligible
+            } else {
+                Outcome::Unclear
+            };
+        }
+        let better = if lower_is_better {
+            ratio.ratio < 1.0
+        } else {
+            ratio.ratio > 1.0
+        };
+        let large = ratio.ratio < 1.0 / margin || ratio.ratio > margin;
+        match (large, better) {
+            (false, _) => Outcome::Negligible,
+            (true, true) => Outcome::Holds,
+            (true, false) => Outcome::Fails,
+        }
+    }
+}
+
+/// The verdict over every condition measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    DoesNotHold,
+    NoPracticalDifference,
+    Depends,
+    Unclear,
+    NotMeasured,
+}
+
+impl Verdict {
+    /// The stable key (`data-verdict`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::DoesNotHold => "does-not-hold",
+            Verdict::NoPracticalDifference => "no-practical-difference",
+            Verdict::Depends => "depends",
+            Verdict::Unclear => "unclear",
+            Verdict::NotMeasured => "not-measured",
+        }
+    }
+}
+
+/// One measured condition: the run, or one point of a sweep.
+pub struct Observation<'a> {
+    /// `this run`, or the sweep variable's value (`1000`, `log`, `on`).
+    pub label: String,
+    pub config: RunConfig,
+    pub figures: &'a PointFigures,
+}
+
+/// What the claims are checked against.
+pub struct Evidence<'a> {
+    pub observations: Vec<Observation<'a>>,
+    /// The sweep's variable, when the observations are a sweep's points.
+    pub variable: Option<SweepVariable>,
+    /// The runs kept in this browser (other HTTP versions' among them).
+    pub history: &'a [SavedRun],
+}
+
+/// A claim with its verdict and the sentences that support it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub key: &'static str,
+    pub claim: &'static str,
+    pub verdict: Verdict,
+    /// The verdict in one sentence, with the deciding numbers.
+    pub summary: String,
+    /// Per condition: the numbers measured.
+    pub evidence: Vec<String>,
+}
+
+fn ratio_text(ratio: &RatioEstimate) -> String {
+    let n = |r: f64| format_significant(r, 3, 3);
+    if ratio.low == ratio.high {
+        // Identical messages: an exact ratio, no interval to give.
+        return format!("{}×", n(ratio.ratio));
+    }
+    format!("{}× ({}–{})", n(ratio.ratio), n(ratio.low), n(ratio.high))
+}
+
+fn estimate_ms(estimate: &Option<Estimate>) -> String {
+    estimate.map_or("—".into(), |e| format_ms(e.value))
+}
+
+/// The conditions a figure was measured under, in words.
+fn conditions(config: &RunConfig) -> String {
+    let records = match config.workload {
+        WorkloadKind::Ping => "ping".to_owned(),
+        _ => format!("{} × {} records", config.shape.key(), config.count),
+    };
+    format!(
+        "{records}, compression {}, concurrency {}, {}, {} network",
+        if config.compression { "on" } else { "off" },
+        config.concurrency,
+        config.http.label(),
+        config.network.key()
+    )
+}
+
+/// The verdict over `outcomes` (one per observation, in the sweep's order), in words.
+fn verdict_over(
+    outcomes: &[(String, Outcome, String)],
+    variable: Option<SweepVariable>,
+) -> (Verdict, String) {
+    let Some((_, first, _)) = outcomes.first() else {
+        return (Verdict::NotMeasured, String::new());
+    };
+    if outcomes.iter().all(|(_, o, _)| o == first) {
+        let verdict = match first {
+            Outcome::Holds => Verdict::Holds,
+            Outcome::Fails => Verdict::DoesNotHold,
+            Outcome::Negligible => Verdict::NoPracticalDifference,
+            Outcome::Unclear => Verdict::Unclear,
+        };
+        let numbers: Vec<&str> = outcomes.iter().map(|(_, _, n)| n.as_str()).collect();
+        let suffix = if *first == Outcome::Unclear {
+            ": the interval is too wide; measure more requests"
+        } else {
+            ""
+        };
+        return (
+            verdict,
+            format!("{}{suffix}: {}", capitalised(first.words()), numbers.join("; ")),
+        );
+    }
+    let name = variable.map_or("the conditions", |v| v.label());
+    let mut groups: Vec<(Outcome, Vec<&str>)> = Vec::new();
+    for (label, outcome, _) in outcomes {
+        match groups.last_mut() {
+            Some((o, labels)) if o == outcome => labels.push(label),
+            _ => groups.push((*outcome, vec![label])),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(o, labels)| format!("{} at {}", o.words(), labels.join(", ")))
+        .collect();
+    let mut text = format!("Depends on {}: {}", name.to_lowercase(), parts.join("; "));
+    if let ([(_, before), (_, after)], Some(v)) = (groups.as_slice(), variable)
+        && v.is_numeric()
+    {
+        text += &format!(
+            " (crossover between {} and {})",
+            before.last().unwrap_or(&""),
+            after.first().unwrap_or(&"")
+        );
+    }
+    (Verdict::Depends, text)
+}
+
+fn capitalised(words: &str) -> String {
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A claim decided by one ratio per observation: `pick` gives the ratio and the
+/// sentence of numbers, or `None` where the observation cannot tell.
+fn ratio_claim(
+    key: &'static str,
+    claim: &'static str,
+    evidence: &Evidence<'_>,
+    lower_is_better: bool,
+    not_measured: &str,
+    pick: impl Fn(&Observation<'_>) -> Option<(RatioEstimate, String)>,
+) -> Claim {
+    let mut lines = Vec::new();
+    let mut outcomes = Vec::new();
+    for observation in &evidence.observations {
+        if let Some((ratio, numbers)) = pick(observation) {
+            let outcome = Outcome::of(&ratio, lower_is_better);
+            lines.push(format!(
+                "{}: {numbers}; gRPC-Web : REST {} ({}).",
+                observation.label,
+                ratio_text(&ratio),
+                conditions(&observation.config)
+            ));
+            outcomes.push((
+                observation.label.clone(),
+                outcome,
+                format!("{} at {}", ratio_text(&ratio), observation.label),
+            ));
+        }
+    }
+    let (verdict, summary) = verdict_over(&outcomes, evidence.variable);
+    Claim {
+        key,
+        claim,
+        verdict,
+        summary: if verdict == Verdict::NotMeasured {
+            not_measured.to_owned()
+        } else {
+            summary
+        },
+        evidence: lines,
+    }
+}
+
+/// A ratio without spread: sizes of identical messages are exact.
+fn exact_ratio(a: f64, b: f64) -> Option<RatioEstimate> {
+    (a > 0.0 && b > 0.0).then(|| RatioEstimate {
+        ratio: a / b,
+        low: a / b,
+        high: a / b,
+    })
+}
+
+fn both<T>(figures: &PointFigures, f: impl Fn(&ProtocolFigures) -> Option<T>) -> Option<(T, T)> {
+    Some((
+        f(figures.of(Protocol::GrpcWeb))?,
+        f(figures.of(Protocol::Rest))?,
+    ))
+}
+
+fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
+    ratio_claim(
+        "smaller",
+        "Protobuf messages are smaller than JSON",
+        evidence,
+        true,
+        "Not measured: run a fetch, upload or stream of records.",
+        |o| {
+            let figures = o.figures;
+            let per_record = both(figures, |p| Some(p.payload_bytes? / p.records?.max(1.0)));
+            let payload = per_record.map_or(String::new(), |(g, r)| {
+                format!(", payload {} vs {} per record", format_bytes(g), format_bytes(r))
+            });
+            match o.config.workload {
+                WorkloadKind::Ping => None,
+                // The browser does not size request bodies: the lab's own count.
+                WorkloadKind::Upload => {
+                    let (g, r) = both(figures, |p| p.request_bytes)?;
+                    Some((
+                        exact_ratio(g, r)?,
+                        format!("request body {} vs {}{payload}", format_bytes(g), format_bytes(r)),
+                    ))
+                }
+                WorkloadKind::Fetch | WorkloadKind::Stream => {
+                    let (g, r) = both(figures, |p| p.wire_bytes.map(|e| e.value))?;
+                    Some((
+                        figures.ratio("wire-bytes")?,
+                        format!("response body on the wire {} vs {}{payload}", format_bytes(g), format_bytes(r)),
+                    ))
+                }
+            }
+        },
+    )
+}
+
+fn faster_codec(evidence: &Evidence<'_>) -> Claim {
+    let mut claim = ratio_claim(
+        "codec",
+        "Protobuf is faster to encode and decode than JSON",
+        evidence,
+        true,
+        "Not measured: run a fetch, upload or stream of records.",
+        |o| {
+            let figures = o.figures;
+            let server = both(figures, |p| p.server_ms).map_or(String::new(), |(g, r)| {
+                format!("; server handler + serialization {} vs {} (mean)", format_ms(g), format_ms(r))
+            });
+            let (what, key, pick): (_, _, fn(&ProtocolFigures) -> Option<Estimate>) =
+                match o.config.workload {
+                    WorkloadKind::Ping => return None,
+                    WorkloadKind::Upload => ("client encode", "encode", |p| p.encode_ms),
+                    _ => ("client decode", "decode", |p| p.decode_ms),
+                };
+            let (g, r) = both(figures, pick)?;
+            Some((
+                figures.ratio(key)?,
+                format!("{what} {} vs {} (median){server}", format_ms(g.value), format_ms(r.value)),
+            ))
+        },
+    );
+    claim.evidence.push(
+        "Client times are the app's own encode/decode around the call, in this browser's wasm; \
+         the server's come from its Server-Timing header."
+            .into(),
+    );
+    claim
+}
+
+fn lower_latency(evidence: &Evidence<'_>) -> Claim {
+    ratio_claim(
+        "latency",
+        "gRPC has lower latency and higher throughput",
+        evidence,
+        true,
+        "Not measured yet: run a workload.",
+        |o| {
+            let (g, r) = both(o.figures, |p| p.p50_ms)?;
+            let throughput = o.figures.ratio("rps").map_or(String::new(), |t| {
+                format!("; throughput at concurrency {} {}", o.config.concurrency, ratio_text(&t))
+            });
+            Some((
+                o.figures.ratio("p50")?,
+                format!(
+                    "p50 {} vs {}, p99 {} vs {}{throughput}",
+                    format_ms(g.value),
+                    format_ms(r.value),
+                    estimate_ms(&o.figures.of(Protocol::GrpcWeb).p99_ms),
+                    estimate_ms(&o.figures.of(Protocol::Rest).p99_ms)
+                ),
+            ))
+        },
+    )
+}
+
+/// HTTP/2 against HTTP/1.1: two runs of the same workload over the two listeners, from
+/// the history (one page talks to one listener, so one run cannot hold both).
+fn multiplexing(evidence: &Evidence<'_>) -> Claim {
+    let key = "multiplexing";
+    let claim = "HTTP/2 multiplexing beats HTTP/1.1 under concurrency";
+    let how = "Run the same workload (concurrency above 6, the browser's HTTP/1.1 connection \
+               limit) with the HTTP version set to HTTP/1.1 (TLS) and to HTTP/2 (TLS): \
+               this panel then compares the two runs from the history.";
+    let latest = |http: HttpVersion, like: &RunConfig| {
+        evidence.history.iter().find_map(|run| {
+            let config = RunConfig::from_query(&run.settings);
+            let same = RunConfig {
+                http,
+                ..*like
+            } == config;
+            (same && !run.settings.contains("sweep=")).then_some(run)
+        })
+    };
+    let base = evidence.observations.first().map(|o| o.config);
+    let pair = base.and_then(|base| {
+        Some((
+            latest(HttpVersion::TlsH2, &base)?,
+            latest(HttpVersion::TlsHttp1, &base)?,
+            base,
+        ))
+    });
+    let Some((h2, http1, base)) = pair else {
+        return Claim {
+            key,
+            claim,
+            verdict: Verdict::NotMeasured,
+            summary: format!("Not measured: one page talks to one listener. {how}"),
+            evidence: Vec::new(),
+        };
+    };
+    let mut lines = Vec::new();
+    let mut outcomes = Vec::new();
+    for (i, label) in ["gRPC-Web", "REST"].into_iter().enumerate() {
+        let p50 = |run: &SavedRun| run.summaries.get(i).and_then(|s| s.p50_ms);
+        if let (Some(a), Some(b)) = (p50(h2), p50(http1)) {
+            let ratio = exact_ratio(a, b);
+            if let Some(ratio) = ratio {
+                outcomes.push((
+                    label.to_owned(),
+                    Outcome::of(&ratio, true),
+                    format!("{label} p50 {} over HTTP/2 vs {} over HTTP/1.1", format_ms(a), format_ms(b)),
+                ));
+                lines.push(format!(
+                    "{label}: p50 {} over HTTP/2 vs {} over HTTP/1.1 ({}; from the history, \
+                     which keeps summaries only, so without an interval).",
+                    format_ms(a),
+                    format_ms(b),
+                    conditions(&base)
+                ));
+            }
+        }
+    }
+    let (verdict, summary) = verdict_over(&outcomes, None);
+    Claim {
+        key,
+        claim,
+        verdict,
+        summary,
+        evidence: lines,
+    }
+}
+
+fn streaming(evidence: &Evidence<'_>) -> Claim {
+    let mut claim = ratio_claim(
+        "streaming",
+        "gRPC-Web server streaming beats Server-Sent Events",
+        evidence,
+        true,
+        "Not measured: run the server stream workload.",
+        |o| {
+            if o.config.workload != WorkloadKind::Stream {
+                return None;
+            }
+            let (g, r) = both(o.figures, |p| p.first_message_ms)?;
+            let rate = both(o.figures, |p| p.messages_per_second).map_or(String::new(), |(g, r)| {
+                format!(", {} vs {} messages/s per stream", format_significant(g, 3, 0), format_significant(r, 3, 0))
+            });
+            // Medians with intervals apart: the ratio's bounds are the intervals' ends.
+            let ratio = RatioEstimate {
+                ratio: g.value / r.value,
+                low: g.low / r.high,
+                high: g.high / r.low,
+            };
+            Some((
+                ratio,
+                format!(
+                    "first message after {} vs {} (median){rate}",
+                    format_ms(g.value),
+                    format_ms(r.value)
+                ),
+            ))
+        },
+    );
+    claim.evidence.push(
+        "Client and bidirectional streaming cannot be measured: gRPC-Web defines only unary and \
+         server-streaming calls, because a browser's fetch cannot send a request body while it \
+         reads the response (Chromium streams uploads only half-duplex over HTTP/2; Firefox not \
+         at all). In a browser, WebSockets or WebTransport carry those."
+            .into(),
+    );
+    claim
+}
+
+fn header_overhead(evidence: &Evidence<'_>) -> Claim {
+    let mut claim = ratio_claim(
+        "headers",
+        "gRPC has less overhead per request (headers)",
+        evidence,
+        true,
+        "Not measured: the browser reported no transfer sizes (a cached response or an older browser).",
+        |o| {
+            let (g, r) = both(o.figures, |p| p.header_bytes)?;
+            Some((
+                exact_ratio(g, r)?,
+                format!("response headers {} vs {} (mean, transfer size − body)", format_bytes(g), format_bytes(r)),
+            ))
+        },
+    );
+    claim.evidence.push(
+        "The browser shows response header bytes only (HPACK-compressed over HTTP/2), not request \
+         headers; gRPC-Web's status travels in a trailer frame inside the body, counted as body. \
+         The backend counts requests, not header bytes."
+            .into(),
+    );
+    claim
+}
+
+/// Every claim, checked against `evidence`.
+pub fn check(evidence: &Evidence<'_>) -> Vec<Claim> {
+    vec![
+        smaller_messages(evidence),
+        faster_codec(evidence),
+        lower_latency(evidence),
+        multiplexing(evidence),
+        streaming(evidence),
+        header_overhead(evidence),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::history::SavedSummary;
+
+    fn ratio(ratio: f64, low: f64, high: f64) -> RatioEstimate {
+        RatioEstimate { ratio, low, high }
+    }
+
+    fn exact(value: f64) -> Option<Estimate> {
+        Some(Estimate {
+            value,
+            low: value * 0.95,
+            high: value * 1.05,
+        })
+    }
+
+    /// A point where gRPC-Web's bodies are `bytes` × REST's and its p50 `latency` ×.
+    fn point(bytes: f64, latency: f64) -> PointFigures {
+        let protocol = |b: f64, l: f64| ProtocolFigures {
+            p50_ms: exact(l),
+            wire_bytes: exact(b),
+            payload_bytes: Some(b),
+            records: Some(10.0),
+            ..ProtocolFigures::default()
+        };
+        PointFigures {
+            protocols: [protocol(1_000.0 * bytes, 10.0 * latency), protocol(1_000.0, 10.0)],
+            ratios: vec![
+                ("wire-bytes", Some(ratio(bytes, bytes, bytes))),
+                ("p50", Some(ratio(latency, latency * 0.97, latency * 1.03))),
+            ],
+        }
+    }
+
+    fn observations<'a>(points: &'a [(u32, PointFigures)]) -> Vec<Observation<'a>> {
+        points
+            .iter()
+            .map(|(count, figures)| Observation {
+                label: count.to_string(),
+                config: RunConfig {
+                    count: *count,
+                    ..RunConfig::default()
+                },
+                figures,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn outcomes_follow_the_interval_and_the_practical_margin() {
+        assert_eq!(Outcome::of(&ratio(0.5, 0.45, 0.55), true), Outcome::Holds);
+        assert_eq!(Outcome::of(&ratio(0.5, 0.45, 0.55), false), Outcome::Fails);
+        assert_eq!(Outcome::of(&ratio(0.96, 0.95, 0.97), true), Outcome::Negligible);
+        assert_eq!(Outcome::of(&ratio(1.0, 0.97, 1.04), true), Outcome::Negligible);
+        assert_eq!(Outcome::of(&ratio(1.0, 0.5, 2.0), true), Outcome::Unclear);
+        assert_eq!(Outcome::of(&ratio(1.5, 1.4, 1.6), true), Outcome::Fails);
+    }
+
+    #[test]
+    fn a_sweep_whose_outcome_changes_depends_with_its_crossover() {
+        let points = [(1, point(1.02, 1.0)), (10, point(0.97, 1.0)), (100, point(0.4, 0.7)), (1_000, point(0.38, 0.5))];
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: Some(SweepVariable::Count),
+            history: &[],
+        };
+        let claims = check(&evidence);
+        let smaller = &claims[0];
+        assert_eq!(smaller.verdict, Verdict::Depends);
+        assert!(
+            smaller.summary.starts_with("Depends on records per request: no practical difference at 1, 10; holds at 100, 1000 (crossover between 10 and 100)"),
+            "{}",
+            smaller.summary
+        );
+        assert_eq!(smaller.evidence.len(), 4);
+        assert!(smaller.evidence[2].contains("REST 0.400× ("), "{:?}", smaller.evidence);
+        assert_eq!(claims[2].verdict, Verdict::Depends, "latency: equal, then lower");
+    }
+
+    #[test]
+    fn agreeing_points_give_a_plain_verdict_with_the_numbers() {
+        let points = [(100, point(0.4, 0.8)), (1_000, point(0.38, 0.8))];
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: Some(SweepVariable::Count),
+            history: &[],
+        };
+        let claims = check(&evidence);
+        assert_eq!(claims[0].verdict, Verdict::Holds);
+        assert!(claims[0].summary.starts_with("Holds: 0.400× at 100; 0.380× at 1000"), "{}", claims[0].summary);
+        assert_eq!(claims[2].verdict, Verdict::Holds);
+        // Nothing measured for these.
+        assert_eq!(claims[1].verdict, Verdict::NotMeasured, "no decode times");
+        assert_eq!(claims[3].verdict, Verdict::NotMeasured, "no runs over both HTTP versions");
+        assert_eq!(claims[4].verdict, Verdict::NotMeasured, "not a stream");
+        assert!(claims[4].evidence[0].contains("bidirectional"));
+    }
+
+    #[test]
+    fn http_versions_are_compared_from_the_history() {
+        let points = [(100, point(0.4, 0.8))];
+        let config = |http: HttpVersion| RunConfig {
+            count: 100,
+            http,
+            ..RunConfig::default()
+        };
+        let saved = |http, p50: f64| SavedRun {
+            saved_at_ms: 0.0,
+            browser: String::new(),
+            origin: String::new(),
+            settings: config(http).to_query(),
+            summaries: ["gRPC-Web", "REST"]
+                .map(|protocol| SavedSummary {
+                    protocol: protocol.into(),
+                    requests: 10,
+                    errors: 0,
+                    p50_ms: Some(p50),
+                    p99_ms: None,
+                    requests_per_second: 0.0,
+                    wire_bytes: None,
+                })
+                .to_vec(),
+        };
+        let history = [saved(HttpVersion::TlsH2, 20.0), saved(HttpVersion::TlsHttp1, 50.0)];
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: None,
+            history: &history,
+        };
+        let claim = &check(&evidence)[3];
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
+        assert!(claim.summary.contains("gRPC-Web p50 20 ms over HTTP/2 vs 50 ms over HTTP/1.1"), "{}", claim.summary);
+    }
+}
