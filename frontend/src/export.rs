@@ -1,11 +1,18 @@
-//! Saving a run: samples and summary as JSON, samples as CSV, offered as downloads.
+//! Saving a run or a sweep, offered as downloads: a run's samples and summary as JSON,
+//! its samples as CSV; a sweep's points (each protocol's figures with their 95%
+//! intervals, and the ratios) and its claims as JSON, its points as CSV.
 
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
+use crate::run::claims::{self, Claim};
 use crate::run::data::Summary;
+use crate::run::history::SavedRun;
+use crate::run::sweep::SweepState;
 use crate::stats::percentiles::Distribution;
+use crate::stats::sample_interval::Estimate;
+use crate::transport::Protocol;
 
 // The export is written from these structs rather than built as a `serde_json::Value`
 // (`json!`): that spared the wasm bundle `Value`'s map, its serializer and its
@@ -119,6 +126,107 @@ pub fn run_json(context: &RunContext<'_>, summaries: &[Summary], samples_csv: &s
         summary: summaries.iter().map(SummaryExport::from).collect(),
     };
     serde_json::to_string(&export).expect("plain data serializes")
+}
+
+/// The JSON export of a sweep: its points as CSV inside it, as a run's samples are
+/// (one table format for the figures, and no second serializer for them in the
+/// bundle).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SweepExport<'a> {
+    browser: &'a str,
+    claims: Vec<Claim>,
+    /// The settings and the sweep, as the URL query that reproduces it.
+    config: String,
+    origin: &'a str,
+    points_csv: String,
+    variable: &'a str,
+}
+
+/// The columns of a sweep's CSV after the variable, its value and the protocol: each
+/// figure with its interval, then the ratios of the point.
+const SWEEP_CSV_HEADER: &str = "variable,value,protocol,requests,errors,\
+p50_ms,p50_low_ms,p50_high_ms,p99_ms,p99_low_ms,p99_high_ms,\
+throughput_rps,throughput_low_rps,throughput_high_rps,\
+wire_bytes,wire_bytes_low,wire_bytes_high,decode_ms,decode_low_ms,decode_high_ms,\
+payload_bytes,records";
+
+fn estimate_cells(estimate: &Option<Estimate>) -> String {
+    estimate.map_or(",,".to_owned(), |e| {
+        format!("{},{},{}", e.value, e.low, e.high)
+    })
+}
+
+fn optional_cell(value: Option<f64>) -> String {
+    value.map_or(String::new(), |v| v.to_string())
+}
+
+/// A sweep as CSV: one line per point and protocol, then the ratio columns
+/// (`ratio_<figure>`, `_low`, `_high`) of the point.
+pub fn sweep_csv(sweep: &SweepState) -> String {
+    let keys: Vec<&str> = crate::run::comparison::FIGURES
+        .iter()
+        .map(|f| f.key)
+        .collect();
+    let mut csv = SWEEP_CSV_HEADER.to_owned();
+    for key in &keys {
+        let key = key.replace('-', "_");
+        csv += &format!(",ratio_{key},ratio_{key}_low,ratio_{key}_high");
+    }
+    csv.push('\n');
+    let variable = sweep.plan.variable;
+    for (value, point) in &sweep.points {
+        for protocol in Protocol::ALL {
+            let p = point.of(protocol);
+            csv += &format!(
+                "{},{},{},{},{},{},{},{},{},{},{}",
+                variable.key(),
+                variable.value_label(*value),
+                protocol.key(),
+                p.requests,
+                p.errors,
+                estimate_cells(&p.p50_ms),
+                estimate_cells(&p.p99_ms),
+                estimate_cells(&p.throughput),
+                estimate_cells(&p.wire_bytes),
+                estimate_cells(&p.decode_ms),
+                format_args!(
+                    "{},{}",
+                    optional_cell(p.payload_bytes),
+                    optional_cell(p.records)
+                ),
+            );
+            for key in &keys {
+                csv += &point.ratio(key).map_or(",,,".to_owned(), |r| {
+                    format!(",{},{},{}", r.ratio, r.low, r.high)
+                });
+            }
+            csv.push('\n');
+        }
+    }
+    csv
+}
+
+/// A sweep as JSON: where it ran, its query, every point's figures (as in the CSV)
+/// and the claims as the page shows them.
+pub fn sweep_json(sweep: &SweepState, history: &[SavedRun]) -> String {
+    let export = SweepExport {
+        browser: &sweep.browser,
+        claims: claims::check(&sweep.evidence(history)),
+        config: sweep.to_query(),
+        origin: &sweep.origin,
+        points_csv: sweep_csv(sweep),
+        variable: sweep.plan.variable.key(),
+    };
+    serde_json::to_string(&export).expect("plain data serializes")
+}
+
+/// The file a sweep exports to in `format`.
+pub fn sweep_file(sweep: &SweepState, format: ExportFormat, history: &[SavedRun]) -> String {
+    match format {
+        ExportFormat::Json => sweep_json(sweep, history),
+        ExportFormat::Csv => sweep_csv(sweep),
+    }
 }
 
 /// The two files a run exports to.

@@ -6,9 +6,11 @@ use leptos::prelude::*;
 use super::charts::latency_histogram_chart::LatencyHistogramChart;
 use super::charts::size_comparison::SizeComparison;
 use super::charts::timelines::{LatencyOverTime, ThroughputOverTime};
+use super::claims_panel::ClaimsPanel;
 use super::controls::Controls;
 use super::run_history::RunHistory;
 use super::summary_table::SummaryTable;
+use super::sweep_panel::SweepPanel;
 use crate::export::ExportFormat;
 use crate::run::config::Network;
 use crate::run::hook::listener_of;
@@ -19,7 +21,9 @@ use crate::run::{LabSession, Phase, use_lab_run};
 pub fn Lab() -> impl IntoView {
     let session = use_lab_run();
     let (run, phase) = (session.run, session.phase);
-    let running = Signal::derive(move || phase.get() == Phase::Running);
+    // A sweep's points are runs: the controls stay locked between them too.
+    let busy = session.busy;
+    let running = Signal::derive(move || busy.get());
     let idle = move || phase.get() == Phase::Idle;
 
     let progress = move || run.with(|run| (run.done, run.config.total, run.elapsed_ms()));
@@ -73,6 +77,8 @@ pub fn Lab() -> impl IntoView {
             <ThroughputOverTime run />
             <SizeComparison run />
         </section>
+        <SweepPanel session />
+        <ClaimsPanel session />
         <RunHistory runs=session.history() />
     }
 }

@@ -2,9 +2,11 @@
 
 pub mod app;
 pub mod charts;
+pub mod claims_panel;
 pub mod controls;
 pub mod http_version;
 pub mod lab;
 pub mod run_history;
 pub mod streaming_note;
 pub mod summary_table;
+pub mod sweep_panel;

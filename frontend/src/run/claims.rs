@@ -15,8 +15,8 @@ use super::history::SavedRun;
 use super::sweep::SweepVariable;
 use super::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::ratio_interval::RatioEstimate;
-use crate::stats::scale::{format_bytes, format_ms, format_significant};
 use crate::stats::sample_interval::Estimate;
+use crate::stats::scale::{format_bytes, format_ms, format_significant};
 use crate::transport::Protocol;
 
 /// A difference smaller than this share is no practical difference.
@@ -67,7 +67,8 @@ impl Outcome {
 }
 
 /// The verdict over every condition measured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Holds,
     DoesNotHold,
@@ -109,7 +110,7 @@ pub struct Evidence<'a> {
 }
 
 /// A claim with its verdict and the sentences that support it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Claim {
     pub key: &'static str,
     pub claim: &'static str,
@@ -171,7 +172,11 @@ fn verdict_over(
         };
         return (
             verdict,
-            format!("{}{suffix}: {}", capitalised(first.words()), numbers.join("; ")),
+            format!(
+                "{}{suffix}: {}",
+                capitalised(first.words()),
+                numbers.join("; ")
+            ),
         );
     }
     let name = variable.map_or("the conditions", |v| v.label());
@@ -276,7 +281,11 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
             let figures = o.figures;
             let per_record = both(figures, |p| Some(p.payload_bytes? / p.records?.max(1.0)));
             let payload = per_record.map_or(String::new(), |(g, r)| {
-                format!(", payload {} vs {} per record", format_bytes(g), format_bytes(r))
+                format!(
+                    ", payload {} vs {} per record",
+                    format_bytes(g),
+                    format_bytes(r)
+                )
             });
             match o.config.workload {
                 WorkloadKind::Ping => None,
@@ -285,14 +294,22 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
                     let (g, r) = both(figures, |p| p.request_bytes)?;
                     Some((
                         exact_ratio(g, r)?,
-                        format!("request body {} vs {}{payload}", format_bytes(g), format_bytes(r)),
+                        format!(
+                            "request body {} vs {}{payload}",
+                            format_bytes(g),
+                            format_bytes(r)
+                        ),
                     ))
                 }
                 WorkloadKind::Fetch | WorkloadKind::Stream => {
                     let (g, r) = both(figures, |p| p.wire_bytes.map(|e| e.value))?;
                     Some((
                         figures.ratio("wire-bytes")?,
-                        format!("response body on the wire {} vs {}{payload}", format_bytes(g), format_bytes(r)),
+                        format!(
+                            "response body on the wire {} vs {}{payload}",
+                            format_bytes(g),
+                            format_bytes(r)
+                        ),
                     ))
                 }
             }
@@ -310,7 +327,11 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
         |o| {
             let figures = o.figures;
             let server = both(figures, |p| p.server_ms).map_or(String::new(), |(g, r)| {
-                format!("; server handler + serialization {} vs {} (mean)", format_ms(g), format_ms(r))
+                format!(
+                    "; server handler + serialization {} vs {} (mean)",
+                    format_ms(g),
+                    format_ms(r)
+                )
             });
             let (what, key, pick): (_, _, fn(&ProtocolFigures) -> Option<Estimate>) =
                 match o.config.workload {
@@ -321,7 +342,11 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
             let (g, r) = both(figures, pick)?;
             Some((
                 figures.ratio(key)?,
-                format!("{what} {} vs {} (median){server}", format_ms(g.value), format_ms(r.value)),
+                format!(
+                    "{what} {} vs {} (median){server}",
+                    format_ms(g.value),
+                    format_ms(r.value)
+                ),
             ))
         },
     );
@@ -339,11 +364,15 @@ fn lower_latency(evidence: &Evidence<'_>) -> Claim {
         "gRPC has lower latency and higher throughput",
         evidence,
         true,
-        "Not measured yet: run a workload.",
+        "Not measured: run a workload with both protocols (“Both”).",
         |o| {
             let (g, r) = both(o.figures, |p| p.p50_ms)?;
             let throughput = o.figures.ratio("rps").map_or(String::new(), |t| {
-                format!("; throughput at concurrency {} {}", o.config.concurrency, ratio_text(&t))
+                format!(
+                    "; throughput at concurrency {} {}",
+                    o.config.concurrency,
+                    ratio_text(&t)
+                )
             });
             Some((
                 o.figures.ratio("p50")?,
@@ -368,13 +397,16 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
                limit) with the HTTP version set to HTTP/1.1 (TLS) and to HTTP/2 (TLS): \
                this panel then compares the two runs from the history.";
     let latest = |http: HttpVersion, like: &RunConfig| {
-        evidence.history.iter().find_map(|run| {
+        evidence.history.iter().find(|run| {
             let config = RunConfig::from_query(&run.settings);
-            let same = RunConfig {
+            // The same workload; how many requests and their seed do not matter.
+            let like = RunConfig {
                 http,
+                total: config.total,
+                seed: config.seed,
                 ..*like
-            } == config;
-            (same && !run.settings.contains("sweep=")).then_some(run)
+            };
+            like == config && !run.settings.contains("sweep=")
         })
     };
     let base = evidence.observations.first().map(|o| o.config);
@@ -404,7 +436,11 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
                 outcomes.push((
                     label.to_owned(),
                     Outcome::of(&ratio, true),
-                    format!("{label} p50 {} over HTTP/2 vs {} over HTTP/1.1", format_ms(a), format_ms(b)),
+                    format!(
+                        "{label} p50 {} over HTTP/2 vs {} over HTTP/1.1",
+                        format_ms(a),
+                        format_ms(b)
+                    ),
                 ));
                 lines.push(format!(
                     "{label}: p50 {} over HTTP/2 vs {} over HTTP/1.1 ({}; from the history, \
@@ -438,9 +474,14 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
                 return None;
             }
             let (g, r) = both(o.figures, |p| p.first_message_ms)?;
-            let rate = both(o.figures, |p| p.messages_per_second).map_or(String::new(), |(g, r)| {
-                format!(", {} vs {} messages/s per stream", format_significant(g, 3, 0), format_significant(r, 3, 0))
-            });
+            let rate =
+                both(o.figures, |p| p.messages_per_second).map_or(String::new(), |(g, r)| {
+                    format!(
+                        ", {} vs {} messages/s per stream",
+                        format_significant(g, 3, 0),
+                        format_significant(r, 3, 0)
+                    )
+                });
             // Medians with intervals apart: the ratio's bounds are the intervals' ends.
             let ratio = RatioEstimate {
                 ratio: g.value / r.value,
@@ -478,7 +519,11 @@ fn header_overhead(evidence: &Evidence<'_>) -> Claim {
             let (g, r) = both(o.figures, |p| p.header_bytes)?;
             Some((
                 exact_ratio(g, r)?,
-                format!("response headers {} vs {} (mean, transfer size − body)", format_bytes(g), format_bytes(r)),
+                format!(
+                    "response headers {} vs {} (mean, transfer size − body)",
+                    format_bytes(g),
+                    format_bytes(r)
+                ),
             ))
         },
     );
@@ -530,7 +575,10 @@ mod tests {
             ..ProtocolFigures::default()
         };
         PointFigures {
-            protocols: [protocol(1_000.0 * bytes, 10.0 * latency), protocol(1_000.0, 10.0)],
+            protocols: [
+                protocol(1_000.0 * bytes, 10.0 * latency),
+                protocol(1_000.0, 10.0),
+            ],
             ratios: vec![
                 ("wire-bytes", Some(ratio(bytes, bytes, bytes))),
                 ("p50", Some(ratio(latency, latency * 0.97, latency * 1.03))),
@@ -556,15 +604,26 @@ mod tests {
     fn outcomes_follow_the_interval_and_the_practical_margin() {
         assert_eq!(Outcome::of(&ratio(0.5, 0.45, 0.55), true), Outcome::Holds);
         assert_eq!(Outcome::of(&ratio(0.5, 0.45, 0.55), false), Outcome::Fails);
-        assert_eq!(Outcome::of(&ratio(0.96, 0.95, 0.97), true), Outcome::Negligible);
-        assert_eq!(Outcome::of(&ratio(1.0, 0.97, 1.04), true), Outcome::Negligible);
+        assert_eq!(
+            Outcome::of(&ratio(0.96, 0.95, 0.97), true),
+            Outcome::Negligible
+        );
+        assert_eq!(
+            Outcome::of(&ratio(1.0, 0.97, 1.04), true),
+            Outcome::Negligible
+        );
         assert_eq!(Outcome::of(&ratio(1.0, 0.5, 2.0), true), Outcome::Unclear);
         assert_eq!(Outcome::of(&ratio(1.5, 1.4, 1.6), true), Outcome::Fails);
     }
 
     #[test]
     fn a_sweep_whose_outcome_changes_depends_with_its_crossover() {
-        let points = [(1, point(1.02, 1.0)), (10, point(0.97, 1.0)), (100, point(0.4, 0.7)), (1_000, point(0.38, 0.5))];
+        let points = [
+            (1, point(1.02, 1.0)),
+            (10, point(0.97, 1.0)),
+            (100, point(0.4, 0.7)),
+            (1_000, point(0.38, 0.5)),
+        ];
         let evidence = Evidence {
             observations: observations(&points),
             variable: Some(SweepVariable::Count),
@@ -579,8 +638,16 @@ mod tests {
             smaller.summary
         );
         assert_eq!(smaller.evidence.len(), 4);
-        assert!(smaller.evidence[2].contains("REST 0.400× ("), "{:?}", smaller.evidence);
-        assert_eq!(claims[2].verdict, Verdict::Depends, "latency: equal, then lower");
+        assert!(
+            smaller.evidence[2].contains("REST 0.400× ("),
+            "{:?}",
+            smaller.evidence
+        );
+        assert_eq!(
+            claims[2].verdict,
+            Verdict::Depends,
+            "latency: equal, then lower"
+        );
     }
 
     #[test]
@@ -593,11 +660,21 @@ mod tests {
         };
         let claims = check(&evidence);
         assert_eq!(claims[0].verdict, Verdict::Holds);
-        assert!(claims[0].summary.starts_with("Holds: 0.400× at 100; 0.380× at 1000"), "{}", claims[0].summary);
+        assert!(
+            claims[0]
+                .summary
+                .starts_with("Holds: 0.400× at 100; 0.380× at 1000"),
+            "{}",
+            claims[0].summary
+        );
         assert_eq!(claims[2].verdict, Verdict::Holds);
         // Nothing measured for these.
         assert_eq!(claims[1].verdict, Verdict::NotMeasured, "no decode times");
-        assert_eq!(claims[3].verdict, Verdict::NotMeasured, "no runs over both HTTP versions");
+        assert_eq!(
+            claims[3].verdict,
+            Verdict::NotMeasured,
+            "no runs over both HTTP versions"
+        );
         assert_eq!(claims[4].verdict, Verdict::NotMeasured, "not a stream");
         assert!(claims[4].evidence[0].contains("bidirectional"));
     }
@@ -627,7 +704,10 @@ mod tests {
                 })
                 .to_vec(),
         };
-        let history = [saved(HttpVersion::TlsH2, 20.0), saved(HttpVersion::TlsHttp1, 50.0)];
+        let history = [
+            saved(HttpVersion::TlsH2, 20.0),
+            saved(HttpVersion::TlsHttp1, 50.0),
+        ];
         let evidence = Evidence {
             observations: observations(&points),
             variable: None,
@@ -635,6 +715,12 @@ mod tests {
         };
         let claim = &check(&evidence)[3];
         assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
-        assert!(claim.summary.contains("gRPC-Web p50 20 ms over HTTP/2 vs 50 ms over HTTP/1.1"), "{}", claim.summary);
+        assert!(
+            claim
+                .summary
+                .contains("gRPC-Web p50 20 ms over HTTP/2 vs 50 ms over HTTP/1.1"),
+            "{}",
+            claim.summary
+        );
     }
 }

@@ -10,8 +10,11 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::config::{HttpVersion, Network, RunConfig};
+use super::data::Sample;
 use super::engine::{self, Phase, RunControl};
-use super::history::{self, SavedRun};
+use super::history::{self, SavedRun, SavedSummary};
+use super::sweep::{SweepPlan, SweepState};
+use super::sweep_point::measure;
 use super::{LabRun, RunState};
 use crate::export::{self, ExportFormat};
 use crate::resource_timing;
@@ -20,20 +23,50 @@ use crate::transport::{self, Protocol};
 
 /// How often views refresh while a run goes on.
 const REFRESH: Duration = Duration::from_millis(250);
+/// How long a sweep waits after a point's last response before it reads the point's
+/// figures: the browser delivers its Resource Timing entries after the responses.
+const LATE_ENTRIES_MS: u32 = 300;
 
-/// The settings in the page URL, if any.
-fn config_from_url() -> RunConfig {
-    let search = web_sys::window()
+/// The page URL's query, if any.
+fn url_query() -> String {
+    web_sys::window()
         .and_then(|w| w.location().search().ok())
-        .unwrap_or_default();
-    RunConfig::from_query(&search)
+        .unwrap_or_default()
 }
 
-/// Puts `config` in the URL (without reloading), so the link reproduces the setup.
-fn config_to_url(config: &RunConfig) {
+/// Puts `query` in the URL (without reloading), so the link reproduces the setup.
+fn query_to_url(query: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let url = format!("?{}", config.to_query());
+        let url = format!("?{query}");
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+/// A sweep as the history keeps it: its settings, and each protocol's requests and
+/// errors over all points (its figures are per point: see the export).
+fn saved_sweep(sweep: &SweepState) -> SavedRun {
+    SavedRun {
+        saved_at_ms: js_sys::Date::now(),
+        browser: sweep.browser.clone(),
+        origin: sweep.origin.clone(),
+        settings: sweep.to_query(),
+        summaries: Protocol::ALL
+            .iter()
+            .map(|p| {
+                let sum = |f: fn(&super::sweep_point::ProtocolFigures) -> u64| {
+                    sweep.points.iter().map(|(_, point)| f(point.of(*p))).sum()
+                };
+                SavedSummary {
+                    protocol: p.label().to_owned(),
+                    requests: sum(|f| f.requests),
+                    errors: sum(|f| f.errors),
+                    p50_ms: None,
+                    p99_ms: None,
+                    requests_per_second: 0.0,
+                    wire_bytes: None,
+                }
+            })
+            .collect(),
     }
 }
 
@@ -78,6 +111,17 @@ pub struct LabSession {
     pub phase: Memo<Phase>,
     /// The backend's listeners, once it has named them.
     pub listeners: RwSignal<Vec<Listener>>,
+    /// The next sweep's plan, as the form edits it.
+    pub sweep_plan: RwSignal<SweepPlan>,
+    /// The current (or last) sweep.
+    pub sweep: RwSignal<Option<SweepState>>,
+    /// Why the last sweep could not start.
+    pub sweep_error: RwSignal<Option<String>>,
+    /// Whether the page shows a sweep (the last thing started) rather than a run: the
+    /// claims and the exports follow it.
+    pub showing_sweep: RwSignal<bool>,
+    /// A run or a sweep goes on.
+    pub busy: Memo<bool>,
     history: RwSignal<Vec<SavedRun>>,
     export_error: RwSignal<Option<String>>,
     control: StoredValue<RunControl, LocalStorage>,
@@ -125,7 +169,8 @@ impl LabSession {
     /// Starts a run with the current settings, which also go into the URL.
     pub fn start(self) {
         let settings = self.config.get_untracked();
-        config_to_url(&settings);
+        query_to_url(&settings.to_query());
+        self.showing_sweep.set(false);
         let (run, history) = (self.run, self.history);
         let before = self.accepted.get_value();
         let ended = move || {
@@ -152,9 +197,100 @@ impl LabSession {
         run.refresh();
     }
 
-    /// Stops the run: every call in flight is cancelled, what was measured stays.
+    /// Stops the run (or the sweep): every call in flight is cancelled, what was
+    /// measured stays (a sweep keeps its finished points).
     pub fn stop(self) {
+        if self
+            .sweep
+            .with_untracked(|s| s.as_ref().is_some_and(|s| s.phase == Phase::Running))
+        {
+            self.end_sweep(Phase::Stopped);
+        }
         self.control.with_value(RunControl::stop);
+    }
+
+    /// Starts a sweep of the current settings with the sweep form's plan; both go into
+    /// the URL. A plan that cannot run is refused with the reason.
+    pub fn start_sweep(self) {
+        let base = self.config.get_untracked();
+        let plan = self.sweep_plan.get_untracked();
+        if let Err(reason) = plan.check(&base) {
+            self.sweep_error.set(Some(reason));
+            return;
+        }
+        self.sweep_error.set(None);
+        let sweep = SweepState {
+            plan,
+            base,
+            points: Vec::new(),
+            phase: Phase::Running,
+            browser: transport::user_agent(),
+            origin: transport::origin(),
+        };
+        query_to_url(&sweep.to_query());
+        self.sweep.set(Some(sweep));
+        self.showing_sweep.set(true);
+        self.run_sweep_point();
+    }
+
+    /// Runs the sweep's next point; after the last one, ends the sweep.
+    fn run_sweep_point(self) {
+        let Some((plan, base, next)) = self.sweep.with_untracked(|s| {
+            s.as_ref()
+                .filter(|s| s.phase == Phase::Running)
+                .map(|s| (s.plan.clone(), s.base, s.points.len()))
+        }) else {
+            return;
+        };
+        let Some(&value) = plan.values.get(next) else {
+            self.end_sweep(Phase::Finished);
+            return;
+        };
+        let config = plan.config_at(&base, value);
+        let warmup = plan.warmup_requests();
+        let run = self.run;
+        let ended = move || {
+            run.refresh();
+            spawn_local(async move {
+                gloo_timers::future::TimeoutFuture::new(LATE_ENTRIES_MS).await;
+                let figures = run.peek(|state| {
+                    let measured: Vec<Sample> = state
+                        .data
+                        .samples
+                        .iter()
+                        .filter(|s| s.seq >= warmup)
+                        .cloned()
+                        .collect();
+                    measure(&measured, config.concurrency)
+                });
+                let Some(figures) = figures else { return };
+                // Stopped meanwhile: the unfinished point is not one of the sweep's.
+                let going_on = self.sweep.try_update(|s| match s {
+                    Some(s) if s.phase == Phase::Running => {
+                        s.points.push((value, figures));
+                        true
+                    }
+                    _ => false,
+                });
+                if going_on == Some(true) {
+                    self.run_sweep_point();
+                }
+            });
+        };
+        self.control.set_value(engine::start(config, run, ended));
+        run.refresh();
+    }
+
+    /// Ends the sweep in `phase` and keeps it in the history.
+    fn end_sweep(self, phase: Phase) {
+        self.sweep.update(|s| {
+            if let Some(s) = s {
+                s.phase = phase;
+            }
+        });
+        if let Some(saved) = self.sweep.with_untracked(|s| s.as_ref().map(saved_sweep)) {
+            self.history.set(history::save(saved));
+        }
     }
 
     /// Moves the page to the listener of `version` and `network`, with the same
@@ -179,11 +315,18 @@ impl LabSession {
         }
     }
 
-    /// Offers the run as a file; a failure is shown, not dropped.
+    /// Offers the run (or the sweep the page shows) as a file; a failure is shown,
+    /// not dropped.
     pub fn export(self, format: ExportFormat) {
-        let outcome = self
-            .run
-            .peek(|state| export_contents(state, format))
+        let sweep = self.showing_sweep.get_untracked().then(|| {
+            self.sweep.with_untracked(|s| {
+                s.as_ref()
+                    .map(|s| export::sweep_file(s, format, &self.history.get_untracked()))
+            })
+        });
+        let outcome = sweep
+            .flatten()
+            .or_else(|| self.run.peek(|state| export_contents(state, format)))
             .ok_or_else(|| "the page is closing".to_owned())
             .and_then(|contents| export::download(format, &contents));
         self.export_error
@@ -267,11 +410,22 @@ pub fn use_lab_run() -> LabSession {
         control.try_with_value(RunControl::stop);
     });
 
+    let query = url_query();
+    let sweep: RwSignal<Option<SweepState>> = RwSignal::new(None);
+    let phase = Memo::new(move |_| run.with(|state| state.phase));
     let session = LabSession {
         run,
-        config: RwSignal::new(config_from_url()),
-        phase: Memo::new(move |_| run.with(|state| state.phase)),
+        config: RwSignal::new(RunConfig::from_query(&query)),
+        phase,
         listeners: RwSignal::new(Vec::new()),
+        sweep_plan: RwSignal::new(SweepPlan::from_query(&query).unwrap_or_default()),
+        sweep,
+        sweep_error: RwSignal::new(None),
+        showing_sweep: RwSignal::new(false),
+        busy: Memo::new(move |_| {
+            phase.get() == Phase::Running
+                || sweep.with(|s| s.as_ref().is_some_and(|s| s.phase == Phase::Running))
+        }),
         history: RwSignal::new(history_from_fragment()),
         export_error: RwSignal::new(None),
         control,

@@ -11,7 +11,11 @@
 
 use lab_proto::v1::Shape;
 
+use super::claims::{Evidence, Observation};
 use super::config::{MAX_CONCURRENCY, ProtocolChoice, RunConfig, WorkloadKind};
+use super::engine::Phase;
+use super::history::SavedRun;
+use super::sweep_point::PointFigures;
 
 /// The shapes, in the order a shape sweep lists them.
 const SHAPES: [Shape; 3] = [Shape::Telemetry, Shape::Order, Shape::Log];
@@ -126,10 +130,11 @@ impl SweepVariable {
             values.sort_unstable();
         }
         match values.len() {
-            0 => Err(format!("list at least one value, e.g. {}", self.default_values())),
-            n if n > MAX_VALUES => Err(format!(
-                "{n} values: a sweep takes at most {MAX_VALUES}"
+            0 => Err(format!(
+                "list at least one value, e.g. {}",
+                self.default_values()
             )),
+            n if n > MAX_VALUES => Err(format!("{n} values: a sweep takes at most {MAX_VALUES}")),
             _ => Ok(values),
         }
     }
@@ -240,6 +245,62 @@ impl SweepPlan {
     }
 }
 
+/// A sweep under way or done: its plan, the settings it started from, and the figures
+/// of each point measured so far, in the plan's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepState {
+    pub plan: SweepPlan,
+    pub base: RunConfig,
+    pub points: Vec<(u32, PointFigures)>,
+    pub phase: Phase,
+    /// The browser's user agent and the page's origin, as for a run.
+    pub browser: String,
+    pub origin: String,
+}
+
+impl SweepState {
+    /// The settings and the sweep, as the URL query that reproduces it.
+    pub fn to_query(&self) -> String {
+        format!("{}&{}", self.base.to_query(), self.plan.to_query())
+    }
+
+    /// Its points as evidence for the claims panel.
+    pub fn evidence<'a>(&'a self, history: &'a [SavedRun]) -> Evidence<'a> {
+        Evidence {
+            observations: self
+                .points
+                .iter()
+                .map(|(value, figures)| Observation {
+                    label: self.plan.variable.value_label(*value),
+                    config: self.plan.config_at(&self.base, *value),
+                    figures,
+                })
+                .collect(),
+            variable: Some(self.plan.variable),
+            history,
+        }
+    }
+
+    /// Where it stands, in words: `Point 2 of 4 (records per request 10)…`.
+    pub fn progress(&self) -> String {
+        let total = self.plan.values.len();
+        let done = self.points.len();
+        match self.phase {
+            Phase::Running => {
+                let value = self.plan.values.get(done).copied().unwrap_or_default();
+                format!(
+                    "Sweep: point {} of {total} ({} {})…",
+                    done + 1,
+                    self.plan.variable.label().to_lowercase(),
+                    self.plan.variable.value_label(value)
+                )
+            }
+            Phase::Stopped => format!("Sweep stopped after {done} of {total} points"),
+            _ => format!("Sweep finished: {done} of {total} points"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,8 +337,16 @@ mod tests {
             Err("“abc” is not a record count from 1 to 100000".into())
         );
         assert!(count.parse_values("0").is_err());
-        assert!(count.parse_values(" , ").unwrap_err().starts_with("list at least one"));
-        let many = (1..=13).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+        assert!(
+            count
+                .parse_values(" , ")
+                .unwrap_err()
+                .starts_with("list at least one")
+        );
+        let many = (1..=13)
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
         assert_eq!(
             count.parse_values(&many),
             Err("13 values: a sweep takes at most 12".into())
@@ -327,7 +396,12 @@ mod tests {
             workload: WorkloadKind::Ping,
             ..RunConfig::default()
         };
-        assert!(SweepPlan::default().check(&ping).unwrap_err().contains("no records"));
+        assert!(
+            SweepPlan::default()
+                .check(&ping)
+                .unwrap_err()
+                .contains("no records")
+        );
         assert_eq!(SweepPlan::default().check(&RunConfig::default()), Ok(()));
     }
 }

@@ -45,7 +45,7 @@ pub struct ProtocolFigures {
     pub next_hop: Option<String>,
 }
 
-/// A point: each protocol's figures, and the gRPC-Web : REST ratio of each compared
+/// A point: each protocol's figures (gRPC-Web's, then REST's), and the gRPC-Web : REST ratio of each compared
 /// figure ([`FIGURES`], by key).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PointFigures {
@@ -85,7 +85,8 @@ pub fn measure(samples: &[Sample], concurrency: u32) -> PointFigures {
     let protocols = Protocol::ALL.map(|protocol| {
         let all = || samples.iter().filter(move |s| s.protocol == protocol);
         let ok: Vec<&Sample> = all().filter(|s| s.error.is_none()).collect();
-        let values = |f: fn(&Sample) -> Option<f64>| ok.iter().filter_map(|s| f(s)).collect::<Vec<f64>>();
+        let values =
+            |f: fn(&Sample) -> Option<f64>| ok.iter().filter_map(|s| f(s)).collect::<Vec<f64>>();
         let latencies = sorted(values(|s| Some(s.e2e_ms)));
         let mut hops: Vec<(&str, usize)> = Vec::new();
         for sample in &ok {
@@ -169,7 +170,11 @@ mod tests {
             } else {
                 Protocol::Rest
             };
-            let factor = if protocol == Protocol::Rest { 1.25 } else { 1.0 };
+            let factor = if protocol == Protocol::Rest {
+                1.25
+            } else {
+                1.0
+            };
             let mut outcome = CallOutcome::started(String::new(), 0.0);
             outcome.e2e_ms = factor * (4.0 + (i / 2 % 10) as f64);
             outcome.payload_bytes = (factor * factor * 1_600.0) as u64;
@@ -199,7 +204,10 @@ mod tests {
         assert!(p50.low < p50.value && p50.value < p50.high, "{p50:?}");
         // Little's law: 4 in flight, mean 8.5 ms → 470.6/s.
         let throughput = grpc.throughput.unwrap();
-        assert!((throughput.value - 4_000.0 / 8.5).abs() < 1e-9, "{throughput:?}");
+        assert!(
+            (throughput.value - 4_000.0 / 8.5).abs() < 1e-9,
+            "{throughput:?}"
+        );
         assert!(throughput.low < throughput.value && throughput.value < throughput.high);
         assert_eq!(grpc.wire_bytes.unwrap().value, 1_600.0);
         assert_eq!(grpc.header_bytes, Some(300.0));
@@ -214,7 +222,11 @@ mod tests {
         assert!((point.ratio("wire-bytes").unwrap().ratio - 0.64).abs() < 1e-9);
         assert!((point.ratio("p50").unwrap().ratio - 0.8).abs() < 1e-9);
         assert!((point.ratio("rps").unwrap().ratio - 1.25).abs() < 1e-9);
-        assert_eq!(point.ratio("ttfb"), None, "no sample has a time to first byte");
+        assert_eq!(
+            point.ratio("ttfb"),
+            None,
+            "no sample has a time to first byte"
+        );
         assert_eq!(point.ratio("nonsense"), None);
     }
 }

@@ -91,7 +91,8 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// smaller sample. `None` unless both samples have two values and positive means.
 pub fn ratio_of_means(a: &[f64], b: &[f64], confidence: f64) -> Option<RatioEstimate> {
     use super::sample_interval::{mean_and_standard_error, t_quantile};
-    let ((mean_a, se_a), (mean_b, se_b)) = (mean_and_standard_error(a)?, mean_and_standard_error(b)?);
+    let ((mean_a, se_a), (mean_b, se_b)) =
+        (mean_and_standard_error(a)?, mean_and_standard_error(b)?);
     if mean_a <= 0.0 || mean_b <= 0.0 {
         return None;
     }
@@ -288,9 +289,18 @@ mod tests {
             .map(|(i, v)| v * (1.0 + (i % 7) as f64 / 70.0))
             .collect();
         let estimate = ratio_of_means(&a, &b, 0.95).unwrap();
-        assert!(close(estimate.ratio, 0.768_334_323_820_020_2, 1e-12), "{estimate:?}");
-        assert!(close(estimate.low, 0.719_830_519_134_344_6, 0.01), "{estimate:?}");
-        assert!(close(estimate.high, 0.820_832_630_091_470_7, 0.01), "{estimate:?}");
+        assert!(
+            close(estimate.ratio, 0.768_334_323_820_020_2, 1e-12),
+            "{estimate:?}"
+        );
+        assert!(
+            close(estimate.low, 0.719_830_519_134_344_6, 0.01),
+            "{estimate:?}"
+        );
+        assert!(
+            close(estimate.high, 0.820_832_630_091_470_7, 0.01),
+            "{estimate:?}"
+        );
         assert!(!estimate.includes_one());
         assert_eq!(ratio_of_means(&[1.0], &b, 0.95), None);
     }

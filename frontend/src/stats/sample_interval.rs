@@ -113,7 +113,10 @@ mod tests {
             (1000.0, 1.962_339_080_826_408_3),
         ] {
             let t = t_quantile(0.975, df);
-            assert!(close(t, expected, if df < 10.0 { 2e-3 } else { 1e-5 }), "df {df}: {t} vs {expected}");
+            assert!(
+                close(t, expected, if df < 10.0 { 2e-3 } else { 1e-5 }),
+                "df {df}: {t} vs {expected}"
+            );
         }
     }
 
@@ -144,7 +147,11 @@ mod tests {
 
         let p99 = quantile_interval(&values, 0.99, 0.95).unwrap();
         within_a_rank(&values, p99.low, 14.76);
-        assert_eq!(p99.high, *values.last().unwrap(), "no bound below the maximum");
+        assert_eq!(
+            p99.high,
+            *values.last().unwrap(),
+            "no bound below the maximum"
+        );
     }
 
     #[test]
@@ -164,8 +171,14 @@ mod tests {
     #[test]
     fn mean_interval_matches_scipys_t_interval() {
         let estimate = mean_interval(&sample(50, 3.0), 0.95).unwrap();
-        assert!(close(estimate.low, 7.982_090_951_732_787, 1e-4), "{estimate:?}");
-        assert!(close(estimate.high, 10.022_709_048_267_211, 1e-4), "{estimate:?}");
+        assert!(
+            close(estimate.low, 7.982_090_951_732_787, 1e-4),
+            "{estimate:?}"
+        );
+        assert!(
+            close(estimate.high, 10.022_709_048_267_211, 1e-4),
+            "{estimate:?}"
+        );
         assert_eq!(mean_interval(&[1.0], 0.95), None);
     }
 }

@@ -54,6 +54,34 @@ impl LinearScale {
     }
 }
 
+/// Where `value` sits among a sweep's `values`, from 0 to 1: on a log scale between
+/// the smallest and the largest when they are numbers spread over decades (counts,
+/// concurrencies), else evenly by its place in the list. A single value sits at 0.5.
+pub fn sweep_position(logarithmic: bool, values: &[u32], value: u32) -> f64 {
+    if logarithmic {
+        let log = |v: u32| f64::from(v.max(1)).log10();
+        let low = values
+            .iter()
+            .copied()
+            .map(log)
+            .fold(f64::INFINITY, f64::min);
+        let high = values
+            .iter()
+            .copied()
+            .map(log)
+            .fold(f64::NEG_INFINITY, f64::max);
+        return if high > low {
+            (log(value) - low) / (high - low)
+        } else {
+            0.5
+        };
+    }
+    match (values.iter().position(|v| *v == value), values.len()) {
+        (Some(i), n) if n > 1 => i as f64 / (n - 1) as f64,
+        _ => 0.5,
+    }
+}
+
 /// The smallest "nice" number (1, 2 or 5 × 10^k) that is at least `v`: a round top
 /// for a y axis. Zero, negative and NaN values give 1.0; infinity stays infinity.
 pub fn nice_ceiling(v: f64) -> f64 {
@@ -476,5 +504,18 @@ mod tests {
         assert_eq!(format_ratio(9.999), "10.0×");
         assert_eq!(format_ratio(f64::INFINITY), "∞×");
         assert_eq!(format_ratio(f64::NAN), "—");
+    }
+
+    #[test]
+    fn sweep_positions_are_logarithmic_for_numbers_and_even_for_names() {
+        let counts = [1, 10, 100, 1_000];
+        let at = |v| sweep_position(true, &counts, v);
+        assert_eq!((at(1), at(1_000)), (0.0, 1.0));
+        assert!((at(10) - 1.0 / 3.0).abs() < 1e-12);
+        assert!((at(100) - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(sweep_position(false, &[2, 0, 1], 0), 0.5);
+        assert_eq!(sweep_position(false, &[2, 0, 1], 1), 1.0);
+        assert_eq!(sweep_position(true, &[7], 7), 0.5, "one value: the middle");
+        assert_eq!(sweep_position(false, &[7], 7), 0.5);
     }
 }

@@ -4,6 +4,7 @@
 pub mod latency_histogram_chart;
 pub mod line_chart;
 pub mod size_comparison;
+pub mod sweep_chart;
 pub mod timelines;
 
 use crate::transport::Protocol;

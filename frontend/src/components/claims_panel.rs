@@ -1,0 +1,85 @@
+//! "What this shows": the common claims about gRPC vs REST with the verdict the current
+//! run or sweep gives each, and the numbers behind it (built by `run::claims`).
+
+use leptos::prelude::*;
+
+use crate::run::LabSession;
+use crate::run::claims::{self, Evidence, Observation, PRACTICAL};
+use crate::run::sweep_point::measure;
+
+/// `text` safe inside HTML.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// The claims panel.
+#[component]
+pub fn ClaimsPanel(
+    /// The lab's session: its last run or sweep is the evidence.
+    session: LabSession,
+) -> impl IntoView {
+    let history = session.history();
+    let checked = Memo::new(move |_| {
+        let history = history.get();
+        if session.showing_sweep.get() {
+            return session.sweep.with(|s| {
+                s.as_ref()
+                    .filter(|s| !s.points.is_empty())
+                    .map(|s| ("the sweep", claims::check(&s.evidence(&history))))
+            });
+        }
+        session.run.with(|run| {
+            run.is_over().then(|| {
+                let figures = measure(&run.data.samples, run.config.concurrency);
+                let evidence = Evidence {
+                    observations: vec![Observation {
+                        label: "this run".into(),
+                        config: run.config,
+                        figures: &figures,
+                    }],
+                    variable: None,
+                    history: &history,
+                };
+                ("this run", claims::check(&evidence))
+            })
+        })
+    });
+    // Written as markup, as the sweep charts are (see `sweep_chart`): the text is the
+    // lab's own, escaped all the same.
+    let list = move || {
+        checked.with(|checked| {
+            let Some((source, claims)) = checked else {
+                return String::new();
+            };
+            let mut html = format!(r#"<p class="note">From {source}.</p><ul class="claims">"#);
+            for claim in claims {
+                html += &format!(
+                    r#"<li data-testid="claim-{}" data-verdict="{}"><strong>{}</strong><p class="verdict" data-testid="claim-summary">{}</p><ul class="evidence">"#,
+                    claim.key,
+                    claim.verdict.key(),
+                    escaped(claim.claim),
+                    escaped(&claim.summary)
+                );
+                for line in &claim.evidence {
+                    html += &format!("<li>{}</li>", escaped(line));
+                }
+                html += "</ul></li>";
+            }
+            html + "</ul>"
+        })
+    };
+    view! {
+        <section class="panel claims" data-testid="claims">
+            <h2>"What this shows"</h2>
+            <p class="note">
+                {format!(
+                    "Each verdict comes from the measured ratio gRPC-Web : REST and its 95% interval; \
+                     a difference under {:.0}% counts as no practical difference. Run a workload or a \
+                     sweep to check the claims.",
+                    PRACTICAL * 100.0
+                )}
+            </p>
+            <div inner_html=list></div>
+        </section>
+    }
+}
