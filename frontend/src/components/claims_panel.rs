@@ -9,7 +9,9 @@ use crate::run::sweep_point::measure;
 
 /// `text` safe inside HTML.
 fn escaped(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The claims panel.

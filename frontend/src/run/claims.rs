@@ -318,7 +318,7 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
 }
 
 fn faster_codec(evidence: &Evidence<'_>) -> Claim {
-    let mut claim = ratio_claim(
+    ratio_claim(
         "codec",
         "Protobuf is faster to encode and decode than JSON",
         evidence,
@@ -349,13 +349,7 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
                 ),
             ))
         },
-    );
-    claim.evidence.push(
-        "Client times are the app's own encode/decode around the call, in this browser's wasm; \
-         the server's come from its Server-Timing header."
-            .into(),
-    );
-    claim
+    )
 }
 
 fn lower_latency(evidence: &Evidence<'_>) -> Claim {
@@ -463,12 +457,13 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
 }
 
 fn streaming(evidence: &Evidence<'_>) -> Claim {
-    let mut claim = ratio_claim(
+    ratio_claim(
         "streaming",
         "gRPC-Web server streaming beats Server-Sent Events",
         evidence,
         true,
-        "Not measured: run the server stream workload.",
+        "Not measured: run the server stream workload. (Client and bidirectional streaming \
+         cannot be: see How it is measured.)",
         |o| {
             if o.config.workload != WorkloadKind::Stream {
                 return None;
@@ -497,19 +492,11 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
                 ),
             ))
         },
-    );
-    claim.evidence.push(
-        "Client and bidirectional streaming cannot be measured: gRPC-Web defines only unary and \
-         server-streaming calls, because a browser's fetch cannot send a request body while it \
-         reads the response (Chromium streams uploads only half-duplex over HTTP/2; Firefox not \
-         at all). In a browser, WebSockets or WebTransport carry those."
-            .into(),
-    );
-    claim
+    )
 }
 
 fn header_overhead(evidence: &Evidence<'_>) -> Claim {
-    let mut claim = ratio_claim(
+    ratio_claim(
         "headers",
         "gRPC has less overhead per request (headers)",
         evidence,
@@ -526,14 +513,7 @@ fn header_overhead(evidence: &Evidence<'_>) -> Claim {
                 ),
             ))
         },
-    );
-    claim.evidence.push(
-        "The browser shows response header bytes only (HPACK-compressed over HTTP/2), not request \
-         headers; gRPC-Web's status travels in a trailer frame inside the body, counted as body. \
-         The backend counts requests, not header bytes."
-            .into(),
-    );
-    claim
+    )
 }
 
 /// Every claim, checked against `evidence`.
@@ -676,7 +656,7 @@ mod tests {
             "no runs over both HTTP versions"
         );
         assert_eq!(claims[4].verdict, Verdict::NotMeasured, "not a stream");
-        assert!(claims[4].evidence[0].contains("bidirectional"));
+        assert!(claims[4].summary.contains("bidirectional"));
     }
 
     #[test]

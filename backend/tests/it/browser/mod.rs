@@ -3,6 +3,7 @@
 //! The main flows run in Chromium and in Firefox ESR, one test per browser sharing the
 //! body (see [`in_each_browser`]); [`stop`] checks that Stop ends every request,
 //! [`max_size`] that the documented maximum record count works over both protocols,
+//! [`sweeps`] the sweeps and the claims panel,
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
@@ -38,6 +39,9 @@ mod http_versions;
 mod max_size;
 mod networks;
 mod stop;
+mod sweeps;
+
+use sweeps::{compression_changes_the_size_verdict, count_sweep};
 
 in_each_browser! {
     every_grpc_web_fetch_has_its_sizes => grpc_web_sizes();
@@ -45,6 +49,8 @@ in_each_browser! {
     both_protocols_carry_the_generated_records => same_records_over_both();
     each_protocol_choice_runs_and_reports_what_the_backend_sent => each_protocol_choice();
     the_stream_workload_compares_grpc_web_streams_with_sse => stream_workload();
+    a_count_sweep_draws_each_point_exports_it_and_its_verdict_follows => count_sweep();
+    compression_changes_the_size_verdict_of_a_sweep => compression_changes_the_size_verdict();
 }
 
 /// A backend serving the built frontend and a browser of `kind`; `None` when the

@@ -381,6 +381,31 @@ impl Browser {
             .unwrap_or_else(|err| panic!("click `{css}`: {err}"));
     }
 
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("open the lab");
+    }
+
+    /// The attribute `name` of every element matching `css`, in document order.
+    pub async fn attributes(&self, css: &str, name: &str) -> Vec<String> {
+        let mut values = Vec::new();
+        for element in self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find elements")
+        {
+            values.push(
+                element
+                    .attr(name)
+                    .await
+                    .expect("read an attribute")
+                    .unwrap_or_default(),
+            );
+        }
+        values
+    }
+
     /// Opens the lab at `url` (its settings in the query), runs it and waits up to
     /// [`WAIT`] for the end.
     pub async fn run_lab(&self, url: &str) {
@@ -389,7 +414,7 @@ impl Browser {
 
     /// Opens the lab at `url`, runs it and waits up to `timeout` for the end.
     pub async fn run_lab_within(&self, url: &str, timeout: Duration) {
-        self.client.goto(url).await.expect("open the lab");
+        self.goto(url).await;
         self.start_run().await;
         self.wait_for_within("[data-testid=progress][data-phase=finished]", timeout)
             .await;

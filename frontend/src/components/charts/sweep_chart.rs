@@ -74,7 +74,10 @@ pub fn sweep_svg(sweep: &SweepState, metric: Metric, format_y: fn(f64, f64) -> S
             .map(|(value, e)| at(*value, e.high))
             .chain(points.iter().rev().map(|(value, e)| at(*value, e.low)))
             .collect();
-        let line: String = points.iter().map(|(value, e)| at(*value, e.value)).collect();
+        let line: String = points
+            .iter()
+            .map(|(value, e)| at(*value, e.value))
+            .collect();
         let colour = colour(protocol);
         let _ = write!(
             svg,
