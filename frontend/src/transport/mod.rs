@@ -7,6 +7,7 @@ pub mod raw_codec;
 pub mod rest;
 pub mod server_status;
 pub mod sse;
+pub mod sse_parser;
 
 use std::rc::Rc;
 
