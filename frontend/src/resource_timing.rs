@@ -28,7 +28,9 @@ impl Drop for ResourceTimingObserver {
     }
 }
 
-/// Converts one entry; `None` for anything but a `fetch` (the page's own assets).
+/// Converts one entry; `None` for anything but a `fetch` (the page's own assets). Every
+/// call of either protocol is a `fetch`, streams included: an `EventSource`'s entry
+/// would be of another initiator type, and its samples would go unmatched.
 fn network_timing(entry: &PerformanceResourceTiming) -> Option<NetworkTiming> {
     if entry.initiator_type() != "fetch" {
         return None;

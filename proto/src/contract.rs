@@ -43,8 +43,9 @@ pub mod rest {
     /// that names no route are counted under this key.
     pub const UNKNOWN_ROUTE: &str = "other";
 
-    /// The name of the SSE event that ends a record stream (an `EventSource` would
-    /// otherwise reconnect when the server closes it).
+    /// The name of the SSE event that ends a record stream: a reader tells a complete
+    /// stream from a cut one by it, and an `EventSource` would otherwise reconnect
+    /// when the server closes the stream.
     pub const END_EVENT: &str = "end";
 
     /// Query keys of [`RECORDS`] and [`RECORDS_STREAM`].

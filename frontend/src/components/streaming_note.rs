@@ -10,9 +10,9 @@ pub fn StreamingNote() -> impl IntoView {
             <h2>"Streaming: gRPC-Web server stream vs REST Server-Sent Events"</h2>
             <p>
                 "Pick the stream workload to compare them: time to first message and messages per second "
-                "appear in the results. gRPC-Web streams are read through fetch; REST streams through the "
-                "browser's EventSource. Live streams are never HTTP-compressed, for either protocol: a "
-                "compressor would hold small messages back."
+                "appear in the results. Both are read through fetch and measured like any request. Live "
+                "streams are never HTTP-compressed, for either protocol: a compressor would hold small "
+                "messages back."
             </p>
             <p>
                 "Client streaming and bidirectional streaming cannot run over gRPC-Web in a browser: the "

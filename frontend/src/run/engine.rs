@@ -1,7 +1,7 @@
 //! The engine that drives a run: `concurrency` workers share one request counter,
 //! pace themselves to the target rate, and record each call as it completes. Stop
-//! aborts the workers, which drops their in-flight calls (each transport cancels its
-//! fetch or closes its event stream when dropped) and keeps what was measured.
+//! aborts the workers, which drops their in-flight calls (each transport aborts its
+//! fetch, a stream's included, when dropped) and keeps what was measured.
 
 use std::cell::Cell;
 use std::rc::Rc;

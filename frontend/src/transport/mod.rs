@@ -1,12 +1,14 @@
 //! Calling the backend: [`grpc_web`] (tonic-web-wasm-client, protobuf) and [`rest`]
-//! (gloo-net, JSON). Both take the same [`Call`] and report a [`CallOutcome`] measured
-//! the same way, so the UI treats them alike.
+//! (gloo-net, JSON; streams as Server-Sent Events, [`sse`]). Both take the same
+//! [`Call`] and report a [`CallOutcome`] measured the same way, over `fetch` alike, so
+//! the UI treats them alike.
 
 pub mod grpc_web;
 pub mod raw_codec;
 pub mod rest;
 pub mod server_status;
 pub mod sse;
+pub mod sse_parser;
 
 use std::rc::Rc;
 
@@ -187,7 +189,7 @@ impl CallOutcome {
 }
 
 /// Makes one call over `protocol`. Dropping the future cancels the call: its fetch is
-/// aborted, its event stream closed, so a stopped run sends and holds nothing more.
+/// aborted (a stream's too), so a stopped run sends and holds nothing more.
 pub async fn call(
     protocol: Protocol,
     origin: &str,

@@ -1,4 +1,5 @@
-//! REST calls through gloo-net, encoded and decoded with serde_json.
+//! REST calls through gloo-net, encoded and decoded with serde_json; a stream's
+//! event stream is read by [`super::sse`] from the same kind of fetch.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use lab_proto::contract::COMPRESSION_SWITCH;
@@ -63,14 +64,6 @@ pub(super) async fn body_of(response: &Response) -> Result<Vec<u8>, TransportErr
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
     let started_ms = now_ms();
-    if let Call::Stream {
-        params,
-        interval_ms,
-    } = call
-    {
-        let path = api::stream_url(params.shape, params.count, params.seed, *interval_ms);
-        return super::sse::stream(format!("{origin}{path}"), started_ms, options.verify).await;
-    }
     let (url, body) = match call {
         Call::Ping => (format!("{origin}{}", api::PING), None),
         Call::Fetch(params) => (records_url(origin, *params), None),
@@ -78,7 +71,13 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             let json = serde_json::to_string(&UploadBody { records }).expect("records serialize");
             (format!("{origin}{}", api::UPLOADS), Some(json))
         }
-        Call::Stream { .. } => unreachable!("streams are handled above"),
+        Call::Stream {
+            params,
+            interval_ms,
+        } => {
+            let path = api::stream_url(params.shape, params.count, params.seed, *interval_ms);
+            (format!("{origin}{path}"), None)
+        }
     };
     let mut outcome = CallOutcome::started(url.clone(), started_ms);
     outcome.encode_ms = now_ms() - started_ms;
@@ -107,11 +106,19 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             Err(err) => Err(err),
         },
     };
-    let body = match sent {
-        Ok(response) => body_of(&response).await,
-        Err(err) => Err(TransportError::Network(err.to_string())),
+    let response = match sent {
+        Ok(response) => response,
+        Err(err) => {
+            outcome.result = Err(TransportError::Network(err.to_string()));
+            return outcome;
+        }
     };
-    let body = match body {
+    if let Call::Stream { .. } = call {
+        // Read while `abort` lives: dropping this future mid-stream aborts the fetch.
+        outcome.result = super::sse::read(&response, &mut outcome, options.verify).await;
+        return outcome;
+    }
+    let body = match body_of(&response).await {
         Ok(body) => body,
         Err(err) => {
             outcome.result = Err(err);

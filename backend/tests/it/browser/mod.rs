@@ -51,6 +51,7 @@ in_each_browser! {
     the_stream_workload_compares_grpc_web_streams_with_sse => stream_workload();
     a_count_sweep_draws_each_point_exports_it_and_its_verdict_follows => count_sweep();
     compression_changes_the_size_verdict_of_a_sweep => compression_changes_the_size_verdict();
+    every_stream_of_both_protocols_has_its_network_timing => stream_timings();
 }
 
 /// A backend serving the built frontend and a browser of `kind`; `None` when the
@@ -529,6 +530,59 @@ async fn stream_workload(kind: BrowserKind) {
             first > 0.0 && first < total,
             "{protocol}: first {first} ms of {total} ms"
         );
+    }
+    assert_eq!(server.state.live_streams.current(), 0);
+    browser.close().await;
+}
+
+/// A "Both" stream run: every stream of either protocol is paired with its Resource
+/// Timing entry, so the export has its sizes on the wire and decoded, its time to
+/// first byte and its server time (REST streams are fetches read as they arrive, as
+/// gRPC-Web's are, and measured alike).
+async fn stream_timings(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
+    let total: u32 = 40;
+    let query = format!(
+        "protocol=both&workload=stream&shape=telemetry&count=20&total={total}&concurrency=4&interval=2"
+    );
+    run_lab(&browser, &server, &query).await;
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, f64::from(total / 2), "streams")
+            .await;
+    }
+    browser.wait_for_timings(u64::from(total)).await;
+    let csv = browser.exported_csv().await;
+    let protocols = csv.column("protocol");
+    for protocol in PROTOCOLS {
+        let rows: Vec<usize> = (0..protocols.len())
+            .filter(|&row| protocols[row] == protocol)
+            .collect();
+        assert_eq!(
+            rows.len(),
+            total as usize / 2,
+            "{}: {protocol} rows",
+            kind.name()
+        );
+        // Sizes are never 0; a time may round to 0 on loopback (Firefox gives whole ms).
+        for (column, least) in [
+            ("encoded_body", 1.0),
+            ("decoded_body", 1.0),
+            ("ttfb_ms", 0.0),
+            ("server_ms", 0.0),
+        ] {
+            let values = csv.numbers(column);
+            let missing: Vec<usize> = (rows.iter().copied())
+                .filter(|&row| values[row].is_none_or(|value| value < least))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{}: {protocol} streams without {column}: samples {missing:?}",
+                kind.name()
+            );
+        }
     }
     assert_eq!(server.state.live_streams.current(), 0);
     browser.close().await;
