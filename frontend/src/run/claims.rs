@@ -495,15 +495,24 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
     )
 }
 
+/// What Chromium adds to every response's body for its headers in `transferSize`,
+/// whatever the headers were (seen on every listener; Firefox reports real sizes).
+const CHROMIUM_HEADER_BYTES: f64 = 300.0;
+
 fn header_overhead(evidence: &Evidence<'_>) -> Claim {
     ratio_claim(
         "headers",
         "gRPC has less overhead per request (headers)",
         evidence,
         true,
-        "Not measured: the browser reported no transfer sizes (a cached response or an older browser).",
+        "Not measured: the browser reported no header sizes. Chromium counts a fixed 300 B of \
+         headers for every response (transfer size − body), whatever was sent; Firefox reports \
+         them. The page cannot see request headers at all.",
         |o| {
             let (g, r) = both(o.figures, |p| p.header_bytes)?;
+            if g == CHROMIUM_HEADER_BYTES && r == CHROMIUM_HEADER_BYTES {
+                return None; // a constant, not a measurement
+            }
             Some((
                 exact_ratio(g, r)?,
                 format!(
@@ -657,6 +666,29 @@ mod tests {
         );
         assert_eq!(claims[4].verdict, Verdict::NotMeasured, "not a stream");
         assert!(claims[4].summary.contains("bidirectional"));
+    }
+
+    #[test]
+    fn chromium_s_constant_header_count_is_not_a_measurement() {
+        let mut points = [(100, point(0.4, 0.8))];
+        for protocol in &mut points[0].1.protocols {
+            protocol.header_bytes = Some(300.0);
+        }
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: None,
+            history: &[],
+        };
+        let claim = &check(&evidence)[5];
+        assert_eq!(claim.verdict, Verdict::NotMeasured, "{claim:?}");
+        assert!(claim.summary.contains("fixed 300 B"));
+        points[0].1.protocols[0].header_bytes = Some(150.0);
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: None,
+            history: &[],
+        };
+        assert_eq!(check(&evidence)[5].verdict, Verdict::Holds);
     }
 
     #[test]

@@ -159,7 +159,27 @@ pub(super) async fn count_sweep(kind: BrowserKind) {
         Some("not-measured"),
         "{name}: both protocols ran"
     );
+    if kind == BrowserKind::Chromium {
+        photograph(&browser).await;
+    }
     browser.close().await;
+}
+
+/// The sweep's panel and the claims, photographed for the README
+/// (`target/screenshots/lab-sweep.png`, `lab-claims.png`).
+async fn photograph(browser: &Browser) {
+    browser
+        .client
+        .set_window_size(1400, 1600)
+        .await
+        .expect("resize the window");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (testid, file) in [("sweep", "lab-sweep.png"), ("claims", "lab-claims.png")] {
+        let element = browser.wait_for(&format!("[data-testid={testid}]")).await;
+        let shot = element.screenshot().await.expect("screenshot");
+        std::fs::write(dir.join(file), shot).unwrap();
+    }
 }
 
 /// Two sweeps of the same text-heavy records, compression off and on: the size verdict
