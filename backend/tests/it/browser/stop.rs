@@ -1,6 +1,6 @@
 //! Stop ends every request of a run (issue 10, part 1): for each protocol and each
 //! workload, a run stopped midway leaves no stream open on the backend within 2 s,
-//! sends nothing more, and the page keeps what it measured.
+//! sends nothing more, and the page keeps what it measured. Stop ends a sweep too.
 //!
 //! What the backend still receives is read from `GET /api/v1/status` (live streams,
 //! requests per route), as a user could check it, not from the test server's memory.
@@ -21,6 +21,49 @@ in_each_browser! {
     ends_rest_fetches => stop_ends_everything("rest", "fetch");
     ends_rest_uploads => stop_ends_everything("rest", "upload");
     ends_rest_streams => stop_ends_everything("rest", "stream");
+    ends_a_sweep_midway_through_a_point => stop_ends_a_sweep();
+}
+
+/// Stop in the middle of a sweep's point ends the sweep: the point in flight is not
+/// one of its points, no further point starts, the backend goes quiet.
+async fn stop_ends_a_sweep(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
+    let what = format!("{} sweep", kind.name());
+    let url = server.url(
+        "/?protocol=both&workload=fetch&count=20&concurrency=4\
+         &sweep=concurrency&values=1,4&per=50000&warmup=0",
+    );
+    browser.goto(&url).await;
+    browser
+        .click("[data-testid=run-sweep]:not([disabled])")
+        .await;
+    wait_for_requests(&browser, "grpc-web", 20.0).await;
+    browser.click("[data-testid=stop]:not([disabled])").await;
+    browser
+        .wait_for("[data-testid=sweep-progress][data-phase=stopped]")
+        .await;
+    let mut last = status(&server).await;
+    tokio::time::sleep(QUIET_FOR).await;
+    let mut later = status(&server).await;
+    for counts in [&mut last.requests, &mut later.requests] {
+        counts.remove(rest::STATUS);
+    }
+    assert_eq!(later.requests, last.requests, "{what}: requests after Stop");
+    let progress = browser.text_of("[data-testid=sweep-progress]").await;
+    assert_eq!(progress, "Sweep stopped after 0 of 2 points", "{what}");
+    assert!(
+        browser
+            .attributes("[data-testid=sweep-point]", "data-x")
+            .await
+            .is_empty(),
+        "{what}: the unfinished point is not drawn"
+    );
+    browser
+        .wait_for("[data-testid=run-sweep]:not([disabled])")
+        .await;
+    browser.close().await;
 }
 
 /// How long the backend may still hold a stream of the page after Stop.
