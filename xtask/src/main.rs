@@ -53,6 +53,9 @@ enum Task {
     Dev,
     /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
     Bench,
+    /// The lab's client next to a bare fetch loop in headless Chromium, against the
+    /// release backend: the table for docs/client-overhead.md.
+    BenchClient,
     /// Mixed load with streams on the release backend for N minutes (loopback only),
     /// memory and latency printed every minute.
     Soak {
@@ -179,6 +182,33 @@ fn run(task: Task) -> Result<(), Failure> {
             outcome
         }
         Task::Bench => bench::run(&root),
+        Task::BenchClient => {
+            let tools = bootstrap::web_tools(&root)?;
+            let browsers = bootstrap::browsers()?;
+            let dist = frontend_build::release(&root, &tools)?;
+            command::cargo(&root)
+                .args(["build", "--release", "--package", "lab-backend"])
+                .run_to_end()?;
+            let table = root.join("target/bench/client-overhead.md");
+            std::fs::create_dir_all(root.join("target/bench"))
+                .map_err(|err| Failure(format!("cannot create target/bench: {err}")))?;
+            command::cargo(&root)
+                .args(["test", "--package", "lab-backend", "--test", "it"])
+                .args(["--", "--ignored", "--exact"])
+                .args([
+                    "browser::client_overhead::measure_client_overhead",
+                    "--nocapture",
+                ])
+                .env("LAB_DIST_DIR", &dist)
+                .env("LAB_CHROME", &browsers.chrome)
+                .env("LAB_CHROMEDRIVER", &browsers.chromedriver)
+                .env("LAB_REQUIRE_BROWSERS", "1")
+                .env("LAB_BENCH_BACKEND", root.join("target/release/lab-backend"))
+                .env("LAB_BENCH_WRITE", &table)
+                .run_to_end()?;
+            println!("bench-client: the table is in {}", table.display());
+            Ok(())
+        }
         Task::Soak { minutes } => command::cargo(&root)
             .args([
                 "test",

@@ -22,6 +22,7 @@ extern "C" {
 pub struct AbortGuard {
     ctrl: AbortController,
     timeout: Option<(JsValue, Closure<dyn FnMut()>)>,
+    armed: bool,
 }
 
 impl AbortGuard {
@@ -29,6 +30,7 @@ impl AbortGuard {
         Ok(AbortGuard {
             ctrl: AbortController::new().map_err(Error::js_error)?,
             timeout: None,
+            armed: true,
         })
     }
 
@@ -51,9 +53,23 @@ impl AbortGuard {
     }
 }
 
+impl AbortGuard {
+    // PATCH (grpc-web-vs-rest-lab): see `body_stream.rs`.
+    /// Lets the fetch go unaborted (it has been read to its end): clears the timeout
+    /// only.
+    pub fn disarm(mut self) {
+        if let Some((id, _)) = self.timeout.take() {
+            clear_timeout(id);
+        }
+        self.armed = false;
+    }
+}
+
 impl Drop for AbortGuard {
     fn drop(&mut self) {
-        self.ctrl.abort();
+        if self.armed {
+            self.ctrl.abort();
+        }
 
         if let Some((id, _)) = self.timeout.take() {
             clear_timeout(id);

@@ -10,7 +10,6 @@ use http::{HeaderMap, HeaderValue, header::HeaderName};
 use http_body::Body;
 use httparse::{EMPTY_HEADER, Status};
 use pin_project::pin_project;
-use wasm_bindgen::JsCast;
 use web_sys::ReadableStream;
 
 use crate::{Error, abort_guard::AbortGuard, body_stream::BodyStream, content_type::Encoding};
@@ -122,11 +121,8 @@ impl ResponseBody {
         content_type: &str,
         abort: AbortGuard,
     ) -> Result<Self, Error> {
-        let body_stream =
-            wasm_streams::ReadableStream::from_raw(body_stream.unchecked_into()).into_stream();
-
         Ok(Self {
-            body_stream: BodyStream::new(body_stream, abort),
+            body_stream: BodyStream::new(body_stream, abort)?,
             buf: EncodedBytes::new(content_type)?,
             incomplete_data: BytesMut::new(),
             data: None,

@@ -35,6 +35,7 @@ macro_rules! in_each_browser {
     };
 }
 
+mod client_overhead;
 mod http_versions;
 mod max_size;
 mod networks;
