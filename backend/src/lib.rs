@@ -16,6 +16,7 @@ pub mod api_error;
 pub mod certificate;
 pub mod compression;
 pub mod grpc;
+pub mod http3;
 pub mod link;
 pub mod listener;
 pub mod record_stream;

@@ -1,15 +1,16 @@
-//! The lab's listeners: the plain one (HTTP/1.1 and h2c, the baseline) and two over
+//! The lab's listeners: the plain one (HTTP/1.1 and h2c, the baseline), two over
 //! TLS, one whose ALPN offers only `http/1.1` and one offering `h2` and `http/1.1`, so
-//! a browser can be made to speak either version. Each has the URL a client opens and
-//! counts of its connections, reported by `GET /api/v1/status` (the page shows how
-//! many connections a run opened).
+//! a browser can be made to speak either version, and one over QUIC (UDP) serving
+//! HTTP/3 ([`crate::http3`]). Each has the URL a client opens and counts of its
+//! connections, reported by `GET /api/v1/status` (the page shows how many connections
+//! a run opened).
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use lab_proto::contract::network;
+use lab_proto::contract::{listener as names, network};
 use serde::{Deserialize, Serialize};
 
 use crate::link::Link;
@@ -17,6 +18,8 @@ use crate::link::Link;
 /// ALPN ids (RFC 7301).
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
 pub const ALPN_H2: &[u8] = b"h2";
+/// HTTP/3 over QUIC (RFC 9114).
+pub const ALPN_H3: &[u8] = b"h3";
 
 /// Which HTTP versions a listener offers, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -27,34 +30,43 @@ pub enum ListenerKind {
     TlsHttp1,
     /// TLS offering `h2`, then `http/1.1`: a browser speaks HTTP/2.
     TlsH2,
+    /// QUIC (UDP) offering `h3`: HTTP/3.
+    QuicH3,
 }
 
 impl ListenerKind {
-    pub const ALL: [ListenerKind; 3] = [Self::Plain, Self::TlsHttp1, Self::TlsH2];
+    pub const ALL: [ListenerKind; 4] = [Self::Plain, Self::TlsHttp1, Self::TlsH2, Self::QuicH3];
 
     /// The name in `/api/v1/status`.
     pub fn name(self) -> &'static str {
         match self {
-            Self::Plain => "plain",
-            Self::TlsHttp1 => "tls-http1",
-            Self::TlsH2 => "tls-h2",
+            Self::Plain => names::PLAIN,
+            Self::TlsHttp1 => names::TLS_HTTP1,
+            Self::TlsH2 => names::TLS_H2,
+            Self::QuicH3 => names::QUIC_H3,
         }
     }
 
     pub fn scheme(self) -> &'static str {
         match self {
             Self::Plain => "http",
-            Self::TlsHttp1 | Self::TlsH2 => "https",
+            Self::TlsHttp1 | Self::TlsH2 | Self::QuicH3 => "https",
         }
     }
 
-    /// The ALPN ids offered in the TLS handshake, most preferred first; `None` for
-    /// the plain listener (no handshake).
+    /// Whether it listens on UDP (QUIC) rather than TCP.
+    pub fn is_quic(self) -> bool {
+        self == Self::QuicH3
+    }
+
+    /// The ALPN ids offered in the TLS handshake (QUIC's included), most preferred
+    /// first; `None` for the plain listener (no handshake).
     pub fn alpn(self) -> Option<&'static [&'static [u8]]> {
         match self {
             Self::Plain => None,
             Self::TlsHttp1 => Some(&[ALPN_HTTP1]),
             Self::TlsH2 => Some(&[ALPN_H2, ALPN_HTTP1]),
+            Self::QuicH3 => Some(&[ALPN_H3]),
         }
     }
 
@@ -65,6 +77,7 @@ impl ListenerKind {
             Self::Plain => &["http/1.1", "h2c"],
             Self::TlsHttp1 => &["http/1.1"],
             Self::TlsH2 => &["h2", "http/1.1"],
+            Self::QuicH3 => &["h3"],
         }
     }
 
@@ -74,6 +87,7 @@ impl ListenerKind {
             Self::Plain => ("--addr", "LAB_ADDR"),
             Self::TlsHttp1 => ("--tls-http1-addr", "LAB_TLS_HTTP1_ADDR"),
             Self::TlsH2 => ("--tls-h2-addr", "LAB_TLS_H2_ADDR"),
+            Self::QuicH3 => ("--h3-addr", "LAB_H3_ADDR"),
         }
     }
 }
@@ -84,6 +98,7 @@ impl fmt::Display for ListenerKind {
             Self::Plain => "HTTP/1.1 and h2c",
             Self::TlsHttp1 => "HTTP/1.1 over TLS",
             Self::TlsH2 => "HTTP/2 over TLS",
+            Self::QuicH3 => "HTTP/3 over QUIC",
         })
     }
 }
@@ -166,7 +181,9 @@ impl ListenerInfo {
     }
 
     /// The URL a client opens: scheme and address as bound, no path
-    /// (`https://127.0.0.1:8444`, `http://[::1]:8080`).
+    /// (`https://127.0.0.1:8444`, `http://[::1]:8080`). The QUIC listener's is an
+    /// `https://` origin like the TCP ones (on its UDP port: by default `tls-h2`'s
+    /// number, so the same origin).
     pub fn url(&self) -> String {
         format!("{}://{}", self.kind.scheme(), self.addr)
     }
@@ -207,7 +224,7 @@ pub struct NetworkStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListenerStatus {
-    /// `plain`, `tls-http1` or `tls-h2`.
+    /// `plain`, `tls-http1`, `tls-h2` or `quic-h3` (`lab_proto::contract::listener`).
     pub name: String,
     /// What a client opens, e.g. `https://127.0.0.1:8444` (the host as bound).
     pub url: String,
@@ -265,6 +282,7 @@ mod tests {
         assert_eq!(ListenerKind::TlsHttp1.alpn().unwrap(), [ALPN_HTTP1]);
         assert_eq!(ListenerKind::TlsH2.alpn().unwrap(), [ALPN_H2, ALPN_HTTP1]);
         assert_eq!(ListenerKind::Plain.alpn(), None);
+        assert_eq!(ListenerKind::QuicH3.alpn().unwrap(), [ALPN_H3]);
     }
 
     #[test]

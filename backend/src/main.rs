@@ -1,6 +1,7 @@
-//! `lab-backend`: serves the lab (UI, REST, gRPC-Web, native gRPC) on a plain listener
-//! and two TLS ones (HTTP/1.1 only; HTTP/2), and says on stdout where they are and how
-//! to get a browser to accept the certificate.
+//! `lab-backend`: serves the lab (UI, REST, gRPC-Web, native gRPC) on a plain listener,
+//! two TLS ones (HTTP/1.1 only; HTTP/2) and a QUIC one (HTTP/3), and says on stdout
+//! where they are and how to get a browser to accept the certificate (and to speak
+//! HTTP/3).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,7 +33,15 @@ struct Cli {
     /// Address of the TLS listener that offers HTTP/2 (ALPN `h2`, then `http/1.1`).
     #[arg(long, env = "LAB_TLS_H2_ADDR", default_value = "127.0.0.1:8444")]
     tls_h2_addr: SocketAddr,
-    /// Serve the plain listener only.
+    /// Address (UDP) of the QUIC listener serving HTTP/3 (ALPN `h3`), which the HTTP/2
+    /// listener advertises in `Alt-Svc`. Default: --tls-h2-addr's, the same port
+    /// number over UDP (TCP and UDP ports do not clash), so the same origin.
+    #[arg(long, env = "LAB_H3_ADDR")]
+    h3_addr: Option<SocketAddr>,
+    /// Serve no HTTP/3 (QUIC) listener, and advertise none.
+    #[arg(long, env = "LAB_NO_H3")]
+    no_h3: bool,
+    /// Serve the plain listener only (no TLS, so no HTTP/3 either).
     #[arg(long, env = "LAB_NO_TLS")]
     no_tls: bool,
     /// Where the generated certificate is saved and found again.
@@ -90,6 +99,10 @@ impl Cli {
         if !self.no_tls {
             listeners.push((ListenerKind::TlsHttp1, self.tls_http1_addr));
             listeners.push((ListenerKind::TlsH2, self.tls_h2_addr));
+            if !self.no_h3 {
+                let addr = self.h3_addr.unwrap_or(self.tls_h2_addr);
+                listeners.push((ListenerKind::QuicH3, addr));
+            }
         }
         listeners
     }
@@ -228,6 +241,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 })?;
         listeners.push(listener);
     }
+    advertise_h3(&mut listeners);
     announce(&listeners, certificate.as_ref());
 
     let mut config = Config::new(cli.static_dir);
@@ -247,6 +261,25 @@ async fn run(cli: Cli) -> Result<(), String> {
         .map_err(|err| err.to_string())
 }
 
+/// Each network's HTTP/2 listener advertises that network's HTTP/3 one (`Alt-Svc`).
+fn advertise_h3(listeners: &mut [BoundListener]) {
+    let quic: Vec<(String, u16)> = listeners
+        .iter()
+        .map(BoundListener::info)
+        .filter(|info| info.kind == ListenerKind::QuicH3)
+        .map(|info| (info.network().to_owned(), info.addr.port()))
+        .collect();
+    for listener in listeners.iter_mut() {
+        let info = listener.info();
+        if info.kind != ListenerKind::TlsH2 {
+            continue;
+        }
+        if let Some(&(_, port)) = quic.iter().find(|(network, _)| network == info.network()) {
+            listener.advertise_h3(port);
+        }
+    }
+}
+
 /// Says on stdout where each listener is, and how a browser can accept the
 /// certificate. The first line is what scripts read ("The lab is at http://ADDR/").
 fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
@@ -254,6 +287,12 @@ fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
         let info = listener.info();
         match info.kind {
             ListenerKind::Plain => println!("The lab is at {}/", info.url()),
+            ListenerKind::QuicH3 => println!(
+                "{} at {}/ (UDP port {}; advertised by the HTTP/2 listener's Alt-Svc)",
+                info.kind,
+                info.url(),
+                info.addr.port()
+            ),
             kind => println!("{kind} at {}/", info.url()),
         }
     }
@@ -284,5 +323,33 @@ fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
              (Chromium: Advanced, Proceed; Firefox: Advanced, Accept the Risk), or start \
              Chromium with --ignore-certificate-errors-spki-list={pin} --user-data-dir=<a new directory>"
         );
+        if let Some(command) = chromium_h3_command(listeners, pin) {
+            println!(
+                "HTTP/3: browsers use QUIC only with a certificate they trust; to make \
+                 Chromium speak HTTP/3 to the lab's QUIC listeners, start it with"
+            );
+            println!("  {command}");
+        }
     }
+}
+
+/// The Chromium command line that speaks HTTP/3 to every QUIC listener (forced, with
+/// the certificate trusted by its pin) and opens the loopback one; `None` without one.
+fn chromium_h3_command(listeners: &[BoundListener], pin: &str) -> Option<String> {
+    let quic: Vec<_> = listeners
+        .iter()
+        .map(BoundListener::info)
+        .filter(|info| info.kind == ListenerKind::QuicH3)
+        .collect();
+    let first = quic
+        .iter()
+        .find(|info| info.link.is_none())
+        .or(quic.first())?;
+    let origins: Vec<String> = quic.iter().map(|info| info.addr.to_string()).collect();
+    Some(format!(
+        "chromium --user-data-dir=$(mktemp -d) --origin-to-force-quic-on={} \
+         --ignore-certificate-errors-spki-list={pin} {}/",
+        origins.join(","),
+        first.url()
+    ))
 }

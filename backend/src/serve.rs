@@ -1,6 +1,6 @@
 //! Binding and serving: the lab's listeners ([`ListenerKind`]: plain HTTP/1.1 + h2c,
-//! and TLS offering `http/1.1` or `h2`), all serving the same router from one accept
-//! loop each. Every connection is served by hyper with the lab's limits and timeouts
+//! TLS offering `http/1.1` or `h2`, and QUIC offering `h3`, served by
+//! [`crate::http3`]), all serving the same router from one accept loop each. Every connection is served by hyper with the lab's limits and timeouts
 //! ([`ConnectionLimits`]): a cap on open connections per listener, a TLS handshake
 //! deadline, an idle timeout, and a graceful drain on Ctrl-C and SIGTERM. Connections
 //! are tuned for small exchanges ([`Connection`]). On a listener with a link, each
@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use futures_util::FutureExt as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -24,8 +25,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::certificate::Certificate;
+use crate::http3::{self, QuicListener};
 use crate::link::Link;
 use crate::listener::{ALPN_H2, ListenerInfo, ListenerKind};
 
@@ -38,7 +41,8 @@ pub struct ConnectionLimits {
     /// How long an HTTP/1.1 client may take to send a request head (this also closes
     /// idle keep-alive connections); a slower client (e.g. slowloris) is disconnected.
     pub header_read_timeout: Duration,
-    /// Requests in flight on one HTTP/2 connection; more are refused by HTTP/2 itself.
+    /// Requests in flight on one HTTP/2 or HTTP/3 connection; more are refused by
+    /// HTTP/2 itself (QUIC: the client may not open more streams).
     pub max_streams_per_connection: u32,
     /// Connections open at once on each listener; a connection beyond it is closed
     /// right after accept (counted in the listener's `connectionsRefused`).
@@ -70,18 +74,29 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// A bound listener: its socket, its TLS acceptor (none for the plain one) and what
-/// the rest of the backend sees of it.
+/// A bound listener: its socket (TCP with its TLS acceptor, none for the plain one;
+/// or a QUIC endpoint) and what the rest of the backend sees of it.
 pub struct BoundListener {
-    tcp: TcpListener,
-    tls: Option<TlsAcceptor>,
+    socket: Socket,
     info: ListenerInfo,
+    /// `Alt-Svc` added to every response (the tls-h2 listener's: its network's QUIC
+    /// listener).
+    alt_svc: Option<HeaderValue>,
+}
+
+enum Socket {
+    Tcp {
+        tcp: TcpListener,
+        tls: Option<TlsAcceptor>,
+    },
+    Quic(QuicListener),
 }
 
 impl BoundListener {
-    /// Binds a listener of `kind` on `addr`, turning "address in use" into a message
-    /// that says what to do. TLS listeners present `certificate`; with a `link`, every
-    /// connection passes through it, below TLS.
+    /// Binds a listener of `kind` on `addr` (UDP for QUIC, else TCP), turning
+    /// "address in use" into a message that says what to do. TLS and QUIC listeners
+    /// present `certificate`; with a `link`, every connection (QUIC: every datagram)
+    /// passes through it, below TLS.
     ///
     /// # Panics
     /// If `kind` needs TLS and there is no certificate.
@@ -91,34 +106,64 @@ impl BoundListener {
         certificate: Option<&Certificate>,
         link: Option<Link>,
     ) -> io::Result<Self> {
-        let tcp = TcpListener::bind(addr).await.map_err(|err| {
+        let explain = |err: io::Error| {
             let (flag, env) = kind.addr_option();
+            let protocol = if kind.is_quic() { "UDP " } else { "" };
             match err.kind() {
                 io::ErrorKind::AddrInUse => io::Error::new(
                     err.kind(),
                     format!(
-                        "{addr} is already in use: pick another address with \
+                        "{protocol}{addr} is already in use: pick another address with \
                          {flag} 127.0.0.1:<port> (or {env}){}",
-                        if kind == ListenerKind::Plain {
-                            ""
-                        } else {
-                            ", or pass --no-tls"
+                        match kind {
+                            ListenerKind::Plain => "",
+                            ListenerKind::QuicH3 => ", or pass --no-h3",
+                            _ => ", or pass --no-tls",
                         }
                     ),
                 ),
-                _ => io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}")),
+                _ => io::Error::new(
+                    err.kind(),
+                    format!("cannot listen on {protocol}{addr}: {err}"),
+                ),
             }
-        })?;
+        };
+        if kind.is_quic() {
+            let certificate = certificate.expect("a QUIC listener needs a certificate");
+            let quic = QuicListener::bind(addr, certificate, link.as_ref()).map_err(explain)?;
+            let info = ListenerInfo::new(kind, quic.local_addr()?, link);
+            return Ok(Self {
+                socket: Socket::Quic(quic),
+                info,
+                alt_svc: None,
+            });
+        }
+        let tcp = TcpListener::bind(addr).await.map_err(explain)?;
         let tls = kind.alpn().map(|alpn| {
             let certificate = certificate.expect("a TLS listener needs a certificate");
             TlsAcceptor::from(certificate.server_config(alpn))
         });
         let info = ListenerInfo::new(kind, tcp.local_addr()?, link);
-        Ok(Self { tcp, tls, info })
+        Ok(Self {
+            socket: Socket::Tcp { tcp, tls },
+            info,
+            alt_svc: None,
+        })
     }
 
     pub fn info(&self) -> &ListenerInfo {
         &self.info
+    }
+
+    /// Advertises an HTTP/3 listener (on UDP `port` of the same host) in an `Alt-Svc`
+    /// header on every response of this one.
+    pub fn advertise_h3(&mut self, port: u16) {
+        self.alt_svc = Some(http3::alt_svc(port));
+    }
+
+    /// The `Alt-Svc` this listener's responses carry, if any.
+    pub fn alt_svc(&self) -> Option<&HeaderValue> {
+        self.alt_svc.as_ref()
     }
 }
 
@@ -175,21 +220,42 @@ pub async fn serve(
 
 /// Accepts connections on `listener` until `shutdown`, each served on its own task.
 async fn accept_loop(
-    mut listener: BoundListener,
+    listener: BoundListener,
     app: &Router,
     builders: &Arc<Builders>,
     limits: &ConnectionLimits,
     stop: &watch::Sender<()>,
     mut shutdown: impl Future<Output = ()> + Unpin,
 ) {
-    let name = listener.info.kind.name();
+    let BoundListener {
+        socket,
+        info,
+        alt_svc,
+    } = listener;
+    // This listener's router: the shared one, with its `Alt-Svc` if it has one (one
+    // more service around it, built once).
+    let app = match alt_svc {
+        None => app.clone(),
+        Some(value) => Router::new().fallback_service(
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(header::ALT_SVC, value))
+                .service(app.clone()),
+        ),
+    };
+    let (mut tcp, tls) = match socket {
+        Socket::Tcp { tcp, tls } => (tcp, tls),
+        Socket::Quic(quic) => {
+            return http3::accept_loop(quic, &info, &app, limits, stop, shutdown).await;
+        }
+    };
+    let name = info.kind.name();
     loop {
         // axum's accept: retries after errors such as "too many open files".
         let (tcp, peer) = tokio::select! {
-            accepted = axum::serve::Listener::accept(&mut listener.tcp) => accepted,
+            accepted = axum::serve::Listener::accept(&mut tcp) => accepted,
             () = &mut shutdown => break,
         };
-        let Some(open) = listener.info.counts.admit(limits.max_connections) else {
+        let Some(open) = info.counts.admit(limits.max_connections) else {
             // Dropping the socket closes it.
             tracing::warn!(
                 "{name}: {} connections open, the maximum: closed the one from {peer}",
@@ -203,8 +269,8 @@ async fn accept_loop(
         }
         let service = TowerToHyperService::new(app.clone());
         let builders = builders.clone();
-        let tls = listener.tls.clone();
-        let link = listener.info.link.clone();
+        let tls = tls.clone();
+        let link = info.link.clone();
         let stop = stop.subscribe();
         let limits = limits.clone();
         let peer = Peer {

@@ -103,6 +103,22 @@ pub mod grpc {
     pub const SERVER_STREAMING: [&str; 1] = [STREAM];
 }
 
+/// The names of the backend's listeners in `GET /api/v1/status` (the page's `http=`
+/// URL key spells the TCP ones): one of each per offered network.
+pub mod listener {
+    /// Cleartext: HTTP/1.1, and HTTP/2 by prior knowledge (h2c).
+    pub const PLAIN: &str = "plain";
+    /// TLS whose ALPN offers only `http/1.1`.
+    pub const TLS_HTTP1: &str = "tls-http1";
+    /// TLS whose ALPN offers `h2`, then `http/1.1`; its responses advertise the
+    /// network's QUIC listener in `Alt-Svc`.
+    pub const TLS_H2: &str = "tls-h2";
+    /// QUIC (UDP), ALPN `h3`: HTTP/3, on the same port number as `tls-h2` by default,
+    /// so its URL is `tls-h2`'s origin (a browser reaches it through `Alt-Svc` or
+    /// Chromium's `--origin-to-force-quic-on`).
+    pub const QUIC_H3: &str = "quic-h3";
+}
+
 /// The names of the emulated networks a listener may put under its connections
 /// (`/api/v1/status` names each listener's, and the page's `net=` URL key spells it).
 /// Their round trips and bandwidths are the backend's (`link::profile`).

@@ -16,9 +16,13 @@
 //! window). A connection's pump ends when the server closes its side (after
 //! delivering what is in flight) or when the client is gone.
 //!
-//! Packet loss is not modelled. The profiles are in [`profile`]; the design, and how
-//! the page chooses a network per run, in docs/network-profiles.md.
+//! A QUIC listener's link carries datagrams instead ([`datagram`]): the same
+//! bandwidth and delay line per direction, a full queue dropping datagrams, and the
+//! profile's `loss` (QUIC only: a TCP connection's byte stream cannot lose bytes
+//! here). The profiles are in [`profile`]; the design, and how the page chooses a
+//! network per run, in docs/network-profiles.md.
 
+pub mod datagram;
 pub mod profile;
 pub mod timing;
 
@@ -133,6 +137,15 @@ impl Link {
         self.shared.connections.load(Ordering::Relaxed)
     }
 
+    /// Carries every datagram of a QUIC listener's socket over the link (see
+    /// [`datagram`]): returns the socket quinn is to use.
+    pub fn carry_datagrams(
+        &self,
+        udp: Arc<dyn quinn::AsyncUdpSocket>,
+    ) -> Arc<dyn quinn::AsyncUdpSocket> {
+        datagram::carry(self.shared.clone(), udp)
+    }
+
     /// Carries the accepted connection `client` over the link: returns the server's
     /// end. A task pumps the bytes until the server's end is closed (and what it
     /// wrote has been delivered) or the client is gone.
@@ -228,6 +241,7 @@ mod tests {
             rtt: Duration::from_millis(rtt_ms),
             down: down.map(Bandwidth::bits_per_second),
             up: None,
+            loss_per_million: 0,
         })
     }
 

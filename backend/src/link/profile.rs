@@ -1,5 +1,5 @@
 //! Network profiles: named round-trip times and bandwidths with their sources, and
-//! custom ones (`rtt=100ms,down=8mbit,up=1mbit`), parsed from `--link`.
+//! custom ones (`rtt=100ms,down=8mbit,up=1mbit[,loss=1%]`), parsed from `--link`.
 
 use std::fmt;
 use std::time::Duration;
@@ -40,6 +40,11 @@ pub struct LinkProfile {
     pub down: Option<Bandwidth>,
     /// Client to server.
     pub up: Option<Bandwidth>,
+    /// Datagrams dropped, per million, each way: QUIC's only (its listener's link
+    /// drops them for real and QUIC recovers); a TCP connection's bytes are never
+    /// lost here (the link carries a byte stream, below which the kernel's TCP has
+    /// already recovered any loss). 0 in every preset.
+    pub loss_per_million: u32,
 }
 
 /// A named profile and where its numbers come from.
@@ -98,9 +103,9 @@ pub const LOOPBACK: &str = network::LOOPBACK;
 pub enum ProfileError {
     #[error("unknown link profile {0:?}: use loopback, {presets}, or rtt=<ms>ms,down=<n>mbit,up=<n>kbit", presets = preset_names())]
     Unknown(String),
-    #[error("{0:?} is not key=value (rtt, down or up)")]
+    #[error("{0:?} is not key=value (rtt, down, up or loss)")]
     NotKeyValue(String),
-    #[error("unknown link setting {0:?}: rtt, down or up")]
+    #[error("unknown link setting {0:?}: rtt, down, up or loss")]
     UnknownKey(String),
     #[error("{key} is given twice")]
     Repeated { key: String },
@@ -110,6 +115,8 @@ pub enum ProfileError {
         "{key} {value:?}: a bandwidth above 0 such as 8mbit, 750kbit or 1gbit (bits per second)"
     )]
     Bandwidth { key: String, value: String },
+    #[error("loss {0:?}: a percentage of datagrams from 0 to 50, such as 1% or 0.5%")]
+    Loss(String),
     #[error("a custom link needs rtt=…")]
     NoRtt,
 }
@@ -120,7 +127,8 @@ fn preset_names() -> String {
 
 impl LinkProfile {
     /// Parses `--link`: `loopback` (no link: `None`), a preset's name, or custom
-    /// `rtt=…[,down=…][,up=…]` (a direction left out is not limited).
+    /// `rtt=…[,down=…][,up=…][,loss=…%]` (a direction left out is not limited; no
+    /// loss unless given).
     pub fn parse(text: &str) -> Result<Option<Self>, ProfileError> {
         let text = text.trim();
         if text == LOOPBACK {
@@ -132,12 +140,13 @@ impl LinkProfile {
                 rtt: Duration::from_micros(preset.rtt_micros),
                 down: Some(Bandwidth::bits_per_second(preset.down_bits)),
                 up: Some(Bandwidth::bits_per_second(preset.up_bits)),
+                loss_per_million: 0,
             }));
         }
         if !text.contains('=') {
             return Err(ProfileError::Unknown(text.to_owned()));
         }
-        let (mut rtt, mut down, mut up) = (None, None, None);
+        let (mut rtt, mut down, mut up, mut loss) = (None, None, None, None);
         for setting in text.split(',') {
             let (key, value) = setting
                 .split_once('=')
@@ -160,6 +169,11 @@ impl LinkProfile {
                     let slot = if key == "down" { &mut down } else { &mut up };
                     slot.replace(parsed).map_or(Ok(()), |_| Err(repeated()))?;
                 }
+                "loss" => {
+                    let parsed =
+                        parse_loss(value).ok_or_else(|| ProfileError::Loss(value.to_owned()))?;
+                    loss.replace(parsed).map_or(Ok(()), |_| Err(repeated()))?;
+                }
                 _ => return Err(ProfileError::UnknownKey(key.to_owned())),
             }
         }
@@ -168,6 +182,7 @@ impl LinkProfile {
             rtt: rtt.ok_or(ProfileError::NoRtt)?,
             down,
             up,
+            loss_per_million: loss.unwrap_or(0),
         }))
     }
 }
@@ -178,8 +193,12 @@ impl LinkProfile {
         let unlimited = |bandwidth: Option<Bandwidth>| {
             bandwidth.map_or_else(|| "unlimited".to_owned(), |b| b.to_string())
         };
+        let loss = match self.loss_per_million {
+            0 => String::new(),
+            per_million => format!(", loss={}%", f64::from(per_million) / 1e4),
+        };
         format!(
-            "rtt={}ms, down={}, up={}",
+            "rtt={}ms, down={}, up={}{loss}",
             self.rtt.as_secs_f64() * 1e3,
             unlimited(self.down),
             unlimited(self.up)
@@ -205,6 +224,17 @@ fn parse_duration(text: &str) -> Option<Duration> {
     // At most a minute: beyond that every timeout of the lab fires first.
     (seconds.is_finite() && (0.0..=60.0).contains(&seconds))
         .then(|| Duration::from_secs_f64(seconds))
+}
+
+/// A loss percentage (`1%`, `0.5`), as datagrams per million; at most 50%.
+fn parse_loss(text: &str) -> Option<u32> {
+    let percent = text
+        .strip_suffix('%')
+        .unwrap_or(text)
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    (percent.is_finite() && (0.0..=50.0).contains(&percent)).then(|| (percent * 1e4).round() as u32)
 }
 
 fn parse_bandwidth(text: &str) -> Option<Bandwidth> {
@@ -264,10 +294,23 @@ mod tests {
             Some(Bandwidth::bits_per_second(1_500_000_000))
         );
         assert_eq!(profile.up, None, "a direction left out is not limited");
+        assert_eq!(profile.loss_per_million, 0, "no loss unless given");
         assert_eq!(
             profile.to_string(),
             "custom: rtt=250ms, down=1500mbit, up=unlimited"
         );
+    }
+
+    #[test]
+    fn loss_is_a_percentage_of_datagrams() {
+        let profile = custom("rtt=100ms,loss=1.5%");
+        assert_eq!(profile.loss_per_million, 15_000);
+        assert_eq!(
+            profile.numbers(),
+            "rtt=100ms, down=unlimited, up=unlimited, loss=1.5%"
+        );
+        assert_eq!(custom("rtt=100ms,loss=2").loss_per_million, 20_000);
+        assert_eq!(custom("lighthouse-mobile").loss_per_million, 0);
     }
 
     #[test]
@@ -296,9 +339,17 @@ mod tests {
         assert_eq!(err("down=8mbit"), "a custom link needs rtt=…");
         assert_eq!(err("rtt=1ms,rtt=2ms"), "rtt is given twice");
         assert_eq!(
-            err("rtt=1ms,loss=1"),
-            "unknown link setting \"loss\": rtt, down or up"
+            err("rtt=1ms,jitter=1ms"),
+            "unknown link setting \"jitter\": rtt, down, up or loss"
         );
-        assert_eq!(err("rtt=1ms,,"), "\"\" is not key=value (rtt, down or up)");
+        assert_eq!(
+            err("rtt=1ms,loss=60%"),
+            "loss \"60%\": a percentage of datagrams from 0 to 50, such as 1% or 0.5%"
+        );
+        assert_eq!(err("rtt=1ms,loss=1%,loss=2%"), "loss is given twice");
+        assert_eq!(
+            err("rtt=1ms,,"),
+            "\"\" is not key=value (rtt, down, up or loss)"
+        );
     }
 }

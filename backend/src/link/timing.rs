@@ -67,6 +67,17 @@ impl DelayLine {
         }
     }
 
+    /// A delay line already open at `now`: no handshake's round trip (QUIC's
+    /// datagrams, whose handshake pays its own round trips through the line).
+    pub fn open(rtt: Duration, now: Instant) -> Self {
+        Self {
+            rtt,
+            one_way: rtt / 2,
+            opens_at: now,
+            last_due: None,
+        }
+    }
+
     /// When a chunk of `bytes` that arrived at `arrived` comes out: after it has
     /// crossed `bottleneck` (if the direction is limited), plus the one-way delay, and
     /// not before the chunks that arrived before it.
@@ -169,5 +180,8 @@ mod tests {
             line.due(10_000, accepted + ms(500), Some(&mut link)),
             accepted + ms(500 + 30 + 50)
         );
+        // An open line (datagrams): one way from the first byte.
+        let mut open = DelayLine::open(ms(100), accepted);
+        assert_eq!(open.due(100, accepted, None), accepted + ms(50));
     }
 }

@@ -513,7 +513,7 @@ async fn non_api_paths_fall_back_to_the_ui() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-async fn wait_until_no_live_streams(server: &TestServer) {
+pub async fn wait_until_no_live_streams(server: &TestServer) {
     for _ in 0..200 {
         if server.state.live_streams.current() == 0 {
             return;

@@ -275,8 +275,10 @@ fn unreadable_or_mismatched_certificate_files_get_a_one_line_error() {
         "{stderr}"
     );
     let stderr = refused_tls_files(&cert_a, &key_b);
+    // One line of error (after the log's warning about the missing UI).
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     assert_eq!(
-        stderr.trim_end(),
+        stderr.trim_end().lines().last().unwrap(),
         format!(
             "error: the key {} does not belong to the certificate {}",
             key_b.display(),
@@ -284,8 +286,10 @@ fn unreadable_or_mismatched_certificate_files_get_a_one_line_error() {
         )
     );
     let stderr = refused_tls_files(&garbage, &key_a);
+    // One line of error (after the log's warning about the missing UI).
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     assert_eq!(
-        stderr.trim_end(),
+        stderr.trim_end().lines().last().unwrap(),
         format!(
             "error: certificate {} holds no certificate in PEM form",
             garbage.display()
@@ -400,4 +404,59 @@ fn each_network_gets_listeners_on_the_next_hundred_ports() {
     );
     assert!(exited.is_none(), "the backend exited: {exited:?}");
     assert!(!stdout.contains("Emulated"), "{stdout}");
+}
+
+#[test]
+fn a_busy_udp_port_for_http3_says_how_to_pick_another_or_go_without() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = temp_dir("busy-udp");
+    let mut command = backend_with_tls(&["--addr", "127.0.0.1:0", "--h3-addr", &addr]);
+    command
+        .arg("--tls-dir")
+        .arg(&dir)
+        .args(["--link", "loopback"]);
+    let (exited, stderr) = run_briefly(command, Duration::from_secs(5));
+    assert!(!exited.expect("the backend did not exit").status.success());
+    // One line of error (after the log's warning about the missing UI).
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().last().unwrap(),
+        format!(
+            "error: UDP {addr} is already in use: pick another address with --h3-addr \
+             127.0.0.1:<port> (or LAB_H3_ADDR), or pass --no-h3"
+        )
+    );
+}
+
+#[test]
+fn the_startup_message_says_how_to_start_chromium_over_http3() {
+    let dir = temp_dir("h3-message");
+    let stdout = serve_with_tls_dir(&dir);
+    let pin = announced_pin(&stdout);
+    let quic = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("HTTP/3 over QUIC at https://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no QUIC listener announced: {stdout}"))
+        .to_owned();
+    let command = stdout
+        .lines()
+        .find(|line| line.trim_start().starts_with("chromium "))
+        .unwrap_or_else(|| panic!("no Chromium command line: {stdout}"));
+    assert!(
+        command.contains(&format!("--origin-to-force-quic-on={quic},"))
+            && command.contains(&format!("--ignore-certificate-errors-spki-list={pin}"))
+            && command.contains("--user-data-dir=")
+            && command.ends_with(&format!(" https://{quic}/")),
+        "{command}"
+    );
+
+    // Without HTTP/3: neither the listener nor the command.
+    let mut command = backend_with_tls(&["--addr", "127.0.0.1:0", "--no-h3"]);
+    command.arg("--tls-dir").arg(&dir);
+    let (exited, stdout) = run_briefly(command, Duration::from_secs(3));
+    assert!(exited.is_none(), "the backend exited: {exited:?}");
+    assert!(stdout.contains("HTTP/2 over TLS at"), "{stdout}");
+    assert!(!stdout.contains("QUIC"), "{stdout}");
 }

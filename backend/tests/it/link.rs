@@ -33,6 +33,7 @@ fn profile(rtt_ms: u64, down_bits_per_second: Option<u64>) -> LinkProfile {
         rtt: Duration::from_millis(rtt_ms),
         down: down_bits_per_second.map(Bandwidth::bits_per_second),
         up: None,
+        loss_per_million: 0,
     }
 }
 
@@ -297,4 +298,102 @@ async fn each_listener_has_a_link_of_its_own_and_loopback_stays_loopback() {
         "the download was to fill its link meanwhile"
     );
     download.abort();
+}
+
+/// HTTP/3: the QUIC listener's datagrams cross the link too. A new connection pays
+/// QUIC's handshake (one round trip) before its first response's, and a request on the
+/// open connection one round trip.
+#[tokio::test]
+async fn an_http3_request_over_an_emulated_network_takes_its_round_trips() {
+    use crate::support::h3_client::{H3Client, H3Transport};
+    let rtt = Duration::from_millis(100);
+    let (server, _link) = server_on(profile(100, None)).await;
+    let start = Instant::now();
+    let mut client = H3Client::connect(server.h3_addr, &server.certificate).await;
+    H3Transport::Rest.ping(&mut client).await.unwrap();
+    let first = start.elapsed();
+    assert!(
+        first >= 2 * rtt,
+        "a new QUIC connection's first response took {first:?} (two round trips at least)"
+    );
+    let mut open = Vec::new();
+    for transport in [H3Transport::Rest, H3Transport::GrpcWeb] {
+        for _ in 0..3 {
+            let start = Instant::now();
+            transport.ping(&mut client).await.unwrap();
+            open.push(start.elapsed());
+        }
+    }
+    open.sort();
+    assert!(
+        open[0] >= rtt,
+        "an HTTP/3 ping took {:?}, less than the round trip",
+        open[0]
+    );
+    assert_within(
+        "median HTTP/3 ping on an open connection",
+        open[open.len() / 2],
+        rtt,
+        rtt + Duration::from_millis(15),
+    );
+    eprintln!("HTTP/3: first {first:?}, open {open:?}");
+    client.close().await;
+}
+
+/// The link's bandwidth limits QUIC as it limits TCP: 1 MiB at 8 Mbit/s takes its
+/// transmission time at least, and QUIC's congestion control settles near the link's
+/// rate (a full queue drops datagrams: QUIC recovers).
+#[tokio::test]
+async fn http3_downloads_take_the_links_bandwidth() {
+    use crate::support::h3_client::H3Client;
+    let bits = 8_000_000;
+    let (server, _link) = server_on(profile(40, Some(bits))).await;
+    let mut client = H3Client::connect(server.h3_addr, &server.certificate).await;
+    let start = Instant::now();
+    let answer = client
+        .get(&rest::records_url(rest::RECORDS, Shape::Log, 3_560, 1))
+        .await;
+    let took = start.elapsed();
+    assert_eq!(answer.status, 200);
+    let (time, _, _) = expected(answer.body.len(), bits);
+    assert!(
+        took >= time,
+        "1 MiB over HTTP/3 took {took:?}, under {time:?} at 8 Mbit/s"
+    );
+    assert!(
+        took <= 3 * time,
+        "1 MiB over HTTP/3 took {took:?}, over 3 × {time:?}"
+    );
+    eprintln!(
+        "HTTP/3: {} bytes in {took:?} (the link's time {time:?})",
+        answer.body.len()
+    );
+    client.close().await;
+}
+
+/// With loss, datagrams are really dropped and QUIC recovers: every workload still
+/// gives exactly the generator's records.
+#[tokio::test]
+async fn http3_recovers_from_a_lossy_link() {
+    use crate::support::h3_client::{H3_TRANSPORTS, H3Client};
+    let mut lossy = LinkProfile::parse("rtt=20ms,loss=5%").unwrap().unwrap();
+    lossy.name = "test".to_owned();
+    let (server, _link) = server_on(lossy).await;
+    let mut client = H3Client::connect(server.h3_addr, &server.certificate).await;
+    for transport in H3_TRANSPORTS {
+        let records = transport
+            .fetch(&mut client, Shape::Log, 2_000, 3)
+            .await
+            .unwrap();
+        assert!(
+            records == lab_proto::dataset::generate(Shape::Log, 3, 2_000),
+            "{transport:?}"
+        );
+        let messages = transport
+            .stream(&mut client, Shape::Order, 100, 9)
+            .await
+            .unwrap();
+        assert_eq!(messages.len(), 100, "{transport:?}");
+    }
+    client.close().await;
 }

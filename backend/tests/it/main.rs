@@ -5,6 +5,7 @@
 //! - [`limits`]: what keeps one client from knocking the server over.
 //! - [`fuzz`]: property-based fuzzing of every input path.
 //! - [`tls`]: the TLS listeners: parity, ALPN, certificates, connection counts.
+//! - [`http3`]: the QUIC listener: parity with TCP, errors, streams, `Alt-Svc`, counts.
 //! - [`cli`]: the command line.
 //! - [`load`]: bounded load and dropped streams against the binary (and the soak).
 //! - [`browser`]: the real UI in headless Chromium and Firefox, on every listener.
@@ -16,6 +17,7 @@ mod browser;
 mod cli;
 mod frontend_budget;
 mod fuzz;
+mod http3;
 mod limits;
 mod link;
 mod load;

@@ -195,7 +195,7 @@ async fn status_counts_the_connections_of_each_listener() {
     let server = TestServer::api().await;
     let before = server.status().await.listeners;
     let names: Vec<&str> = before.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["plain", "tls-http1", "tls-h2"]);
+    assert_eq!(names, ["plain", "tls-http1", "tls-h2", "quic-h3"]);
     let urls: Vec<String> = before.iter().map(|l| l.url.clone()).collect();
     assert_eq!(
         urls,
@@ -203,6 +203,7 @@ async fn status_counts_the_connections_of_each_listener() {
             format!("http://{}", server.addr),
             format!("https://{}", server.tls_http1_addr),
             format!("https://{}", server.tls_h2_addr),
+            format!("https://{}", server.h3_addr),
         ]
     );
     let alpn: Vec<Vec<String>> = before.iter().map(|l| l.alpn.clone()).collect();
@@ -212,6 +213,7 @@ async fn status_counts_the_connections_of_each_listener() {
             vec!["http/1.1".to_owned(), "h2c".to_owned()],
             vec!["http/1.1".to_owned()],
             vec!["h2".to_owned(), "http/1.1".to_owned()],
+            vec!["h3".to_owned()],
         ]
     );
     for listener in &before[1..] {

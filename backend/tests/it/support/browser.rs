@@ -198,6 +198,9 @@ impl Setup {
                             "-headless", "-no-remote", "-width", "1280", "-height", "1000",
                             "-profile", profile.0,
                         ],
+                        // As Chromium's --disable-quic: the HTTP/2 listener advertises
+                        // HTTP/3 (Alt-Svc), and these tests measure the version chosen.
+                        "prefs": { "network.http.http3.enable": false },
                     }
                 })
             }

@@ -360,8 +360,15 @@ impl Transport {
 
 /// Parses an SSE body until its end event.
 pub async fn sse_messages(response: reqwest::Response) -> Vec<StreamResponse> {
+    sse_messages_of(response.bytes_stream()).await
+}
+
+/// Parses an SSE body, as it arrives in `chunks`, until its end event.
+pub async fn sse_messages_of<E: std::error::Error>(
+    chunks: impl futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+) -> Vec<StreamResponse> {
     use eventsource_stream::Eventsource;
-    let mut events = response.bytes_stream().eventsource();
+    let mut events = chunks.eventsource();
     let mut messages = Vec::new();
     while let Some(event) = events.next().await {
         let event = event.expect("well-formed SSE");
@@ -458,7 +465,18 @@ pub async fn grpc_web_raw(
         GrpcWebMode::Binary => body,
         GrpcWebMode::Text => decode_text_body(&body)?,
     };
-    let mut rest = &body[..];
+    answer.messages = parse_grpc_web_frames(&body, &mut answer.trailers)?;
+    Ok(answer)
+}
+
+/// A binary gRPC-Web body's frames: the payloads of its data frames, in order; its
+/// trailer frame's lines go into `trailers`. `Err` says what is malformed.
+pub fn parse_grpc_web_frames(
+    body: &[u8],
+    trailers: &mut http::HeaderMap,
+) -> Result<Vec<Vec<u8>>, String> {
+    let mut messages = Vec::new();
+    let mut rest = body;
     while !rest.is_empty() {
         if rest.len() < 5 {
             return Err(format!("{} bytes after the last whole frame", rest.len()));
@@ -468,13 +486,13 @@ pub async fn grpc_web_raw(
             .get(5..5 + len)
             .ok_or_else(|| format!("a frame of {len} bytes is cut short"))?;
         if rest[0] & 0x80 == 0 {
-            answer.messages.push(payload.to_vec());
+            messages.push(payload.to_vec());
         } else {
-            parse_trailer_frame(payload, &mut answer.trailers)?;
+            parse_trailer_frame(payload, trailers)?;
         }
         rest = &rest[5 + len..];
     }
-    Ok(answer)
+    Ok(messages)
 }
 
 /// `name: value` lines, separated by CRLF, into `trailers`.

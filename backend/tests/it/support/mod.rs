@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod clients;
+pub mod h3_client;
 pub mod load;
 
 use std::net::SocketAddr;
@@ -18,8 +19,9 @@ use tokio::sync::oneshot;
 
 use clients::Endpoint;
 
-/// A backend serving on ephemeral loopback ports until dropped: the plain listener
-/// and both TLS ones (with a certificate generated for it alone).
+/// A backend serving on ephemeral loopback ports until dropped: the plain listener,
+/// both TLS ones and the QUIC one (with a certificate generated for it alone; the
+/// HTTP/2 listener advertises the QUIC one in `Alt-Svc`, as the backend's does).
 pub struct TestServer {
     /// The plain listener.
     pub addr: SocketAddr,
@@ -27,6 +29,8 @@ pub struct TestServer {
     pub tls_http1_addr: SocketAddr,
     /// The TLS listener offering `h2` and `http/1.1`.
     pub tls_h2_addr: SocketAddr,
+    /// The QUIC listener (UDP) serving HTTP/3.
+    pub h3_addr: SocketAddr,
     pub certificate: Arc<Certificate>,
     pub state: AppState,
     shutdown: Option<oneshot::Sender<()>>,
@@ -67,8 +71,9 @@ impl TestServer {
         Self::serve_listeners(Config::new(static_dir), any, &[None, Some(profile)]).await
     }
 
-    /// Binds the three listeners once per network (the plain one of the first on
-    /// `addr`) and serves them; the fields name the first network's.
+    /// Binds the four listeners once per network (the plain one of the first on
+    /// `addr`), the HTTP/2 one advertising the QUIC one, and serves them; the fields
+    /// name the first network's.
     async fn serve_listeners(
         config: Config,
         addr: SocketAddr,
@@ -83,6 +88,7 @@ impl TestServer {
                 (ListenerKind::Plain, plain),
                 (ListenerKind::TlsHttp1, any_port),
                 (ListenerKind::TlsH2, any_port),
+                (ListenerKind::QuicH3, any_port),
             ] {
                 let link = profile.clone().map(Link::new);
                 let listener = BoundListener::bind(kind, addr, Some(&certificate), link)
@@ -90,9 +96,12 @@ impl TestServer {
                     .unwrap_or_else(|err| panic!("bind {kind} on {addr}: {err}"));
                 listeners.push(listener);
             }
+            let quic_port = listeners[listeners.len() - 1].info().addr.port();
+            let h2 = listeners.len() - 2;
+            listeners[h2].advertise_h3(quic_port);
         }
         let bound = |i: usize| listeners[i].info().addr;
-        let (addr, tls_http1_addr, tls_h2_addr) = (bound(0), bound(1), bound(2));
+        let (addr, tls_http1_addr, tls_h2_addr, h3_addr) = (bound(0), bound(1), bound(2), bound(3));
         let state =
             AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
         let (tx, rx) = oneshot::channel();
@@ -109,6 +118,7 @@ impl TestServer {
             addr,
             tls_http1_addr,
             tls_h2_addr,
+            h3_addr,
             certificate,
             state,
             shutdown: Some(tx),
@@ -140,6 +150,7 @@ impl TestServer {
             ListenerKind::Plain => Endpoint::from(self.addr),
             ListenerKind::TlsHttp1 => Endpoint::tls(self.tls_http1_addr, &self.certificate),
             ListenerKind::TlsH2 => Endpoint::tls(self.tls_h2_addr, &self.certificate),
+            ListenerKind::QuicH3 => panic!("QUIC has no TCP endpoint: use support::h3_client"),
         }
     }
 
