@@ -39,12 +39,8 @@ pub fn SweepPanel(
     view! {
         <section class="panel sweep" data-testid="sweep">
             <h2>"Sweep a variable"</h2>
-            <p class="note">
-                "Runs the settings above at each value, both protocols interleaved on the same \
-                 connections, with a warm-up that is not measured. Bands are 95% intervals. \
-                 HTTP version and network are where the page is: sweep on each, and compare \
-                 in the history."
-            </p>
+            // What a sweep does is in "How it is measured" (static, outside the bundle).
+            <p class="note">"The settings above at each value, both protocols, after a warm-up; bands are 95% intervals."</p>
             <form class="controls" on:submit=|ev| ev.prevent_default()>
                 <label for="sweep-variable">
                     "Variable"

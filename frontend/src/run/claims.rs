@@ -387,9 +387,8 @@ fn lower_latency(evidence: &Evidence<'_>) -> Claim {
 fn multiplexing(evidence: &Evidence<'_>) -> Claim {
     let key = "multiplexing";
     let claim = "HTTP/2 multiplexing beats HTTP/1.1 under concurrency";
-    let how = "Run the same workload (concurrency above 6, the browser's HTTP/1.1 connection \
-               limit) with the HTTP version set to HTTP/1.1 (TLS) and to HTTP/2 (TLS): \
-               this panel then compares the two runs from the history.";
+    let how = "Run the same workload over HTTP/1.1 (TLS) and HTTP/2 (TLS), concurrency \
+               above 6: this panel compares them from the history.";
     let latest = |http: HttpVersion, like: &RunConfig| {
         evidence.history.iter().find(|run| {
             let config = RunConfig::from_query(&run.settings);
@@ -505,9 +504,8 @@ fn header_overhead(evidence: &Evidence<'_>) -> Claim {
         "gRPC has less overhead per request (headers)",
         evidence,
         true,
-        "Not measured: the browser reported no header sizes. Chromium counts a fixed 300 B of \
-         headers for every response (transfer size − body), whatever was sent; Firefox reports \
-         them. The page cannot see request headers at all.",
+        "Not measured: no header sizes from this browser (Chromium counts a fixed 300 B per \
+         response).",
         |o| {
             let (g, r) = both(o.figures, |p| p.header_bytes)?;
             if g == CHROMIUM_HEADER_BYTES && r == CHROMIUM_HEADER_BYTES {

@@ -1,7 +1,7 @@
 //! What a run does, and its form in the page URL (`?protocol=both&workload=fetch&…`),
 //! so a shared link reproduces the setup.
 
-use lab_proto::contract::network;
+use lab_proto::contract::{listener, network};
 use lab_proto::v1::Shape;
 
 use crate::transport::{FetchParams, Protocol};
@@ -86,7 +86,7 @@ impl WorkloadKind {
 }
 
 /// Which of the backend's listeners the page talks to: browsers speak HTTP/2 only over
-/// TLS, so the backend serves the same router on three of them.
+/// TLS and HTTP/3 only over QUIC, so the backend serves the same router on four.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum HttpVersion {
     /// `http://`: HTTP/1.1 (the baseline).
@@ -96,21 +96,26 @@ pub enum HttpVersion {
     TlsHttp1,
     /// `https://`, ALPN offering `h2` (browsers take it).
     TlsH2,
+    /// QUIC (UDP), ALPN `h3`: the same origin as `TlsH2`, which advertises it; a
+    /// browser takes it when it trusts the certificate or is told to.
+    QuicH3,
 }
 
 impl HttpVersion {
-    pub const ALL: [HttpVersion; 3] = [
+    pub const ALL: [HttpVersion; 4] = [
         HttpVersion::PlainHttp1,
         HttpVersion::TlsHttp1,
         HttpVersion::TlsH2,
+        HttpVersion::QuicH3,
     ];
 
     /// The stable key, also the name of the backend's listener (`/api/v1/status`).
     pub fn key(self) -> &'static str {
         match self {
-            HttpVersion::PlainHttp1 => "plain",
-            HttpVersion::TlsHttp1 => "tls-http1",
-            HttpVersion::TlsH2 => "tls-h2",
+            HttpVersion::PlainHttp1 => listener::PLAIN,
+            HttpVersion::TlsHttp1 => listener::TLS_HTTP1,
+            HttpVersion::TlsH2 => listener::TLS_H2,
+            HttpVersion::QuicH3 => listener::QUIC_H3,
         }
     }
 
@@ -119,6 +124,7 @@ impl HttpVersion {
             HttpVersion::PlainHttp1 => "HTTP/1.1 (plain)",
             HttpVersion::TlsHttp1 => "HTTP/1.1 (TLS)",
             HttpVersion::TlsH2 => "HTTP/2 (TLS)",
+            HttpVersion::QuicH3 => "HTTP/3 (QUIC)",
         }
     }
 
@@ -127,6 +133,7 @@ impl HttpVersion {
         match self {
             HttpVersion::PlainHttp1 | HttpVersion::TlsHttp1 => "http/1.1",
             HttpVersion::TlsH2 => "h2",
+            HttpVersion::QuicH3 => "h3",
         }
     }
 

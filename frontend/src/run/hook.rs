@@ -131,10 +131,15 @@ pub struct LabSession {
 }
 
 /// The listener serving this page (with its connection count so far), and all of them.
-async fn connection_count() -> Option<(Listener, Vec<Listener>)> {
+/// Over HTTP/3 it is the QUIC listener, which shares its origin with the HTTP/2 one.
+async fn connection_count(http: HttpVersion) -> Option<(Listener, Vec<Listener>)> {
     let origin = transport::origin();
     let listeners = server_status::listeners(&origin).await.ok()?;
-    let serving = server_status::serving(&listeners, &origin)?.clone();
+    let mut serving = server_status::serving(&listeners, &origin)?.clone();
+    if http == HttpVersion::QuicH3 && serving.name == HttpVersion::TlsH2.key() {
+        let network = Network::from_key(&serving.network.name).unwrap_or_default();
+        serving = listener_of(&listeners, http, network)?.clone();
+    }
     Some((serving, listeners))
 }
 
@@ -151,8 +156,9 @@ impl LabSession {
 
     /// Asks the backend for its listeners and the page's connection count.
     fn take_connection_count(self) {
+        let http = self.config.with_untracked(|c| c.http);
         spawn_local(async move {
-            if let Some((serving, listeners)) = connection_count().await {
+            if let Some((serving, listeners)) = connection_count(http).await {
                 self.accepted
                     .try_set_value(Some(serving.connections_accepted));
                 let network = Network::from_key(&serving.network.name);
@@ -180,7 +186,7 @@ impl LabSession {
             }
             // The connections the run opened, by the backend's count.
             spawn_local(async move {
-                let Some((serving, _)) = connection_count().await else {
+                let Some((serving, _)) = connection_count(settings.http).await else {
                     return;
                 };
                 let after = serving.connections_accepted;

@@ -253,3 +253,60 @@ async fn measure_in(browser_kind: BrowserKind) {
         }
     }
 }
+
+/// Chromium told to use QUIC for the HTTP/3 listener (by its pin, not by ignoring
+/// certificate errors): a "Both" run there goes over h3 for every sample of both
+/// protocols, moves the generator's records, and the page flags nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http3_carries_both_protocols_in_chromium() {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    let server = TestServer::start(setup.dist.clone()).await;
+    let quic = format!("127.0.0.1:{}", server.h3_addr.port());
+    let browser = setup
+        .start_with(Some(server.certificate.spki_pin()), Some(&quic))
+        .await;
+    let (shape, count, seed) = (lab_proto::v1::Shape::Order, 25, 33);
+    let query = format!(
+        "http=quic-h3&protocol=both&workload=fetch&shape={}&count={count}&seed={seed}\
+         &total={}&concurrency=16",
+        shape.key(),
+        2 * PER_PROTOCOL
+    );
+    browser.run_lab(&format!("https://{quic}/?{query}")).await;
+    browser.wait_for("[data-testid=http-quic-h3]:checked").await;
+    let expected = format!(
+        "{:08x}",
+        lab_proto::checksum(&lab_proto::dataset::generate(shape, seed, count as usize))
+    );
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, PER_PROTOCOL as f64, "over HTTP/3")
+            .await;
+        let checksum = browser
+            .text_of(&format!("[data-testid=summary-{protocol}-checksum]"))
+            .await;
+        assert_eq!(
+            checksum, expected,
+            "{protocol} over HTTP/3: the generator's records"
+        );
+    }
+    browser.wait_for_timings(2 * PER_PROTOCOL).await;
+    let csv = browser.exported_csv().await;
+    let hops = csv.column("next_hop");
+    assert_eq!(hops.len() as u64, 2 * PER_PROTOCOL);
+    assert!(hops.iter().all(|hop| *hop == "h3"), "next hops: {hops:?}");
+    assert!(
+        browser
+            .attributes("[data-testid=http-mismatch]", "role")
+            .await
+            .is_empty(),
+        "the run is not flagged"
+    );
+    assert!(
+        accepted(&server, ListenerKind::QuicH3).await >= 1,
+        "QUIC connections"
+    );
+    browser.close().await;
+}

@@ -162,6 +162,13 @@ impl Setup {
     /// `spki_pin`: Chromium by that pin alone, not by ignoring every certificate error;
     /// Firefox, which has no such switch, by accepting insecure certificates.
     pub async fn start_trusting(&self, spki_pin: Option<&str>) -> Browser {
+        self.start_with(spki_pin, None).await
+    }
+
+    /// [`Self::start_trusting`], with QUIC on and forced for `quic_origin`
+    /// (`host:port`): Chromium takes HTTP/3 from a certificate that does not chain to a
+    /// known root only when told. Other browsers keep QUIC off.
+    pub async fn start_with(&self, spki_pin: Option<&str>, quic_origin: Option<&str>) -> Browser {
         let port = free_port();
         let profile = TempDir::new(self.kind);
         let mut driver = Command::new(&self.driver);
@@ -172,7 +179,6 @@ impl Setup {
                     "--headless".to_owned(),
                     "--no-sandbox".into(),
                     "--disable-gpu".into(),
-                    "--disable-quic".into(),
                     "--no-first-run".into(),
                     "--disable-background-networking".into(),
                     "--disable-component-update".into(),
@@ -184,6 +190,12 @@ impl Setup {
                 if let Some(pin) = spki_pin {
                     args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
                 }
+                // The HTTP/2 listener advertises HTTP/3 (Alt-Svc): off unless asked, as
+                // the other tests measure the version they chose.
+                args.push(match quic_origin {
+                    Some(origin) => format!("--origin-to-force-quic-on={origin}"),
+                    None => "--disable-quic".into(),
+                });
                 json!({ "goog:chromeOptions": { "binary": self.browser, "args": args } })
             }
             BrowserKind::Firefox => {
