@@ -293,3 +293,105 @@ async fn measure_networks() {
         }
     }
 }
+
+/// The figures of docs/network-profiles.md's "HTTP/1.1, HTTP/2 and HTTP/3" table: in
+/// headless Chromium (QUIC forced for the HTTP/3 listener by its pin), a "Both" run per
+/// cell over each transport on loopback and on the mobile profile, and over HTTP/3 on
+/// the mobile profile with 2% of datagrams lost (the TCP listeners cannot drop: the
+/// kernel's TCP carries the emulated link's bytes, so a loss there would stall the
+/// link, not make TCP recover, and is not modelled). Prints the table; asserts only
+/// that every request succeeded and went over the transport asked for.
+/// `cargo test -p lab-backend --test it measure_transports -- --ignored --nocapture`
+/// (after `cargo xtask build`; about 6 minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: see docs/network-profiles.md"]
+async fn measure_transports() {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    println!(
+        "| network | HTTP | workload | conc. | gRPC-Web p50 | p99 | wire B | REST p50 | p99 | wire B |"
+    );
+    println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mobile = "lighthouse-mobile";
+    let lossy = "rtt=150ms,down=1638.4kbit,up=750kbit,loss=2%";
+    // (label, settings, concurrency, requests per protocol on loopback, on the link)
+    let workloads = [
+        ("10 telemetry", "shape=telemetry&count=10", 1, 100, 20),
+        ("10 telemetry", "shape=telemetry&count=10", 16, 200, 40),
+        ("1,000 orders", "shape=order&count=1000", 16, 100, 10),
+    ];
+    let transports = [
+        (ListenerKind::TlsHttp1, "1.1", "http/1.1"),
+        (ListenerKind::TlsH2, "2", "h2"),
+        (ListenerKind::QuicH3, "3", "h3"),
+    ];
+    for (network, profile) in [
+        ("loopback", None),
+        (mobile, Some(mobile)),
+        ("mobile, 2% loss", Some(lossy)),
+    ] {
+        for (kind, http, next_hop) in transports {
+            if network.contains("loss") && kind != ListenerKind::QuicH3 {
+                continue; // loss is QUIC's alone (see above)
+            }
+            for (workload, settings, concurrency, loopback_n, link_n) in workloads {
+                let per_protocol = if profile.is_some() {
+                    link_n
+                } else {
+                    loopback_n
+                };
+                let server = match profile {
+                    Some(profile) => {
+                        TestServer::with_network_beside(setup.dist.clone(), custom(profile)).await
+                    }
+                    None => TestServer::start(setup.dist.clone()).await,
+                };
+                let link_name = profile.map_or(lab_proto::contract::network::LOOPBACK, |p| {
+                    if p == mobile {
+                        mobile
+                    } else {
+                        lab_proto::contract::network::CUSTOM
+                    }
+                });
+                let origin = server.origin_of(kind, link_name);
+                let quic = (kind == ListenerKind::QuicH3)
+                    .then(|| origin.trim_start_matches("https://").to_owned());
+                let browser = setup
+                    .start_with(Some(server.certificate.spki_pin()), quic.as_deref())
+                    .await;
+                let query = format!(
+                    "http={}&protocol=both&workload=fetch&{settings}&compression=off&total={}&concurrency={concurrency}",
+                    kind.name(),
+                    2 * per_protocol
+                );
+                browser
+                    .run_lab_within(&format!("{origin}/?{query}"), Duration::from_secs(300))
+                    .await;
+                browser.wait_for_timings(2 * per_protocol).await;
+                let mut cells = Vec::new();
+                for protocol in PROTOCOLS {
+                    browser
+                        .assert_succeeded(protocol, per_protocol as f64, network)
+                        .await;
+                    let hop = browser
+                        .text_of(&format!("[data-testid=summary-{protocol}-next-hop]"))
+                        .await;
+                    assert_eq!(hop, next_hop, "{network} over HTTP/{http}");
+                    for row in ["p50", "p99", "wire-bytes"] {
+                        cells.push(
+                            browser
+                                .text_of(&format!("[data-testid=summary-{protocol}-{row}]"))
+                                .await,
+                        );
+                    }
+                }
+                println!(
+                    "| {network} | {http} | {workload} | {concurrency} | {} |",
+                    cells.join(" | ")
+                );
+                browser.close().await;
+            }
+        }
+    }
+}
