@@ -259,23 +259,14 @@ async fn measure_networks() {
                         "protocol=both&workload=fetch&{settings}&total={}&concurrency={concurrency}",
                         2 * per_protocol
                     );
-                    browser
-                        .run_lab_within(&format!("{origin}/?{query}"), Duration::from_secs(300))
-                        .await;
-                    browser.wait_for_timings(2 * per_protocol).await;
-                    let mut cells = Vec::new();
-                    for protocol in PROTOCOLS {
-                        browser
-                            .assert_succeeded(protocol, per_protocol as f64, profile)
-                            .await;
-                        for row in ["p50", "p99", "ttfb", "wire-bytes"] {
-                            cells.push(
-                                browser
-                                    .text_of(&format!("[data-testid=summary-{protocol}-{row}]"))
-                                    .await,
-                            );
-                        }
-                    }
+                    let cells = run_and_read(
+                        &browser,
+                        &format!("{origin}/?{query}"),
+                        per_protocol,
+                        &["p50", "p99", "ttfb", "wire-bytes"],
+                        profile,
+                    )
+                    .await;
                     let accepted = server
                         .status()
                         .await
@@ -292,6 +283,34 @@ async fn measure_networks() {
             }
         }
     }
+}
+
+/// Runs the lab at `url` ("Both", `per_protocol` requests each), waits for every
+/// request's timing, and reads each protocol's `rows` of the results table, gRPC-Web's
+/// then REST's; `what` names the cell in a failure.
+async fn run_and_read(
+    browser: &Browser,
+    url: &str,
+    per_protocol: u64,
+    rows: &[&str],
+    what: &str,
+) -> Vec<String> {
+    browser.run_lab_within(url, Duration::from_secs(300)).await;
+    browser.wait_for_timings(2 * per_protocol).await;
+    let mut cells = Vec::new();
+    for protocol in PROTOCOLS {
+        browser
+            .assert_succeeded(protocol, per_protocol as f64, what)
+            .await;
+        for row in rows {
+            cells.push(
+                browser
+                    .text_of(&format!("[data-testid=summary-{protocol}-{row}]"))
+                    .await,
+            );
+        }
+    }
+    cells
 }
 
 /// The figures of docs/network-profiles.md's "HTTP/1.1, HTTP/2 and HTTP/3" table: in
@@ -365,26 +384,19 @@ async fn measure_transports() {
                     kind.name(),
                     2 * per_protocol
                 );
-                browser
-                    .run_lab_within(&format!("{origin}/?{query}"), Duration::from_secs(300))
-                    .await;
-                browser.wait_for_timings(2 * per_protocol).await;
-                let mut cells = Vec::new();
+                let cells = run_and_read(
+                    &browser,
+                    &format!("{origin}/?{query}"),
+                    per_protocol,
+                    &["p50", "p99", "wire-bytes"],
+                    network,
+                )
+                .await;
                 for protocol in PROTOCOLS {
-                    browser
-                        .assert_succeeded(protocol, per_protocol as f64, network)
-                        .await;
                     let hop = browser
                         .text_of(&format!("[data-testid=summary-{protocol}-next-hop]"))
                         .await;
                     assert_eq!(hop, next_hop, "{network} over HTTP/{http}");
-                    for row in ["p50", "p99", "wire-bytes"] {
-                        cells.push(
-                            browser
-                                .text_of(&format!("[data-testid=summary-{protocol}-{row}]"))
-                                .await,
-                        );
-                    }
                 }
                 println!(
                     "| {network} | {http} | {workload} | {concurrency} | {} |",
