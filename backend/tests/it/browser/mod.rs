@@ -586,5 +586,19 @@ async fn stream_timings(kind: BrowserKind) {
         }
     }
     assert_eq!(server.state.live_streams.current(), 0);
+    // Both protocols' streams measured: the streaming claim has its evidence.
+    let claim = browser.wait_for("[data-testid=claim-streaming]").await;
+    assert_ne!(
+        claim.attr("data-verdict").await.unwrap().as_deref(),
+        Some("not-measured"),
+        "{}",
+        kind.name()
+    );
+    let evidence = claim.text().await.unwrap();
+    assert!(
+        evidence.contains("first message after"),
+        "{}: {evidence}",
+        kind.name()
+    );
     browser.close().await;
 }
