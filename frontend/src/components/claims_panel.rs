@@ -5,7 +5,6 @@ use leptos::prelude::*;
 
 use crate::run::LabSession;
 use crate::run::claims::{self, Evidence, Observation, PRACTICAL};
-use crate::run::sweep_point::measure;
 
 /// `text` safe inside HTML.
 fn escaped(text: &str) -> String {
@@ -30,14 +29,14 @@ pub fn ClaimsPanel(
                     .map(|s| ("the sweep", claims::check(&s.evidence(&history))))
             });
         }
-        session.run.with(|run| {
-            run.is_over().then(|| {
-                let figures = measure(&run.data.samples, run.config.concurrency);
+        let config = session.run.with(|run| run.config);
+        session.run_figures.with(|figures| {
+            figures.as_ref().map(|figures| {
                 let evidence = Evidence {
                     observations: vec![Observation {
                         label: "this run".into(),
-                        config: run.config,
-                        figures: &figures,
+                        config,
+                        figures,
                     }],
                     variable: None,
                     history: &history,

@@ -8,7 +8,8 @@ use super::http_version::{HttpVersionChoice, NetworkChoice};
 use crate::run::LabSession;
 use crate::run::config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
 
-fn number(value: String, fallback: u32, min: u32, max: u32) -> u32 {
+/// `value` as a number clamped to `min..=max`, or `fallback` when it is not one.
+pub(super) fn number(value: String, fallback: u32, min: u32, max: u32) -> u32 {
     value
         .trim()
         .parse::<u32>()

@@ -68,6 +68,7 @@ pub fn Lab() -> impl IntoView {
         </section>
         <SummaryTable
             run
+            figures=session.run_figures
             expected_http=Signal::derive(move || session.config.with(|c| c.http))
             network=Signal::derive(move || network_note(session))
         />

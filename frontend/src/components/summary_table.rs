@@ -3,9 +3,10 @@
 use leptos::prelude::*;
 
 use crate::run::LabRun;
-use crate::run::comparison::{self, FIGURES};
+use crate::run::comparison;
 use crate::run::config::HttpVersion;
 use crate::run::data::Summary;
+use crate::run::sweep_point::PointFigures;
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
 use crate::transport::Protocol;
 
@@ -177,6 +178,8 @@ const ROWS: &[Row] = &[
 pub fn SummaryTable(
     /// The run to summarise.
     run: LabRun,
+    /// Its figures compared between the protocols, once it is over.
+    figures: Memo<Option<PointFigures>>,
     /// The HTTP version the run was meant to use.
     expected_http: Signal<HttpVersion>,
     /// The emulated network the run went through, in words.
@@ -184,16 +187,6 @@ pub fn SummaryTable(
 ) -> impl IntoView {
     let summaries = Memo::new(move |_| {
         run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
-    });
-    // Intervals once the run is over: they need every sample, sorted.
-    let intervals = Memo::new(move |_| {
-        run.with(|run| {
-            FIGURES.each_ref().map(|figure| {
-                run.is_over()
-                    .then(|| comparison::compare(&run.data.samples, figure))
-                    .flatten()
-            })
-        })
     });
     let errors = move || {
         run.with(|run| {
@@ -256,11 +249,13 @@ pub fn SummaryTable(
                     }
                 })
             };
-            let figure = FIGURES.iter().position(|f| f.key == row.key);
             let interval = move || {
-                figure
-                    .and_then(|i| intervals.with(|all| all[i].as_ref().map(comparison::describe)))
-                    .unwrap_or_default()
+                figures.with(|f| {
+                    f.as_ref()
+                        .and_then(|f| f.ratio(row.key))
+                        .map(|r| comparison::describe(&r))
+                        .unwrap_or_default()
+                })
             };
             view! {
                 <tr>

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use super::charts::sweep_chart::SweepChart;
+use super::controls::number;
 use crate::run::LabSession;
 use crate::run::sweep::{MAX_PER_POINT, MAX_WARMUP, SweepVariable};
 use crate::stats::scale::{format_bytes, format_ms, format_per_second};
@@ -30,9 +31,6 @@ pub fn SweepPanel(
             Err(reason) => values_error.set(Some(reason)),
         }
         values_text.set(text);
-    };
-    let number = move |text: String, max: u32, min: u32| {
-        text.trim().parse::<u32>().ok().map(|n| n.clamp(min, max))
     };
     let progress = move || session.sweep.with(|s| s.as_ref().map(|s| s.progress()));
     let ms = |v: f64, _| format_ms(v);
@@ -69,17 +67,17 @@ pub fn SweepPanel(
                     "Requests per protocol and point"
                     <input type="number" id="sweep-per" data-testid="sweep-per" min=1 max=MAX_PER_POINT
                         disabled=busy prop:value=move || plan.get().per_point.to_string()
-                        on:change=move |ev| if let Some(n) = number(event_target_value(&ev), MAX_PER_POINT, 1) {
-                            plan.update(|p| p.per_point = n)
-                        } />
+                        on:change=move |ev| plan.update(|p| {
+                            p.per_point = number(event_target_value(&ev), p.per_point, 1, MAX_PER_POINT)
+                        }) />
                 </label>
                 <label for="sweep-warmup">
                     "Warm-up per protocol and point"
                     <input type="number" id="sweep-warmup" data-testid="sweep-warmup" min=0 max=MAX_WARMUP
                         disabled=busy prop:value=move || plan.get().warmup.to_string()
-                        on:change=move |ev| if let Some(n) = number(event_target_value(&ev), MAX_WARMUP, 0) {
-                            plan.update(|p| p.warmup = n)
-                        } />
+                        on:change=move |ev| plan.update(|p| {
+                            p.warmup = number(event_target_value(&ev), p.warmup, 0, MAX_WARMUP)
+                        }) />
                 </label>
             </form>
             <div class="actions">

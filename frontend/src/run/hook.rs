@@ -14,7 +14,7 @@ use super::data::Sample;
 use super::engine::{self, Phase, RunControl};
 use super::history::{self, SavedRun, SavedSummary};
 use super::sweep::{SweepPlan, SweepState};
-use super::sweep_point::measure;
+use super::sweep_point::{PointFigures, measure};
 use super::{LabRun, RunState};
 use crate::export::{self, ExportFormat};
 use crate::resource_timing;
@@ -122,6 +122,10 @@ pub struct LabSession {
     pub showing_sweep: RwSignal<bool>,
     /// A run or a sweep goes on.
     pub busy: Memo<bool>,
+    /// The run's figures per protocol and compared (ratios with their intervals), once
+    /// it is over: computed once for the results table and the claims, as they need
+    /// every sample, sorted.
+    pub run_figures: Memo<Option<PointFigures>>,
     history: RwSignal<Vec<SavedRun>>,
     export_error: RwSignal<Option<String>>,
     control: StoredValue<RunControl, LocalStorage>,
@@ -428,6 +432,12 @@ pub fn use_lab_run() -> LabSession {
         sweep,
         sweep_error: RwSignal::new(None),
         showing_sweep: RwSignal::new(false),
+        run_figures: Memo::new(move |_| {
+            run.with(|run| {
+                run.is_over()
+                    .then(|| measure(&run.data.samples, run.config.concurrency))
+            })
+        }),
         busy: Memo::new(move |_| {
             phase.get() == Phase::Running
                 || sweep.with(|s| s.as_ref().is_some_and(|s| s.phase == Phase::Running))

@@ -14,7 +14,7 @@ pub struct Series {
 }
 
 /// The distance between consecutive ticks, for labels of the right precision.
-fn step_of(ticks: &[f64]) -> f64 {
+pub(super) fn step_of(ticks: &[f64]) -> f64 {
     match ticks {
         [first, second, ..] => second - first,
         _ => 0.0,

@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 
+use super::line_chart::step_of;
 use super::{HEIGHT, MARGIN, WIDTH, colour};
 use crate::run::sweep::SweepState;
 use crate::run::sweep_point::ProtocolFigures;
@@ -37,10 +38,7 @@ pub fn sweep_svg(sweep: &SweepState, metric: Metric, format_y: fn(f64, f64) -> S
         .fold(0.0, f64::max);
     let y = LinearScale::new((0.0, nice_ceiling(highest)), (HEIGHT - bottom, top));
     let ticks = y.ticks(4);
-    let step = match ticks.as_slice() {
-        [a, b, ..] => b - a,
-        _ => 0.0,
-    };
+    let step = step_of(&ticks);
     let mut svg = String::new();
     for t in ticks {
         let at = y.apply(t);
