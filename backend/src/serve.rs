@@ -1,10 +1,11 @@
 //! Binding and serving: the lab's listeners ([`ListenerKind`]: plain HTTP/1.1 + h2c,
-//! TLS offering `http/1.1` or `h2`, and QUIC offering `h3`, served by
-//! [`crate::http3`]), all serving the same router from one accept loop each. Every connection is served by hyper with the lab's limits and timeouts
-//! ([`ConnectionLimits`]): a cap on open connections per listener, a TLS handshake
-//! deadline, an idle timeout, and a graceful drain on Ctrl-C and SIGTERM. Connections
-//! are tuned for small exchanges ([`Connection`]). On a listener with a link, each
-//! accepted socket first passes through it ([`crate::link`]), below TLS.
+//! TLS offering `http/1.1` or `h2`, and QUIC offering `h3`), all serving the same
+//! router from one accept loop each. TCP connections are served by hyper, QUIC ones by
+//! [`crate::http3`], with the lab's limits and timeouts ([`ConnectionLimits`]): a cap
+//! on open connections per listener, a TLS handshake deadline, an idle timeout, and a
+//! graceful drain on Ctrl-C and SIGTERM. Connections are tuned for small exchanges
+//! ([`Connection`]). On a listener with a link, each accepted socket (QUIC: the UDP
+//! socket) first passes through it ([`crate::link`]), below TLS.
 
 use std::io;
 use std::net::SocketAddr;
