@@ -164,13 +164,9 @@ fn optional_cell(value: Option<f64>) -> String {
 /// A sweep as CSV: one line per point and protocol, then the ratio columns
 /// (`ratio_<figure>`, `_low`, `_high`) of the point.
 pub fn sweep_csv(sweep: &SweepState) -> String {
-    let keys: Vec<&str> = crate::run::comparison::FIGURES
-        .iter()
-        .map(|f| f.key)
-        .collect();
     let mut csv = SWEEP_CSV_HEADER.to_owned();
-    for key in &keys {
-        let key = key.replace('-', "_");
+    for figure in &crate::run::comparison::FIGURES {
+        let key = figure.key.replace('-', "_");
         csv += &format!(",ratio_{key},ratio_{key}_low,ratio_{key}_high");
     }
     csv.push('\n');
@@ -179,7 +175,7 @@ pub fn sweep_csv(sweep: &SweepState) -> String {
         for protocol in Protocol::ALL {
             let p = point.of(protocol);
             csv += &format!(
-                "{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{}",
                 variable.key(),
                 variable.value_label(*value),
                 protocol.key(),
@@ -190,14 +186,12 @@ pub fn sweep_csv(sweep: &SweepState) -> String {
                 estimate_cells(&p.throughput),
                 estimate_cells(&p.wire_bytes),
                 estimate_cells(&p.decode_ms),
-                format_args!(
-                    "{},{}",
-                    optional_cell(p.payload_bytes),
-                    optional_cell(p.records)
-                ),
+                optional_cell(p.payload_bytes),
+                optional_cell(p.records),
             );
-            for key in &keys {
-                csv += &point.ratio(key).map_or(",,,".to_owned(), |r| {
+            // A point's ratios are in the figures' order, as the header.
+            for (_, ratio) in &point.ratios {
+                csv += &ratio.map_or(",,,".to_owned(), |r| {
                     format!(",{},{},{}", r.ratio, r.low, r.high)
                 });
             }

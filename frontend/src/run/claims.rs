@@ -218,7 +218,6 @@ fn ratio_claim(
     key: &'static str,
     claim: &'static str,
     evidence: &Evidence<'_>,
-    lower_is_better: bool,
     not_measured: &str,
     pick: impl Fn(&Observation<'_>) -> Option<(RatioEstimate, String)>,
 ) -> Claim {
@@ -226,7 +225,8 @@ fn ratio_claim(
     let mut outcomes = Vec::new();
     for observation in &evidence.observations {
         if let Some((ratio, numbers)) = pick(observation) {
-            let outcome = Outcome::of(&ratio, lower_is_better);
+            // Every claim's deciding figure is better lower (bytes, times, latency).
+            let outcome = Outcome::of(&ratio, true);
             lines.push(format!(
                 "{}: {numbers}; gRPC-Web : REST {} ({}).",
                 observation.label,
@@ -275,7 +275,6 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
         "smaller",
         "Protobuf messages are smaller than JSON",
         evidence,
-        true,
         "Not measured: run a fetch, upload or stream of records.",
         |o| {
             let figures = o.figures;
@@ -322,7 +321,6 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
         "codec",
         "Protobuf is faster to encode and decode than JSON",
         evidence,
-        true,
         "Not measured: run a fetch, upload or stream of records.",
         |o| {
             let figures = o.figures;
@@ -357,7 +355,6 @@ fn lower_latency(evidence: &Evidence<'_>) -> Claim {
         "latency",
         "gRPC has lower latency and higher throughput",
         evidence,
-        true,
         "Not measured: run a workload with both protocols (“Both”).",
         |o| {
             let (g, r) = both(o.figures, |p| p.p50_ms)?;
@@ -460,7 +457,6 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
         "streaming",
         "gRPC-Web server streaming beats Server-Sent Events",
         evidence,
-        true,
         "Not measured: run the server stream workload. (Client and bidirectional streaming \
          cannot be: see How it is measured.)",
         |o| {
@@ -503,7 +499,6 @@ fn header_overhead(evidence: &Evidence<'_>) -> Claim {
         "headers",
         "gRPC has less overhead per request (headers)",
         evidence,
-        true,
         "Not measured: no header sizes from this browser (Chromium counts a fixed 300 B per \
          response).",
         |o| {
