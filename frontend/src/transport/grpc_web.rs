@@ -33,10 +33,12 @@ impl From<tonic::Status> for TransportError {
 
 /// A gRPC client for `origin` that accepts responses as large as the server sends.
 ///
-/// tonic's client keeps gRPC's usual 4 MiB decode limit by default, so a fetch of the
-/// documented maximum count would fail over gRPC-Web alone while REST returned it.
+/// tonic's client and the gRPC-Web transport's frame decoder both keep gRPC's usual
+/// 4 MiB limit by default, so a fetch of the documented maximum count would fail over
+/// gRPC-Web alone while REST returned it.
 fn client(origin: &str) -> Grpc<Client> {
-    Grpc::new(Client::new(origin.to_owned())).max_decoding_message_size(MAX_MESSAGE_BYTES)
+    Grpc::new(Client::new(origin.to_owned()).max_decoding_message_size(MAX_MESSAGE_BYTES))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
 fn encode_upload(records: &[Record]) -> Vec<u8> {

@@ -15,6 +15,7 @@ pub async fn call(
     mut base_url: String,
     request: Request<Body>,
     options: FetchOptions,
+    max_frame_bytes: usize,
 ) -> Result<Response<ResponseBody>, Error> {
     base_url.push_str(&request.uri().to_string());
 
@@ -31,7 +32,7 @@ pub async fn call(
     let content_type = content_type.ok_or(Error::MissingContentTypeHeader)?;
     let body_stream = response.body().ok_or(Error::MissingResponseBody)?;
 
-    let body = ResponseBody::new(body_stream, &content_type, abort)?;
+    let body = ResponseBody::new(body_stream, &content_type, abort, max_frame_bytes)?;
 
     result.body(body).map_err(Into::into)
 }

@@ -8,13 +8,16 @@ use http::{Request, Response};
 use tonic::body::Body;
 use tower_service::Service;
 
-use crate::{Error, ResponseBody, call::call, options::FetchOptions};
+use crate::{
+    Error, ResponseBody, call::call, options::FetchOptions, response_body::DEFAULT_MAX_FRAME_BYTES,
+};
 
 /// `grpc-web` based transport layer for `tonic` clients
 #[derive(Debug, Clone)]
 pub struct Client {
     base_url: String,
     options: Option<FetchOptions>,
+    max_frame_bytes: usize,
 }
 
 impl Client {
@@ -23,6 +26,7 @@ impl Client {
         Self {
             base_url,
             options: None,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 
@@ -31,12 +35,22 @@ impl Client {
         Self {
             base_url,
             options: Some(options),
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 
     /// Sets the options for the client
     pub fn with_options(&mut self, options: FetchOptions) -> &mut Self {
         self.options = Some(options);
+        self
+    }
+
+    /// PATCH (grpc-web-vs-rest-lab): the longest response frame (message or trailers)
+    /// the client reads, refused by its announced length before it is buffered;
+    /// tonic's default decoding limit (4 MiB) unless set. Set it with tonic's
+    /// `max_decoding_message_size` when raising that.
+    pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+        self.max_frame_bytes = limit;
         self
     }
 }
@@ -57,6 +71,7 @@ impl Service<Request<Body>> for Client {
             self.base_url.clone(),
             request,
             self.options.clone().unwrap_or_default(),
+            self.max_frame_bytes,
         ))
     }
 }

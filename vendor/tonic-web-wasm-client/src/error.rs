@@ -39,6 +39,10 @@ pub enum Error {
     /// Missing response body in HTTP call
     #[error("missing response body in HTTP call")]
     MissingResponseBody,
+    /// PATCH (grpc-web-vs-rest-lab): the response body's gRPC-Web framing is broken
+    /// (cut short, too long, bytes after the trailers, trailers that do not parse)
+    #[error("{0}")]
+    Framing(#[from] crate::frame_decoder::FrameError),
     /// gRPC error
     #[error("gRPC error")]
     TonicStatusError(#[from] tonic::Status),

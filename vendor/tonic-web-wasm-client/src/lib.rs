@@ -51,7 +51,13 @@ mod client;
 mod content_type;
 mod error;
 mod fetch;
+mod frame_decoder;
 pub mod options;
 mod response_body;
 
-pub use self::{client::Client, error::Error, response_body::ResponseBody};
+pub use self::{
+    client::Client,
+    error::Error,
+    frame_decoder::{FrameError, FrameKind},
+    response_body::ResponseBody,
+};

@@ -3,7 +3,8 @@
 //! The main flows run in Chromium and in Firefox ESR, one test per browser sharing the
 //! body (see [`in_each_browser`]); [`stop`] checks that Stop ends every request,
 //! [`max_size`] that the documented maximum record count works over both protocols,
-//! [`sweeps`] the sweeps and the claims panel,
+//! [`sweeps`] the sweeps and the claims panel, [`cut_bodies`] responses delivered in
+//! pieces,
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
@@ -36,12 +37,14 @@ macro_rules! in_each_browser {
 }
 
 mod client_overhead;
+mod cut_bodies;
 mod http_versions;
 mod max_size;
 mod networks;
 mod stop;
 mod sweeps;
 
+use cut_bodies::{cut_after_the_trailer_flag, cut_at_random_places};
 use sweeps::{compression_changes_the_size_verdict, count_sweep};
 
 in_each_browser! {
@@ -53,6 +56,8 @@ in_each_browser! {
     a_count_sweep_draws_each_point_exports_it_and_its_verdict_follows => count_sweep();
     compression_changes_the_size_verdict_of_a_sweep => compression_changes_the_size_verdict();
     every_stream_of_both_protocols_has_its_network_timing => stream_timings();
+    responses_cut_inside_the_trailer_frame_read_the_same => cut_after_the_trailer_flag();
+    responses_cut_at_random_places_read_the_same => cut_at_random_places();
 }
 
 /// A backend serving the built frontend and a browser of `kind`; `None` when the

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod clients;
+pub mod cutting_proxy;
 pub mod h3_client;
 pub mod load;
 
