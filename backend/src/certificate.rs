@@ -1,7 +1,8 @@
-//! The certificate the TLS listeners present: generated once (ECDSA P-256, valid for
-//! `127.0.0.1`, `::1` and `localhost`) and saved in a per-user data directory, so a
-//! browser's exception survives restarts; or one's own PEM files (`--tls-cert`,
-//! `--tls-key`, e.g. from mkcert or a real CA for `--public`).
+//! The certificate the TLS listeners present: issued once by the lab's local CA
+//! ([`crate::local_ca`]; ECDSA P-256, valid for `127.0.0.1`, `::1` and `localhost`) and
+//! saved with it in a per-user data directory, so a browser that trusts the CA (or an
+//! exception for the certificate) holds across restarts; or one's own PEM files
+//! (`--tls-cert`, `--tls-key`, e.g. from mkcert or a real CA for `--public`).
 //!
 //! Its SPKI pin (base64 of the SHA-256 of the SubjectPublicKeyInfo) is what Chromium's
 //! `--ignore-certificate-errors-spki-list` takes: the browser tests trust the
@@ -21,6 +22,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
+
+use crate::local_ca::LocalCa;
 
 /// The application's directory under the per-user data directory.
 pub const DATA_DIR_NAME: &str = "grpc-web-vs-rest-lab";
@@ -73,10 +76,13 @@ pub enum CertificateError {
 /// Where a certificate came from, for the startup message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provenance {
-    /// Generated now and saved in this directory.
+    /// Issued now by the lab's CA and saved in this directory.
     Created(PathBuf),
-    /// Generated at an earlier start, read from this directory.
+    /// Issued at an earlier start, read from this directory.
     Saved(PathBuf),
+    /// Issued now by the lab's CA, replacing a certificate in this directory that it
+    /// had not issued (a self-signed one of an earlier version of the lab).
+    Reissued(PathBuf),
     /// Given with `--tls-cert`.
     Given(PathBuf),
     /// Generated now, kept in memory only (tests).
@@ -86,8 +92,15 @@ pub enum Provenance {
 impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Provenance::Created(dir) => write!(f, "created now in {}", dir.display()),
-            Provenance::Saved(dir) => write!(f, "saved in {}", dir.display()),
+            Provenance::Created(dir) => {
+                write!(f, "issued now by the lab's CA, in {}", dir.display())
+            }
+            Provenance::Saved(dir) => write!(f, "issued by the lab's CA, in {}", dir.display()),
+            Provenance::Reissued(dir) => write!(
+                f,
+                "issued now by the lab's CA, replacing an earlier self-signed one, in {}",
+                dir.display()
+            ),
             Provenance::Given(cert) => write!(f, "{}", cert.display()),
             Provenance::Ephemeral => f.write_str("generated for this process only"),
         }
@@ -219,34 +232,49 @@ impl Certificate {
         Self::read(cert_path, key_path, Provenance::Given(cert_path.to_owned()))
     }
 
-    /// The certificate saved in `dir`, or a new one generated and saved there (the
-    /// directory is created, the key is readable by its owner only).
+    /// The certificate saved in `dir`, or a new one issued by the lab's CA (itself
+    /// found in `dir`, or created there) and saved there; a saved certificate the CA
+    /// did not issue is replaced. Keys are readable by their owner only.
     pub fn load_or_create(dir: &Path) -> Result<Self, CertificateError> {
+        let (ca, _) = LocalCa::load_or_create(dir)?;
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
-        match (cert_path.exists(), key_path.exists()) {
-            (true, true) => Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned())),
-            (false, false) => {
-                let pem = generate()?;
-                save(dir, &pem).map_err(|source| CertificateError::Save {
-                    dir: dir.to_owned(),
-                    source,
-                })?;
-                Self::from_generated(
-                    &pem,
-                    &cert_path,
-                    &key_path,
-                    Provenance::Created(dir.to_owned()),
-                )
+        let provenance = match (cert_path.exists(), key_path.exists()) {
+            (true, true) => {
+                let saved = Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned()))?;
+                if saved.chain().len() > 1 && saved.chain().last() == Some(ca.cert_der()) {
+                    return Ok(saved);
+                }
+                Provenance::Reissued(dir.to_owned())
             }
-            (true, false) => Err(CertificateError::HalfSaved {
-                present: cert_path,
-                missing: key_path,
-            }),
-            (false, true) => Err(CertificateError::HalfSaved {
-                present: key_path,
-                missing: cert_path,
-            }),
-        }
+            (false, false) => Provenance::Created(dir.to_owned()),
+            (true, false) => {
+                return Err(CertificateError::HalfSaved {
+                    present: cert_path,
+                    missing: key_path,
+                });
+            }
+            (false, true) => {
+                return Err(CertificateError::HalfSaved {
+                    present: key_path,
+                    missing: cert_path,
+                });
+            }
+        };
+        let pem = ca.issue()?;
+        save_pair(dir, (KEY_FILE, &pem.key), (CERT_FILE, &pem.cert)).map_err(|source| {
+            CertificateError::Save {
+                dir: dir.to_owned(),
+                source,
+            }
+        })?;
+        Self::from_generated(&pem, &cert_path, &key_path, provenance)
+    }
+
+    /// A certificate issued by `ca`, held in memory only (test servers whose browsers
+    /// trust `ca`).
+    pub fn issued_by(ca: &LocalCa) -> Result<Self, CertificateError> {
+        let unsaved = Path::new("<generated>");
+        Self::from_generated(&ca.issue()?, unsaved, unsaved, Provenance::Ephemeral)
     }
 
     /// A new certificate held in memory only (test servers).
@@ -321,19 +349,25 @@ fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, CertificateError> {
     })
 }
 
-/// Writes the key first (owner-only) and the certificate last, so an interrupted save
-/// leaves a half pair that the next start reports instead of a certificate without key.
-fn save(dir: &Path, pem: &GeneratedPem) -> io::Result<()> {
+/// Writes a key (owner-only) and then its certificate into `dir`, each `(file name,
+/// PEM)`, replacing earlier ones: the key first and the certificate last, so an
+/// interrupted save leaves a half pair that the next start reports instead of a
+/// certificate without its key.
+pub(crate) fn save_pair(dir: &Path, key: (&str, &str), cert: (&str, &str)) -> io::Result<()> {
     use std::io::Write as _;
     std::fs::create_dir_all(dir)?;
+    for name in [cert.0, key.0] {
+        match std::fs::remove_file(dir.join(name)) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(dir.join(KEY_FILE))?
-        .write_all(pem.key.as_bytes())?;
-    std::fs::write(dir.join(CERT_FILE), &pem.cert)
+    options.open(dir.join(key.0))?.write_all(key.1.as_bytes())?;
+    std::fs::write(dir.join(cert.0), cert.1)
 }
 
 #[cfg(test)]

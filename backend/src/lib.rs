@@ -19,11 +19,13 @@ pub mod grpc;
 pub mod http3;
 pub mod link;
 pub mod listener;
+pub mod local_ca;
 pub mod record_stream;
 pub mod request_counts;
 pub mod rest;
 pub mod serve;
 pub mod server_timing;
+pub mod trust_store;
 pub mod workload;
 
 use std::path::PathBuf;

@@ -8,9 +8,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use axum::http::HeaderValue;
-use clap::Parser;
-use lab_backend::certificate::{self, Certificate};
+use clap::{Parser, Subcommand};
+use lab_backend::certificate::{self, Certificate, Provenance};
 use lab_backend::link::{Link, LinkProfile};
+use lab_backend::local_ca::LocalCa;
+use lab_backend::trust_store::{self, Certutil};
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use lab_proto::contract::network;
 use tracing_subscriber::EnvFilter;
@@ -24,6 +26,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address of the plain listener (HTTP/1.1, and HTTP/2 by prior knowledge).
     #[arg(long, env = "LAB_ADDR", default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
@@ -44,9 +48,9 @@ struct Cli {
     /// Serve the plain listener only (no TLS, so no HTTP/3 either).
     #[arg(long, env = "LAB_NO_TLS")]
     no_tls: bool,
-    /// Where the generated certificate is saved and found again.
+    /// Where the lab's local CA and the certificate it issued are saved and found again.
     /// Default: $XDG_DATA_HOME/grpc-web-vs-rest-lab, or ~/.local/share/grpc-web-vs-rest-lab.
-    #[arg(long, env = "LAB_TLS_DIR", value_name = "DIR")]
+    #[arg(long, env = "LAB_TLS_DIR", value_name = "DIR", global = true)]
     tls_dir: Option<PathBuf>,
     /// One's own certificate chain (PEM) for the TLS listeners, e.g. from mkcert or a
     /// CA for --public; needs --tls-key.
@@ -87,6 +91,18 @@ struct Cli {
         default_values = network::PRESETS
     )]
     links: Vec<String>,
+}
+
+/// What the backend does instead of serving.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Add the lab's local certificate authority (made once in --tls-dir; it can vouch
+    /// for 127.0.0.1, ::1 and localhost only) to this user's browsers: Chromium's NSS
+    /// database ~/.pki/nssdb and every Firefox profile's, with NSS's certutil. Then every
+    /// https:// listener opens without a warning. Changes nothing else.
+    Trust,
+    /// Remove the lab's local certificate authority from this user's browsers.
+    Untrust,
 }
 
 /// Ports of the listeners of the n-th network profile: the loopback ones + 100 × n.
@@ -197,13 +213,57 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match run(cli).await {
+    let outcome = match cli.command {
+        Some(Command::Trust) => change_trust(&cli, true),
+        Some(Command::Untrust) => change_trust(&cli, false),
+        None => run(cli).await,
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `trust` (`add`) or `untrust`: the lab's CA into or out of this user's browsers.
+fn change_trust(cli: &Cli, add: bool) -> Result<(), String> {
+    if cli.tls_cert.is_some() {
+        return Err(
+            "--tls-cert: your own certificate is not issued by the lab's CA; trust its issuer              in your browsers yourself"
+                .to_owned(),
+        );
+    }
+    let dir = match &cli.tls_dir {
+        Some(dir) => dir.clone(),
+        None => certificate::default_dir().map_err(|err| err.to_string())?,
+    };
+    let certutil = Certutil::find().map_err(|err| err.to_string())?;
+    let home = std::env::var_os("HOME")
+        .filter(|home| !home.is_empty())
+        .ok_or(trust_store::TrustError::NoHome.to_string())?;
+    let home = std::path::Path::new(&home);
+    let lines = if add {
+        let (ca, created) = LocalCa::load_or_create(&dir).map_err(|err| err.to_string())?;
+        println!("{}", trust_store::trust_preamble(&ca));
+        if created {
+            println!("trust: created the CA in {}", dir.display());
+        }
+        trust_store::trust(&certutil, &ca, &LocalCa::cert_path(&dir), home)
+    } else {
+        let ca = LocalCa::load(
+            &dir.join(lab_backend::local_ca::CA_CERT_FILE),
+            &dir.join(lab_backend::local_ca::CA_KEY_FILE),
+        )
+        .map_err(|err| format!("{err} (there is no CA to remove)"))?;
+        trust_store::untrust(&certutil, &ca, home)
+    }
+    .map_err(|err| err.to_string())?;
+    for line in lines {
+        println!("{line}");
+    }
+    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
@@ -318,10 +378,19 @@ fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
             "TLS certificate: {}; SPKI pin: {pin}",
             certificate.provenance()
         );
+        if matches!(certificate.provenance(), Provenance::Given(_)) {
+            println!("Browsers open the https:// URLs without a warning if they trust its issuer.");
+        } else {
+            println!(
+                "To open every https:// URL without a warning, trust the lab's CA once: \
+                 `cargo xtask trust` (or `lab-backend trust`; `untrust` undoes it)."
+            );
+        }
         println!(
-            "To accept it, open each https:// URL once and proceed past the warning \
-             (Chromium: Advanced, Proceed; Firefox: Advanced, Accept the Risk), or start \
-             Chromium with --ignore-certificate-errors-spki-list={pin} --user-data-dir=<a new directory>"
+            "Without that, Chromium can trust it by its pin: start it with \
+             --ignore-certificate-errors-spki-list={pin} --user-data-dir=<a new directory>. \
+             Proceeding past the warning instead costs Chromium a new connection per \
+             HTTP/1.1 request, which the page flags."
         );
         if let Some(command) = chromium_h3_command(listeners, pin) {
             println!(

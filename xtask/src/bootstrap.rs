@@ -99,16 +99,18 @@ pub struct Browsers {
     pub chromedriver: PathBuf,
     pub firefox: PathBuf,
     pub geckodriver: PathBuf,
+    pub certutil: PathBuf,
 }
 
 impl Browsers {
     pub fn describe(&self) -> String {
         format!(
-            "{} with {}, {} with {}",
+            "{} with {}, {} with {}, {}",
             self.chrome.display(),
             self.chromedriver.display(),
             self.firefox.display(),
-            self.geckodriver.display()
+            self.geckodriver.display(),
+            self.certutil.display()
         )
     }
 }
@@ -144,6 +146,14 @@ const FIREFOX: Program = Program {
     names: &["firefox-esr", "firefox"],
     package: Some("firefox-esr"),
 };
+/// NSS's certutil: `lab-backend trust` puts the lab's CA into browsers' certificate
+/// databases with it, and the browser tests make their trusting profiles with it.
+const CERTUTIL: Program = Program {
+    env: "LAB_CERTUTIL",
+    system_path: "/usr/bin/certutil",
+    names: &["certutil"],
+    package: Some("libnss3-tools"),
+};
 const GECKODRIVER: Program = Program {
     env: "LAB_GECKODRIVER",
     system_path: "/usr/bin/geckodriver",
@@ -168,7 +178,7 @@ impl Program {
 /// Firefox and their WebDrivers. A variable naming a missing file is an error, not a
 /// reason to look elsewhere.
 pub fn browsers() -> Result<Browsers, Failure> {
-    let programs = [CHROME, CHROMEDRIVER, FIREFOX, GECKODRIVER];
+    let programs = [CHROME, CHROMEDRIVER, FIREFOX, GECKODRIVER, CERTUTIL];
     for program in &programs {
         if let Some(named) = std::env::var_os(program.env)
             && !Path::new(&named).is_file()
@@ -204,6 +214,7 @@ pub fn browsers() -> Result<Browsers, Failure> {
         chromedriver: found(&CHROMEDRIVER),
         firefox: found(&FIREFOX),
         geckodriver: geckodriver()?,
+        certutil: found(&CERTUTIL),
     })
 }
 

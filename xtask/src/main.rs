@@ -170,6 +170,7 @@ fn run(task: Task) -> Result<(), Failure> {
                 .env("LAB_CHROMEDRIVER", &browsers.chromedriver)
                 .env("LAB_FIREFOX", &browsers.firefox)
                 .env("LAB_GECKODRIVER", &browsers.geckodriver)
+                .env("LAB_CERTUTIL", &browsers.certutil)
                 // Plain `cargo test` skips the browser tests when a browser or dist/ is
                 // missing; the test command must run them.
                 .env("LAB_REQUIRE_BROWSERS", "1")

@@ -1,12 +1,13 @@
 //! The `lab-backend` command line: where it agrees to listen, what it says when it
-//! cannot, and the TLS certificate: created once, reused, or one's own.
+//! cannot, the TLS certificate (issued once by the lab's CA, reused, or one's own), and
+//! `trust`/`untrust` against throw-away browser databases.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use lab_backend::certificate;
+use lab_backend::{certificate, local_ca};
 
 /// The backend with the plain listener only (the TLS ones' default ports could be
 /// taken by a lab running on this machine).
@@ -153,7 +154,7 @@ fn a_missing_certificate_is_created_then_the_saved_one_is_reused() {
     let first = serve_with_tls_dir(&dir);
     assert!(
         first.contains(&format!(
-            "TLS certificate: created now in {}",
+            "TLS certificate: issued now by the lab's CA, in {}",
             dir.display()
         )),
         "{first}"
@@ -163,6 +164,7 @@ fn a_missing_certificate_is_created_then_the_saved_one_is_reused() {
         "HTTP/1.1 over TLS at https://127.0.0.1:",
         "HTTP/2 over TLS at https://127.0.0.1:",
         "--ignore-certificate-errors-spki-list=",
+        "trust the lab's CA once: `cargo xtask trust`",
     ] {
         assert!(first.contains(line), "{line:?} missing from: {first}");
     }
@@ -170,23 +172,25 @@ fn a_missing_certificate_is_created_then_the_saved_one_is_reused() {
     assert_eq!(pin.len(), 44, "{pin}");
     let saved = std::fs::read(dir.join(certificate::CERT_FILE)).unwrap();
     assert!(saved.starts_with(b"-----BEGIN CERTIFICATE-----"));
+    // The chain ends with the CA saved beside it.
+    let ca = std::fs::read_to_string(dir.join(local_ca::CA_CERT_FILE)).unwrap();
+    assert!(String::from_utf8_lossy(&saved).ends_with(&ca));
     #[cfg(unix)]
-    {
+    for key in [certificate::KEY_FILE, local_ca::CA_KEY_FILE] {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.join(certificate::KEY_FILE))
+        let mode = std::fs::metadata(dir.join(key))
             .unwrap()
             .permissions()
             .mode();
-        assert_eq!(
-            mode & 0o777,
-            0o600,
-            "the key is readable by others: {mode:o}"
-        );
+        assert_eq!(mode & 0o777, 0o600, "{key} is readable by others: {mode:o}");
     }
 
     let second = serve_with_tls_dir(&dir);
     assert!(
-        second.contains(&format!("TLS certificate: saved in {}", dir.display())),
+        second.contains(&format!(
+            "TLS certificate: issued by the lab's CA, in {}",
+            dir.display()
+        )),
         "{second}"
     );
     assert_eq!(
@@ -459,4 +463,163 @@ fn the_startup_message_says_how_to_start_chromium_over_http3() {
     assert!(exited.is_none(), "the backend exited: {exited:?}");
     assert!(stdout.contains("HTTP/2 over TLS at"), "{stdout}");
     assert!(!stdout.contains("QUIC"), "{stdout}");
+}
+
+#[test]
+fn a_self_signed_certificate_of_an_earlier_version_is_replaced_by_one_the_ca_issues() {
+    let dir = temp_dir("reissue");
+    let old = certificate::generate().unwrap();
+    std::fs::write(dir.join(certificate::CERT_FILE), &old.cert).unwrap();
+    std::fs::write(dir.join(certificate::KEY_FILE), &old.key).unwrap();
+    let stdout = serve_with_tls_dir(&dir);
+    assert!(
+        stdout.contains("issued now by the lab's CA, replacing an earlier self-signed one"),
+        "{stdout}"
+    );
+    let now = std::fs::read_to_string(dir.join(certificate::CERT_FILE)).unwrap();
+    let ca = std::fs::read_to_string(dir.join(local_ca::CA_CERT_FILE)).unwrap();
+    assert!(now.ends_with(&ca) && now != old.cert);
+}
+
+/// A throw-away home with an empty Firefox profile database (as a first start of
+/// Firefox leaves it) and no Chromium database yet.
+fn home_with_browsers(certutil: &Path) -> PathBuf {
+    let home = temp_dir("home");
+    let firefox = home.join(".config/mozilla/firefox");
+    let profile = firefox.join("abcd.lab-test");
+    std::fs::create_dir_all(&profile).unwrap();
+    std::fs::write(
+        firefox.join("profiles.ini"),
+        "[Profile0]\nName=lab-test\nIsRelative=1\nPath=abcd.lab-test\nDefault=1\n",
+    )
+    .unwrap();
+    let made = Command::new(certutil)
+        .args(["-N", "--empty-password", "-d"])
+        .arg(format!("sql:{}", profile.display()))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    home
+}
+
+/// `lab-backend trust|untrust` with its data in `dir`, its browsers under `home`.
+fn trust_command(verb: &str, dir: &Path, home: &Path, certutil: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lab-backend"));
+    command
+        .args([verb, "--tls-dir"])
+        .arg(dir)
+        .env("HOME", home)
+        .env("RUST_LOG", "warn");
+    match certutil {
+        Some(certutil) => command.env("LAB_CERTUTIL", certutil),
+        None => command.env("LAB_CERTUTIL", home.join("no-certutil-here")),
+    };
+    command.output().unwrap()
+}
+
+/// The nicknames of the certificates in the NSS database `db`.
+fn nss_listing(certutil: &Path, db: &Path) -> String {
+    let output = Command::new(certutil)
+        .arg("-L")
+        .arg("-d")
+        .arg(format!("sql:{}", db.display()))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// certutil where the test command puts it (`LAB_CERTUTIL`) or Debian does; `None`
+/// (the test says so and passes) outside `cargo xtask test` without it.
+fn certutil() -> Option<PathBuf> {
+    let path = std::env::var_os("LAB_CERTUTIL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "/usr/bin/certutil".into());
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("LAB_REQUIRE_BROWSERS").is_none_or(|v| v != "1"),
+        "no certutil at {}, and LAB_REQUIRE_BROWSERS=1",
+        path.display()
+    );
+    eprintln!("skipped: no certutil at {}", path.display());
+    None
+}
+
+#[test]
+fn trust_adds_the_ca_to_each_browser_database_and_untrust_removes_it() {
+    let Some(certutil) = certutil() else { return };
+    let (dir, home) = (temp_dir("trust-data"), home_with_browsers(&certutil));
+    let trusted = trust_command("trust", &dir, &home, Some(&certutil));
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert!(
+        trusted.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&trusted.stderr)
+    );
+    assert!(
+        stdout.contains("can vouch for 127.0.0.1, ::1 and localhost only"),
+        "{stdout}"
+    );
+    let chromium = home.join(".pki/nssdb");
+    let firefox = home.join(".config/mozilla/firefox/abcd.lab-test");
+    for db in [&chromium, &firefox] {
+        assert!(
+            stdout.contains(&format!("added to {}", db.display())),
+            "{stdout}"
+        );
+        let listing = nss_listing(&certutil, db);
+        assert!(
+            listing.contains("gRPC-Web vs REST lab local CA") && listing.contains("C,,"),
+            "{}: {listing}",
+            db.display()
+        );
+    }
+    // The CA it added is the one that issues the listeners' certificate.
+    assert!(dir.join(local_ca::CA_CERT_FILE).is_file());
+    // Twice is harmless.
+    let again = trust_command("trust", &dir, &home, Some(&certutil));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already trusts it"));
+
+    let removed = trust_command("untrust", &dir, &home, Some(&certutil));
+    let stdout = String::from_utf8_lossy(&removed.stdout);
+    assert!(removed.status.success(), "{stdout}");
+    for db in [&chromium, &firefox] {
+        assert!(
+            stdout.contains(&format!("removed from {}", db.display())),
+            "{stdout}"
+        );
+        assert!(!nss_listing(&certutil, db).contains("gRPC-Web vs REST lab"));
+    }
+    let nothing = trust_command("untrust", &dir, &home, Some(&certutil));
+    assert!(String::from_utf8_lossy(&nothing.stdout).contains("nothing changed"));
+}
+
+#[test]
+fn trust_refuses_in_one_line_without_certutil_and_changes_nothing() {
+    let (dir, home) = (temp_dir("no-certutil-data"), temp_dir("no-certutil-home"));
+    let refused = trust_command("trust", &dir, &home, None);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: certutil not found: install NSS's tools (Debian, Ubuntu: apt-get install libnss3-tools"),
+        "{stderr}"
+    );
+    assert!(!home.join(".pki").exists(), "a database was made");
+}
+
+#[test]
+fn trust_says_when_firefox_has_no_profile() {
+    let Some(certutil) = certutil() else { return };
+    let (dir, home) = (temp_dir("no-firefox-data"), temp_dir("no-firefox-home"));
+    let trusted = trust_command("trust", &dir, &home, Some(&certutil));
+    let stdout = String::from_utf8_lossy(&trusted.stdout);
+    assert!(trusted.status.success(), "{stdout}");
+    assert!(stdout.contains("Firefox: no profile found"), "{stdout}");
+    assert!(
+        stdout.contains("created the empty certificate database"),
+        "{stdout}"
+    );
+    assert!(nss_listing(&certutil, &home.join(".pki/nssdb")).contains("gRPC-Web vs REST lab"));
 }
