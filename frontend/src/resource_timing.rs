@@ -50,6 +50,7 @@ fn network_timing(entry: &PerformanceResourceTiming) -> Option<NetworkTiming> {
         transfer_size: entry.transfer_size() as u64,
         server_ms,
         protocol: entry.next_hop_protocol(),
+        new_connection: entry.connect_end() > entry.connect_start(),
     })
 }
 

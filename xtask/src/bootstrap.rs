@@ -218,6 +218,17 @@ pub fn browsers() -> Result<Browsers, Failure> {
     })
 }
 
+/// NSS's certutil, installed (Debian's libnss3-tools, as root) if missing.
+pub fn certutil() -> Result<PathBuf, Failure> {
+    if let Some(found) = CERTUTIL.find() {
+        return Ok(found);
+    }
+    apt_install(&["libnss3-tools"], "`trust` and `untrust`")?;
+    CERTUTIL
+        .find()
+        .ok_or_else(|| Failure("certutil is still missing after installing libnss3-tools".into()))
+}
+
 /// geckodriver: the one named or on `PATH`, else cargo's, installed if missing.
 fn geckodriver() -> Result<PathBuf, Failure> {
     if let Some(found) = GECKODRIVER.find() {

@@ -15,6 +15,9 @@
 //! - `cargo xtask bench`: load benchmark of the release backend, into `docs/benchmark.md`.
 //! - `cargo xtask soak [--minutes N]`: mixed load with streams for N minutes (default
 //!   10), memory and p99 every minute; not part of `test`.
+//! - `cargo xtask trust` / `cargo xtask untrust`: add the lab's local CA to this user's
+//!   browsers (Chromium's and Firefox's NSS databases), or remove it; `lab-backend
+//!   trust|untrust` of the release backend, certutil installed first.
 //! - `cargo xtask bootstrap`: install what is missing, nothing else.
 
 mod bench;
@@ -63,6 +66,12 @@ enum Task {
         #[arg(long, default_value_t = 10)]
         minutes: u32,
     },
+    /// Add the lab's local certificate authority to this user's browsers (Chromium's NSS
+    /// database and each Firefox profile's), so every https:// listener opens without a
+    /// warning. Honours LAB_TLS_DIR.
+    Trust,
+    /// Remove the lab's local certificate authority from this user's browsers.
+    Untrust,
     /// Install missing build tools and exit.
     Bootstrap {
         /// Also install the browsers and drivers the tests use.
@@ -181,6 +190,26 @@ fn run(task: Task) -> Result<(), Failure> {
                 summary.passed, summary.failed, summary.ignored
             );
             outcome
+        }
+        Task::Trust | Task::Untrust => {
+            let verb = if matches!(task, Task::Trust) {
+                "trust"
+            } else {
+                "untrust"
+            };
+            let certutil = bootstrap::certutil()?;
+            command::cargo(&root)
+                .args([
+                    "run",
+                    "--quiet",
+                    "--release",
+                    "--package",
+                    "lab-backend",
+                    "--",
+                ])
+                .arg(verb)
+                .env("LAB_CERTUTIL", certutil)
+                .run_to_end()
         }
         Task::Bench => bench::run(&root),
         Task::BenchClient => {

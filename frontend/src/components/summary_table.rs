@@ -281,11 +281,17 @@ pub fn SummaryTable(
             <p class="note" data-testid="run-network">{network}</p>
             <HttpCheck summaries expected_http />
             <p class="note" data-testid="connections-opened"
-                data-count=move || run.with(|r| r.connections_opened)>
-                {move || run.with(|r| r.connections_opened).map(|n| format!(
+                data-count=move || run.with(|r| r.connections_opened)
+                data-churn=move || run.with(|r| r.churned()).to_string()>
+                {move || run.with(|r| r.connections_opened.map(|n| format!(
                     "Connections the backend accepted for this page's listener during the run: {n} \
-                     (browsers open at most 6 per origin over HTTP/1.1, one shared connection over HTTP/2)."
-                ))}
+                     (browsers open at most 6 per origin over HTTP/1.1, one shared connection over HTTP/2).{}",
+                    if r.churned() {
+                        " Too many: not reused (see Connections)."
+                    } else {
+                        ""
+                    }
+                )))}
             </p>
             <table>
                 <thead>

@@ -11,6 +11,7 @@
 //! practical difference", or "depends on …" with where it changes.
 
 use super::config::{HttpVersion, RunConfig, WorkloadKind};
+use super::connection_churn::churned;
 use super::history::SavedRun;
 use super::sweep::SweepVariable;
 use super::sweep_point::{PointFigures, ProtocolFigures};
@@ -76,6 +77,8 @@ pub enum Verdict {
     Depends,
     Unclear,
     NotMeasured,
+    /// Measured, but from a run whose connections were not what its protocol uses.
+    NotComparable,
 }
 
 impl Verdict {
@@ -88,6 +91,7 @@ impl Verdict {
             Verdict::Depends => "depends",
             Verdict::Unclear => "unclear",
             Verdict::NotMeasured => "not-measured",
+            Verdict::NotComparable => "not-comparable",
         }
     }
 }
@@ -416,6 +420,25 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
             evidence: Vec::new(),
         };
     };
+    let churned: Vec<String> = [(h2, HttpVersion::TlsH2), (http1, HttpVersion::TlsHttp1)]
+        .into_iter()
+        .filter_map(|(run, http)| {
+            let n = run.connections_opened?;
+            churned(http, n).then(|| format!("{}: {n} connections", http.label()))
+        })
+        .collect();
+    if !churned.is_empty() {
+        return Claim {
+            key,
+            claim,
+            verdict: Verdict::NotComparable,
+            summary: format!(
+                "Not comparable: connections not reused ({}; see Connections).",
+                churned.join(", ")
+            ),
+            evidence: Vec::new(),
+        };
+    }
     let mut lines = Vec::new();
     let mut outcomes = Vec::new();
     for (i, label) in ["gRPC-Web", "REST"].into_iter().enumerate() {
@@ -708,6 +731,7 @@ mod tests {
                     wire_bytes: None,
                 })
                 .to_vec(),
+            connections_opened: Some(if http == HttpVersion::TlsH2 { 1 } else { 6 }),
         };
         let history = [
             saved(HttpVersion::TlsH2, 20.0),
@@ -724,6 +748,21 @@ mod tests {
             claim
                 .summary
                 .contains("gRPC-Web p50 20 ms over HTTP/2 vs 50 ms over HTTP/1.1"),
+            "{}",
+            claim.summary
+        );
+        // An HTTP/1.1 run that opened a connection per few requests measured handshakes.
+        let mut churned = history.clone();
+        churned[1].connections_opened = Some(14);
+        let evidence = Evidence {
+            observations: observations(&points),
+            variable: None,
+            history: &churned,
+        };
+        let claim = &check(&evidence)[3];
+        assert_eq!(claim.verdict, Verdict::NotComparable, "{claim:?}");
+        assert!(
+            claim.summary.contains("HTTP/1.1 (TLS): 14 connections"),
             "{}",
             claim.summary
         );

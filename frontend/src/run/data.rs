@@ -351,13 +351,13 @@ impl RunData {
     pub fn to_csv(&self) -> String {
         let mut out = String::from(
             "seq,protocol,start_ms,e2e_ms,scheduled_ms,encode_ms,decode_ms,request_bytes,payload_bytes,records,status,\
-             ttfb_ms,download_ms,encoded_body,decoded_body,transfer_size,server_ms,next_hop,error\n",
+             ttfb_ms,download_ms,encoded_body,decoded_body,transfer_size,server_ms,next_hop,new_connection,error\n",
         );
         for s in &self.samples {
             let n = s.network.as_ref();
             let opt = |v: Option<String>| v.unwrap_or_default();
             out.push_str(&format!(
-                "{},{},{:.3},{:.3},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
+                "{},{},{:.3},{:.3},{},{:.3},{:.3},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"\n",
                 s.seq,
                 s.protocol.key(),
                 s.start_ms,
@@ -376,6 +376,7 @@ impl RunData {
                 opt(n.map(|n| n.transfer_size.to_string())),
                 opt(n.and_then(|n| n.server_ms).map(|v| format!("{v:.3}"))),
                 opt(n.map(|n| n.protocol.clone())),
+                opt(n.map(|n| u8::from(n.new_connection).to_string())),
                 s.error.as_deref().unwrap_or("").replace('"', "'"),
             ));
         }
@@ -510,6 +511,7 @@ mod tests {
                 transfer_size: 300,
                 server_ms: Some(0.5),
                 protocol: "http/1.1".into(),
+                new_connection: false,
             },
         );
         let summary = run.summary(Protocol::GrpcWeb, true);
@@ -542,6 +544,7 @@ mod tests {
             transfer_size: 0,
             server_ms: None,
             protocol: String::new(),
+            new_connection: false,
         };
         run.attach_network(index, empty);
         let stats = &run.stats[Protocol::GrpcWeb.index()];

@@ -60,6 +60,9 @@ pub struct SavedRun {
     pub origin: String,
     pub settings: String,
     pub summaries: Vec<SavedSummary>,
+    /// Connections the run opened to its listener (backend's count), when known.
+    #[serde(default)]
+    pub connections_opened: Option<u64>,
 }
 
 /// Reads the stored history; anything unreadable counts as empty.
@@ -162,6 +165,7 @@ mod tests {
                 requests_per_second: 99.0,
                 wire_bytes: Some(1024.0),
             }],
+            connections_opened: Some(6),
         }
     }
 

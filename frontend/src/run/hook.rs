@@ -67,6 +67,7 @@ fn saved_sweep(sweep: &SweepState) -> SavedRun {
                 }
             })
             .collect(),
+        connections_opened: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn saved(state: &RunState) -> SavedRun {
             .iter()
             .map(|p| (&state.data.summary(*p, true)).into())
             .collect(),
+        connections_opened: state.connections_opened,
     }
 }
 
@@ -185,21 +187,21 @@ impl LabSession {
         let before = self.accepted.get_value();
         let ended = move || {
             run.refresh();
-            if let Some(saved) = run.peek(saved) {
-                history.set(history::save(saved));
-            }
-            // The connections the run opened, by the backend's count.
+            // The connections the run opened, by the backend's count, then the run
+            // (with that count) into the history.
             spawn_local(async move {
-                let Some((serving, _)) = connection_count(settings.http).await else {
-                    return;
-                };
-                let after = serving.connections_accepted;
-                self.accepted.try_set_value(Some(after));
-                if let Some(before) = before {
-                    run.update(|state| {
-                        state.connections_opened = Some(after.saturating_sub(before))
-                    });
-                    run.refresh();
+                if let Some((serving, _)) = connection_count(settings.http).await {
+                    let after = serving.connections_accepted;
+                    self.accepted.try_set_value(Some(after));
+                    if let Some(before) = before {
+                        run.update(|state| {
+                            state.connections_opened = Some(after.saturating_sub(before))
+                        });
+                        run.refresh();
+                    }
+                }
+                if let Some(saved) = run.peek(saved) {
+                    history.set(history::save(saved));
                 }
             });
         };

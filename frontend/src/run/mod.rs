@@ -8,6 +8,7 @@
 pub mod claims;
 pub mod comparison;
 pub mod config;
+pub mod connection_churn;
 pub mod data;
 pub mod engine;
 pub mod history;
@@ -46,6 +47,15 @@ pub struct RunState {
     /// Connections the page's listener accepted during the run, by the backend's
     /// count (`None` until the run is over and the backend has answered).
     pub connections_opened: Option<u64>,
+}
+
+impl RunState {
+    /// Whether the run opened more connections than its HTTP version needs
+    /// ([`connection_churn`]).
+    pub fn churned(&self) -> bool {
+        self.connections_opened
+            .is_some_and(|n| connection_churn::churned(self.config.http, n))
+    }
 }
 
 impl RunState {

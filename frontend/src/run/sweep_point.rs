@@ -187,6 +187,7 @@ mod tests {
                     decoded_body: (factor * factor * 1_600.0) as u64,
                     transfer_size: (factor * factor * 1_600.0) as u64 + 300,
                     protocol: "http/1.1".into(),
+                    new_connection: false,
                     ..NetworkTiming::default()
                 },
             );

@@ -26,6 +26,9 @@ pub struct NetworkTiming {
     pub server_ms: Option<f64>,
     /// `nextHopProtocol`, e.g. `http/1.1`.
     pub protocol: String,
+    /// Whether this fetch opened its own connection (`connectEnd > connectStart`; a
+    /// reused one has them equal).
+    pub new_connection: bool,
 }
 
 /// How far apart (ms) a call's start and an entry's start may be and still pair.
@@ -109,6 +112,7 @@ mod tests {
             transfer_size: size + 100,
             server_ms: None,
             protocol: "http/1.1".into(),
+            new_connection: false,
         }
     }
 

@@ -5,7 +5,8 @@
 //! [`max_size`] that the documented maximum record count works over both protocols,
 //! [`sweeps`] the sweeps and the claims panel, [`cut_bodies`] responses delivered in
 //! pieces,
-//! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links.
+//! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links,
+//! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -43,6 +44,7 @@ mod max_size;
 mod networks;
 mod stop;
 mod sweeps;
+mod trusted_ca;
 
 use cut_bodies::{cut_after_the_trailer_flag, cut_at_random_places};
 use sweeps::{compression_changes_the_size_verdict, count_sweep};

@@ -169,10 +169,46 @@ impl Setup {
     /// (`host:port`): Chromium takes HTTP/3 from a certificate that does not chain to a
     /// known root only when told. Other browsers keep QUIC off.
     pub async fn start_with(&self, spki_pin: Option<&str>, quic_origin: Option<&str>) -> Browser {
+        let trust = match spki_pin {
+            Some(pin) => Trust::Pin(pin),
+            None => Trust::Nothing,
+        };
+        self.launch(trust, quic_origin).await
+    }
+
+    /// Starts the driver and a headless session whose browser trusts the CA in
+    /// `ca_pem` as a person's does after `lab-backend trust`: in the certificate
+    /// database it reads (Chromium: `$HOME/.pki/nssdb`, a fresh `HOME`; Firefox: its
+    /// fresh profile's), with no certificate-error switch.
+    pub async fn start_trusting_ca(&self, ca_pem: &str) -> Browser {
+        self.launch(Trust::Ca(ca_pem), None).await
+    }
+
+    async fn launch(&self, trust: Trust<'_>, quic_origin: Option<&str>) -> Browser {
+        let spki_pin = match trust {
+            Trust::Pin(pin) => Some(pin),
+            _ => None,
+        };
         let port = free_port();
         let profile = TempDir::new(self.kind);
         let mut driver = Command::new(&self.driver);
         driver.arg(format!("--port={port}"));
+        let firefox_profile = profile.0.join("firefox-profile");
+        if self.kind == BrowserKind::Firefox {
+            std::fs::create_dir_all(&firefox_profile).expect("create the Firefox profile");
+        }
+        if let Trust::Ca(ca_pem) = trust {
+            let db = match self.kind {
+                // Chromium (and so chromedriver's child) reads $HOME/.pki/nssdb.
+                BrowserKind::Chromium => {
+                    let home = profile.0.join("home");
+                    driver.env("HOME", &home);
+                    home.join(".pki/nssdb")
+                }
+                BrowserKind::Firefox => firefox_profile.clone(),
+            };
+            trust_in_nss_database(&db, ca_pem);
+        }
         let capabilities = match self.kind {
             BrowserKind::Chromium => {
                 let mut args = vec![
@@ -185,7 +221,7 @@ impl Setup {
                     "--disable-sync".into(),
                     "--window-size=1280,1000".into(),
                     // The pin below takes effect only with a user data directory.
-                    format!("--user-data-dir={}", profile.0.display()),
+                    format!("--user-data-dir={}", profile.0.join("chromium").display()),
                 ];
                 if let Some(pin) = spki_pin {
                     args.push(format!("--ignore-certificate-errors-spki-list={pin}"));
@@ -208,7 +244,7 @@ impl Setup {
                         "binary": self.browser,
                         "args": [
                             "-headless", "-no-remote", "-width", "1280", "-height", "1000",
-                            "-profile", profile.0,
+                            "-profile", firefox_profile,
                         ],
                         // As Chromium's --disable-quic: the HTTP/2 listener advertises
                         // HTTP/3 (Alt-Svc), and these tests measure the version chosen.
@@ -255,6 +291,61 @@ impl Setup {
             driver,
             _profile: profile,
         }
+    }
+}
+
+/// How a browser trusts the lab's certificate.
+#[derive(Debug, Clone, Copy)]
+enum Trust<'a> {
+    /// Not at all: certificate errors stand.
+    Nothing,
+    /// By its SPKI pin (Chromium), or by accepting insecure certificates (Firefox).
+    Pin(&'a str),
+    /// By the CA (PEM) in the certificate database the browser reads.
+    Ca(&'a str),
+}
+
+/// certutil where the test command puts it (`LAB_CERTUTIL`), else Debian's.
+pub fn certutil() -> PathBuf {
+    env_path("LAB_CERTUTIL", "/usr/bin/certutil")
+}
+
+/// A new NSS database in `db` holding the CA `ca_pem`, trusted to issue server
+/// certificates (what `lab-backend trust` adds).
+fn trust_in_nss_database(db: &Path, ca_pem: &str) {
+    let certutil = certutil();
+    assert!(
+        certutil.is_file(),
+        "no certutil at {} (run `cargo xtask test`, which installs it, or set LAB_CERTUTIL)",
+        certutil.display()
+    );
+    std::fs::create_dir_all(db).expect("create the certificate database's directory");
+    let ca_file = db.join("lab-ca.pem");
+    std::fs::write(&ca_file, ca_pem).expect("write the CA");
+    let sql = format!("sql:{}", db.display());
+    for args in [
+        vec!["-N", "--empty-password", "-d", &sql],
+        vec![
+            "-A",
+            "-t",
+            "C,,",
+            "-n",
+            "lab test CA",
+            "-i",
+            ca_file.to_str().unwrap(),
+            "-d",
+            &sql,
+        ],
+    ] {
+        let output = Command::new(&certutil)
+            .args(&args)
+            .output()
+            .expect("run certutil");
+        assert!(
+            output.status.success(),
+            "certutil {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 }
 
@@ -419,6 +510,16 @@ impl Browser {
             );
         }
         values
+    }
+
+    /// Opens `url` in a browser that does not trust its certificate and goes past the
+    /// warning as a person does: Chromium's "Advanced", then "Proceed to … (unsafe)".
+    pub async fn open_past_the_certificate_warning(&self, url: &str) {
+        // The navigation itself reports the insecure certificate; the warning page is
+        // what the browser shows.
+        let _ = self.client.goto(url).await;
+        self.click("#details-button").await;
+        self.click("#proceed-link").await;
     }
 
     /// Opens the lab at `url` (its settings in the query), runs it and waits up to

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use lab_backend::certificate::Certificate;
 use lab_backend::link::{Link, LinkProfile};
 use lab_backend::listener::ListenerStatus;
+use lab_backend::local_ca::LocalCa;
 use lab_backend::rest::ServerStatus;
 use lab_backend::{AppState, BoundListener, Config, ListenerKind, app, serve};
 use lab_proto::contract::{network, rest};
@@ -56,20 +57,41 @@ impl TestServer {
     /// Serves the lab with `config`, the plain listener on `addr` (e.g. the address of
     /// a server that was stopped, to restart it); the TLS ones on ephemeral ports.
     pub async fn with_config_at(config: Config, addr: SocketAddr) -> Self {
-        Self::serve_listeners(config, addr, &[None]).await
+        Self::serve_listeners(config, addr, &[None], ephemeral_certificate()).await
     }
 
     /// Serves the lab with `config`, every listener's connections passing through a
     /// link of `profile` (each listener its own link, as the backend's are).
     pub async fn with_link(config: Config, profile: LinkProfile) -> Self {
-        Self::serve_listeners(config, "127.0.0.1:0".parse().unwrap(), &[Some(profile)]).await
+        let any = "127.0.0.1:0".parse().unwrap();
+        Self::serve_listeners(config, any, &[Some(profile)], ephemeral_certificate()).await
     }
 
     /// Serves the lab with `static_dir` as the backend does with `--link`: the loopback
     /// listeners, and the same three again with a link of `profile` each.
     pub async fn with_network_beside(static_dir: PathBuf, profile: LinkProfile) -> Self {
         let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        Self::serve_listeners(Config::new(static_dir), any, &[None, Some(profile)]).await
+        let networks = [None, Some(profile)];
+        Self::serve_listeners(
+            Config::new(static_dir),
+            any,
+            &networks,
+            ephemeral_certificate(),
+        )
+        .await
+    }
+
+    /// [`Self::with_network_beside`], the TLS listeners presenting a certificate that
+    /// `ca` issued (as the backend's are, by the lab's local CA).
+    pub async fn with_network_beside_issued_by(
+        static_dir: PathBuf,
+        profile: LinkProfile,
+        ca: &LocalCa,
+    ) -> Self {
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let certificate = Arc::new(Certificate::issued_by(ca).expect("issue a certificate"));
+        let networks = [None, Some(profile)];
+        Self::serve_listeners(Config::new(static_dir), any, &networks, certificate).await
     }
 
     /// Binds the four listeners once per network (the plain one of the first on
@@ -79,8 +101,8 @@ impl TestServer {
         config: Config,
         addr: SocketAddr,
         networks: &[Option<LinkProfile>],
+        certificate: Arc<Certificate>,
     ) -> Self {
-        let certificate = Arc::new(Certificate::ephemeral().expect("generate a certificate"));
         let any_port: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut listeners = Vec::new();
         for (n, profile) in networks.iter().enumerate() {
@@ -201,6 +223,11 @@ impl TestServer {
             .find(|listener| listener.name == kind.name())
             .unwrap_or_else(|| panic!("no {} listener in the status", kind.name()))
     }
+}
+
+/// A self-signed certificate for one test server.
+fn ephemeral_certificate() -> Arc<Certificate> {
+    Arc::new(Certificate::ephemeral().expect("generate a certificate"))
 }
 
 impl Drop for TestServer {
