@@ -114,7 +114,7 @@ impl LocalCa {
             expected: "private key",
         })?;
         // The key is the certificate's when its public key is in the certificate.
-        if !contains(cert_der.as_ref(), &key.public_key_raw()) {
+        if !contains(cert_der.as_ref(), key.public_key_raw()) {
             return Err(CertificateError::Mismatch {
                 cert: cert_path.to_owned(),
                 key: key_path.to_owned(),
@@ -181,7 +181,7 @@ const ORGANIZATION: &str = "gRPC-Web vs REST lab";
 
 /// The first 8 bytes of the SHA-256 of the key's public half, in hex.
 fn id_of(key: &KeyPair) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, &key.public_key_raw());
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.public_key_raw());
     digest.as_ref()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
