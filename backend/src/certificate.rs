@@ -81,7 +81,8 @@ pub enum Provenance {
     /// Issued at an earlier start, read from this directory.
     Saved(PathBuf),
     /// Issued now by the lab's CA, replacing a certificate in this directory that it
-    /// had not issued (a self-signed one of an earlier version of the lab).
+    /// had not issued (a self-signed one of an earlier version of the lab) or that
+    /// expires within a month.
     Reissued(PathBuf),
     /// Given with `--tls-cert`.
     Given(PathBuf),
@@ -98,7 +99,8 @@ impl fmt::Display for Provenance {
             Provenance::Saved(dir) => write!(f, "issued by the lab's CA, in {}", dir.display()),
             Provenance::Reissued(dir) => write!(
                 f,
-                "issued now by the lab's CA, replacing an earlier self-signed one, in {}",
+                "issued now by the lab's CA, replacing one it had not issued or that was \
+                 expiring, in {}",
                 dir.display()
             ),
             Provenance::Given(cert) => write!(f, "{}", cert.display()),
@@ -241,7 +243,9 @@ impl Certificate {
         let provenance = match (cert_path.exists(), key_path.exists()) {
             (true, true) => {
                 let saved = Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned()))?;
-                if saved.chain().len() > 1 && saved.chain().last() == Some(ca.cert_der()) {
+                // Reissued a month before it expires, so it never lapses under a
+                // running lab.
+                if ca.vouches_for(saved.chain(), 30) {
                     return Ok(saved);
                 }
                 Provenance::Reissued(dir.to_owned())

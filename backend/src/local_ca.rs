@@ -156,6 +156,42 @@ impl LocalCa {
         })
     }
 
+    /// Whether `chain` (leaf first) is one this CA issued for the lab's names that is
+    /// still valid `days_ahead` days from now: a saved certificate that is not gets
+    /// reissued.
+    pub fn vouches_for(&self, chain: &[CertificateDer<'static>], days_ahead: u64) -> bool {
+        use rustls::client::WebPkiServerVerifier;
+        use rustls::client::danger::ServerCertVerifier;
+        use rustls::pki_types::{ServerName, UnixTime};
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return false;
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        if roots.add(self.cert_der.clone()).is_err() {
+            return false;
+        }
+        let Ok(verifier) = WebPkiServerVerifier::builder_with_provider(
+            std::sync::Arc::new(roots),
+            crate::certificate::provider(),
+        )
+        .build() else {
+            return false;
+        };
+        let then = UnixTime::now().as_secs() + days_ahead * 24 * 60 * 60;
+        ["127.0.0.1", "localhost"].iter().all(|name| {
+            let name = ServerName::try_from(*name).expect("a valid name");
+            verifier
+                .verify_server_cert(
+                    leaf,
+                    intermediates,
+                    &name,
+                    &[],
+                    UnixTime::since_unix_epoch(std::time::Duration::from_secs(then)),
+                )
+                .is_ok()
+        })
+    }
+
     /// The CA's certificate in PEM (what a trust store imports).
     pub fn cert_pem(&self) -> &str {
         &self.cert_pem
@@ -272,6 +308,17 @@ mod tests {
         // Another CA's store does not trust it.
         let other = LocalCa::generate().unwrap();
         assert!(verify(&other, &chain, "127.0.0.1").is_err());
+    }
+
+    #[test]
+    fn a_certificate_near_its_end_or_of_another_ca_is_not_vouched_for() {
+        let ca = LocalCa::generate().unwrap();
+        let chain = chain_of(&ca.issue().unwrap());
+        assert!(ca.vouches_for(&chain, 30));
+        // Issued for 825 days: not valid 900 days from now.
+        assert!(!ca.vouches_for(&chain, 900));
+        assert!(!LocalCa::generate().unwrap().vouches_for(&chain, 0));
+        assert!(!ca.vouches_for(&[], 0));
     }
 
     #[test]

@@ -231,7 +231,8 @@ async fn main() -> ExitCode {
 fn change_trust(cli: &Cli, add: bool) -> Result<(), String> {
     if cli.tls_cert.is_some() {
         return Err(
-            "--tls-cert: your own certificate is not issued by the lab's CA; trust its issuer              in your browsers yourself"
+            "--tls-cert: your own certificate is not issued by the lab's CA; trust its issuer \
+             in your browsers yourself"
                 .to_owned(),
         );
     }
@@ -244,7 +245,7 @@ fn change_trust(cli: &Cli, add: bool) -> Result<(), String> {
         .filter(|home| !home.is_empty())
         .ok_or(trust_store::TrustError::NoHome.to_string())?;
     let home = std::path::Path::new(&home);
-    let lines = if add {
+    let outcomes = if add {
         let (ca, created) = LocalCa::load_or_create(&dir).map_err(|err| err.to_string())?;
         println!("{}", trust_store::trust_preamble(&ca));
         if created {
@@ -252,18 +253,24 @@ fn change_trust(cli: &Cli, add: bool) -> Result<(), String> {
         }
         trust_store::trust(&certutil, &ca, &LocalCa::cert_path(&dir), home)
     } else {
-        let ca = LocalCa::load(
-            &dir.join(lab_backend::local_ca::CA_CERT_FILE),
-            &dir.join(lab_backend::local_ca::CA_KEY_FILE),
-        )
-        .map_err(|err| format!("{err} (there is no CA to remove)"))?;
-        trust_store::untrust(&certutil, &ca, home)
+        trust_store::untrust(&certutil, home)
+    };
+    let mut failed = 0;
+    for outcome in outcomes {
+        match outcome {
+            Ok(done) => println!("{done}"),
+            Err(err) => {
+                failed += 1;
+                eprintln!("error: {err}");
+            }
+        }
     }
-    .map_err(|err| err.to_string())?;
-    for line in lines {
-        println!("{line}");
+    match failed {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} certificate database(s) could not be changed; the others were (see above)"
+        )),
     }
-    Ok(())
 }
 
 async fn run(cli: Cli) -> Result<(), String> {

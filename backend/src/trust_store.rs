@@ -116,10 +116,37 @@ impl Certutil {
         self.check(db, &["-A", "-t", "C,,", "-n", nickname, "-i", &file])
     }
 
+    /// The nicknames of the certificates in `db` (`certutil -L`: a nickname, then its
+    /// trust attributes, per line after a header).
+    pub fn nicknames(&self, db: &Path) -> Result<Vec<String>, TrustError> {
+        let output = self.run(db, &["-L"])?;
+        if !output.status.success() {
+            return Err(TrustError::Certutil {
+                db: db.to_owned(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            });
+        }
+        Ok(nicknames_in(&String::from_utf8_lossy(&output.stdout)))
+    }
+
     /// Removes the certificate named `nickname`.
     pub fn remove(&self, db: &Path, nickname: &str) -> Result<(), TrustError> {
         self.check(db, &["-D", "-n", nickname])
     }
+}
+
+/// The nicknames in `certutil -L`'s listing: each line's text before its trust
+/// attributes (`C,,`, `CT,C,C`, …), header lines left out.
+fn nicknames_in(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .filter_map(|line| {
+            let (name, trust) = line.trim_end().rsplit_once(char::is_whitespace)?;
+            let is_trust = trust.split(',').count() == 3
+                && trust.chars().all(|c| c == ',' || c.is_ascii_alphabetic());
+            (is_trust && !name.trim().is_empty()).then(|| name.trim().to_owned())
+        })
+        .collect()
 }
 
 /// Chromium's NSS databases under `home`: the default one (even where it does not exist
@@ -220,61 +247,81 @@ pub fn trust_preamble(ca: &LocalCa) -> String {
     )
 }
 
+/// What happened to one database (or why one was skipped), or why it failed.
+pub type Outcome = Result<String, TrustError>;
+
 /// Adds `ca` (saved as `ca_pem`) to every browser database under `home`, creating
-/// Chromium's where there is none yet; returns one line per thing done or skipped.
-pub fn trust(
-    certutil: &Certutil,
-    ca: &LocalCa,
-    ca_pem: &Path,
-    home: &Path,
-) -> Result<Vec<String>, TrustError> {
+/// Chromium's where there is none yet: one outcome per database or place skipped. A
+/// database that fails does not stop the others.
+pub fn trust(certutil: &Certutil, ca: &LocalCa, ca_pem: &Path, home: &Path) -> Vec<Outcome> {
     let stores = find_stores(home);
     let nickname = ca.nickname();
-    let mut done = Vec::new();
-    for (browser, db) in &stores.databases {
-        if !db.join("cert9.db").is_file() {
-            certutil.create(db)?;
-            done.push(format!(
-                "{browser}: created the empty certificate database {} (Chromium reads it; \
-                 there was none yet)",
-                db.display()
-            ));
-        }
-        if certutil.holds(db, &nickname)? {
-            done.push(format!("{browser}: already trusts it ({})", db.display()));
-            continue;
-        }
-        certutil.add(db, &nickname, ca_pem)?;
-        done.push(format!("{browser}: added to {}", db.display()));
-    }
-    done.extend(stores.skipped);
-    done.push(
+    let mut outcomes: Vec<Outcome> = stores
+        .databases
+        .iter()
+        .map(|(browser, db)| {
+            let mut created = String::new();
+            if !db.join("cert9.db").is_file() {
+                certutil.create(db)?;
+                created = format!(
+                    "{browser}: created the empty certificate database {} (Chromium reads \
+                     it; there was none yet)\n",
+                    db.display()
+                );
+            }
+            if certutil.holds(db, &nickname)? {
+                return Ok(format!(
+                    "{created}{browser}: already trusts it ({})",
+                    db.display()
+                ));
+            }
+            certutil.add(db, &nickname, ca_pem)?;
+            Ok(format!("{created}{browser}: added to {}", db.display()))
+        })
+        .collect();
+    outcomes.extend(stores.skipped.into_iter().map(Ok));
+    outcomes.push(Ok(
         "Restart the browsers for it to take effect. Chromium speaks HTTP/3 (QUIC) to the lab \
          only with its QUIC flags even so (it refuses QUIC to certificates of a local CA); \
          Firefox turns HTTP/3 off while a locally added CA is present."
             .to_owned(),
-    );
-    Ok(done)
+    ));
+    outcomes
 }
 
-/// Removes `ca` from every browser database under `home` that holds it; returns one
-/// line per database changed (or one saying none held it).
-pub fn untrust(certutil: &Certutil, ca: &LocalCa, home: &Path) -> Result<Vec<String>, TrustError> {
-    let nickname = ca.nickname();
-    let mut done = Vec::new();
+/// The start of every lab CA's nickname ([`LocalCa::nickname`]).
+const NICKNAME_PREFIX: &str = "gRPC-Web vs REST lab local CA ";
+
+/// Removes every lab CA (this one and those of other data directories) from every
+/// browser database under `home` that holds one: one outcome per removal (or one
+/// saying none held any).
+pub fn untrust(certutil: &Certutil, home: &Path) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
     for (browser, db) in find_stores(home).databases {
-        if !db.join("cert9.db").is_file() || !certutil.holds(&db, &nickname)? {
+        if !db.join("cert9.db").is_file() {
             continue;
         }
-        certutil.remove(&db, &nickname)?;
-        done.push(format!("{browser}: removed from {}", db.display()));
+        let names = match certutil.nicknames(&db) {
+            Ok(names) => names,
+            Err(err) => {
+                outcomes.push(Err(err));
+                continue;
+            }
+        };
+        for name in names.iter().filter(|n| n.starts_with(NICKNAME_PREFIX)) {
+            outcomes.push(
+                certutil
+                    .remove(&db, name)
+                    .map(|()| format!("{browser}: removed \"{name}\" from {}", db.display())),
+            );
+        }
     }
-    if done.is_empty() {
-        done.push(format!(
-            "untrust: no browser database of this user holds \"{nickname}\"; nothing changed"
+    if outcomes.is_empty() {
+        outcomes.push(Ok(
+            "untrust: no browser database of this user holds a lab CA; nothing changed".to_owned(),
         ));
     }
-    Ok(done)
+    outcomes
 }
 
 #[cfg(test)]
@@ -293,6 +340,18 @@ mod tests {
             vec![root.join("xyz.default"), PathBuf::from("/srv/ff/other")]
         );
         assert!(profiles_in(root, "[General]\nVersion=2\n").is_empty());
+    }
+
+    #[test]
+    fn certutil_s_listing_gives_the_nicknames() {
+        let listing = "\nCertificate Nickname                                         Trust Attributes\n\
+                       SSL,S/MIME,JAR/XPI\n\n\
+                       gRPC-Web vs REST lab local CA 0123abcd                       C,,\n\
+                       Some Corp Root                                               CT,C,C\n";
+        assert_eq!(
+            nicknames_in(listing),
+            ["gRPC-Web vs REST lab local CA 0123abcd", "Some Corp Root"]
+        );
     }
 
     #[test]

@@ -473,7 +473,7 @@ fn a_self_signed_certificate_of_an_earlier_version_is_replaced_by_one_the_ca_iss
     std::fs::write(dir.join(certificate::KEY_FILE), &old.key).unwrap();
     let stdout = serve_with_tls_dir(&dir);
     assert!(
-        stdout.contains("issued now by the lab's CA, replacing an earlier self-signed one"),
+        stdout.contains("issued now by the lab's CA, replacing one it had not issued"),
         "{stdout}"
     );
     let now = std::fs::read_to_string(dir.join(certificate::CERT_FILE)).unwrap();
@@ -515,6 +515,16 @@ fn trust_command(verb: &str, dir: &Path, home: &Path, certutil: Option<&Path>) -
         None => command.env("LAB_CERTUTIL", home.join("no-certutil-here")),
     };
     command.output().unwrap()
+}
+
+/// The trust-store name of the CA saved in `dir`.
+fn ca_nickname(dir: &Path) -> String {
+    let ca = local_ca::LocalCa::load(
+        &dir.join(local_ca::CA_CERT_FILE),
+        &dir.join(local_ca::CA_KEY_FILE),
+    )
+    .unwrap();
+    ca.nickname()
 }
 
 /// The nicknames of the certificates in the NSS database `db`.
@@ -585,14 +595,20 @@ fn trust_adds_the_ca_to_each_browser_database_and_untrust_removes_it() {
     let stdout = String::from_utf8_lossy(&removed.stdout);
     assert!(removed.status.success(), "{stdout}");
     for db in [&chromium, &firefox] {
-        assert!(
-            stdout.contains(&format!("removed from {}", db.display())),
-            "{stdout}"
-        );
+        let line = format!("removed \"{}\" from {}", ca_nickname(&dir), db.display());
+        assert!(stdout.contains(&line), "{line:?} missing from: {stdout}");
         assert!(!nss_listing(&certutil, db).contains("gRPC-Web vs REST lab"));
     }
     let nothing = trust_command("untrust", &dir, &home, Some(&certutil));
     assert!(String::from_utf8_lossy(&nothing.stdout).contains("nothing changed"));
+
+    // A CA of another data directory (an earlier install) goes too.
+    let other = temp_dir("trust-other");
+    trust_command("trust", &other, &home, Some(&certutil));
+    assert!(nss_listing(&certutil, &chromium).contains(&ca_nickname(&other)));
+    let removed = trust_command("untrust", &dir, &home, Some(&certutil));
+    assert!(removed.status.success());
+    assert!(!nss_listing(&certutil, &chromium).contains("gRPC-Web vs REST lab"));
 }
 
 #[test]

@@ -134,6 +134,25 @@ pub fn save(run: SavedRun) -> Vec<SavedRun> {
     history
 }
 
+/// Records the connections the stored run saved at `saved_at_ms` opened, and returns
+/// the history.
+pub fn set_connections(saved_at_ms: f64, opened: u64) -> Vec<SavedRun> {
+    let mut history = load();
+    if with_connections(&mut history, saved_at_ms, opened) {
+        store(&serde_json::to_string(&history).expect("plain data serializes"));
+    }
+    history
+}
+
+/// Sets the connection count of the run saved at `saved_at_ms`; whether one was.
+fn with_connections(history: &mut [SavedRun], saved_at_ms: f64, opened: u64) -> bool {
+    let run = history
+        .iter_mut()
+        .find(|run| run.saved_at_ms == saved_at_ms);
+    run.map(|run| run.connections_opened = Some(opened))
+        .is_some()
+}
+
 /// Merges the runs another origin's page handed over in `fragment` into this
 /// origin's storage, and returns the history.
 pub fn adopt(fragment: &str) -> Vec<SavedRun> {
@@ -208,5 +227,16 @@ mod tests {
         assert!(parse(None).is_empty());
         assert!(parse(Some("{not json")).is_empty());
         assert!(parse(Some(r#"{"a":1}"#)).is_empty());
+    }
+
+    #[test]
+    fn a_run_s_connections_join_it_in_the_history_after_it_was_saved() {
+        let mut history = vec![run("a"), run("bbb")];
+        history[0].connections_opened = None;
+        assert!(with_connections(&mut history, 3.0, 14));
+        assert_eq!(history[1].connections_opened, Some(14));
+        assert_eq!(history[0].connections_opened, None);
+        // A run no longer kept: nothing changes.
+        assert!(!with_connections(&mut history, 99.0, 1));
     }
 }

@@ -187,22 +187,31 @@ impl LabSession {
         let before = self.accepted.get_value();
         let ended = move || {
             run.refresh();
-            // The connections the run opened, by the backend's count, then the run
-            // (with that count) into the history.
+            // The run joins the history at once; the connections it opened follow when
+            // the backend has counted them. Until then a new run has no `before`, so
+            // it cannot count this one's connections as its own.
+            let Some((saved, start_ms)) = run.peek(|state| (saved(state), state.start_ms)) else {
+                return;
+            };
+            let saved_at_ms = saved.saved_at_ms;
+            history.set(history::save(saved));
+            self.accepted.set_value(None);
             spawn_local(async move {
-                if let Some((serving, _)) = connection_count(settings.http).await {
-                    let after = serving.connections_accepted;
-                    self.accepted.try_set_value(Some(after));
-                    if let Some(before) = before {
-                        run.update(|state| {
-                            state.connections_opened = Some(after.saturating_sub(before))
-                        });
-                        run.refresh();
-                    }
-                }
-                if let Some(saved) = run.peek(saved) {
-                    history.set(history::save(saved));
-                }
+                let Some((serving, _)) = connection_count(settings.http).await else {
+                    return;
+                };
+                let after = serving.connections_accepted;
+                self.accepted.try_set_value(Some(after));
+                // Only into this run: a newer one may have started meanwhile.
+                let (Some(before), Some(true)) =
+                    (before, run.peek(|state| state.start_ms == start_ms))
+                else {
+                    return;
+                };
+                let opened = after.saturating_sub(before);
+                run.update(|state| state.connections_opened = Some(opened));
+                run.refresh();
+                history.set(history::set_connections(saved_at_ms, opened));
             });
         };
         self.control.set_value(engine::start(settings, run, ended));

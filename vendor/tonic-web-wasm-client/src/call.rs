@@ -32,7 +32,16 @@ pub async fn call(
     let content_type = content_type.ok_or(Error::MissingContentTypeHeader)?;
     let body_stream = response.body().ok_or(Error::MissingResponseBody)?;
 
-    let body = ResponseBody::new(body_stream, &content_type, abort, max_frame_bytes)?;
+    // PATCH (grpc-web-vs-rest-lab): a trailers-only response (its status in the
+    // headers) may come with an empty body.
+    let status_in_headers = response.headers().has("grpc-status").unwrap_or(false);
+    let body = ResponseBody::new(
+        body_stream,
+        &content_type,
+        abort,
+        max_frame_bytes,
+        status_in_headers,
+    )?;
 
     result.body(body).map_err(Into::into)
 }

@@ -107,6 +107,11 @@ pub struct FrameDecoder {
     data: BytesMut,
     trailers: Option<HeaderMap>,
     state: State,
+    /// The response's headers carried its status (a trailers-only response): an empty
+    /// body is then complete.
+    status_in_headers: bool,
+    /// Whether any byte of the body arrived.
+    started: bool,
 }
 
 impl FrameDecoder {
@@ -121,7 +126,16 @@ impl FrameDecoder {
             data: BytesMut::new(),
             trailers: None,
             state: State::Prefix,
+            status_in_headers: false,
+            started: false,
         }
+    }
+
+    /// Accepts an empty body as complete: the response's headers carried its
+    /// `grpc-status` (a trailers-only response).
+    pub fn status_in_headers(mut self, yes: bool) -> Self {
+        self.status_in_headers = yes;
+        self
     }
 
     /// Adds the next piece of the body and decodes every frame it completes.
@@ -137,6 +151,7 @@ impl FrameDecoder {
     }
 
     fn decode(&mut self, piece: &[u8]) -> Result<(), FrameError> {
+        self.started |= !piece.is_empty();
         match self.encoding {
             Encoding::None => self.buf.put_slice(piece),
             Encoding::Base64 => {
@@ -185,10 +200,12 @@ impl FrameDecoder {
                     self.state = State::Body { kind, length };
                 }
                 State::Body { kind, length } => {
-                    if self.buf.len() < PREFIX_LEN + length {
+                    // `length` is at most the limit, which may be near `usize::MAX`.
+                    let needed = PREFIX_LEN.saturating_add(length);
+                    if self.buf.len() < needed {
                         return Ok(());
                     }
-                    let frame = self.buf.split_to(PREFIX_LEN + length);
+                    let frame = self.buf.split_to(needed);
                     match kind {
                         FrameKind::Data => {
                             self.data.unsplit(frame);
@@ -221,6 +238,7 @@ impl FrameDecoder {
     pub fn finish(&mut self) -> Result<(), FrameError> {
         let outcome = match self.state {
             State::Done | State::Failed => Ok(()),
+            State::Prefix if !self.started && self.status_in_headers => Ok(()),
             // Text left over that does not make a whole base64 quantum.
             _ if !self.text.is_empty() => Err(self.cut_short()),
             State::Prefix if self.buf.is_empty() => Err(FrameError::NoTrailerFrame),
@@ -235,7 +253,7 @@ impl FrameDecoder {
     /// The error for a body that ended inside the current frame.
     fn cut_short(&self) -> FrameError {
         let (kind, expected) = match self.state {
-            State::Body { kind, length } => (kind, PREFIX_LEN + length),
+            State::Body { kind, length } => (kind, PREFIX_LEN.saturating_add(length)),
             _ => match self.buf.first() {
                 Some(flag) if flag & TRAILER_BIT != 0 => (FrameKind::Trailer, PREFIX_LEN),
                 _ => (FrameKind::Data, PREFIX_LEN),
@@ -257,9 +275,14 @@ impl FrameDecoder {
 /// Parses a trailer frame's header lines (`name: value\r\n`, the last line's end
 /// optional).
 fn parse_trailers(block: &[u8]) -> Result<HeaderMap, FrameError> {
-    let mut lines = Vec::with_capacity(block.len() + 2);
-    lines.extend_from_slice(block);
-    if !lines.ends_with(b"\n") && !lines.is_empty() {
+    // Line ends at the block's end are optional, and so is one blank line.
+    let end = block
+        .iter()
+        .rposition(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(0, |last| last + 1);
+    let mut lines = Vec::with_capacity(end + 4);
+    lines.extend_from_slice(&block[..end]);
+    if end > 0 {
         lines.extend_from_slice(b"\r\n");
     }
     lines.extend_from_slice(b"\r\n");
@@ -574,10 +597,27 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_body_has_no_trailer_frame() {
+    fn an_empty_body_has_no_trailer_frame_unless_the_headers_carried_the_status() {
         assert_eq!(
             decode_whole(Encoding::None, b""),
             Err(FrameError::NoTrailerFrame)
+        );
+        let mut trailers_only = FrameDecoder::new(Encoding::None, LIMIT).status_in_headers(true);
+        trailers_only.push(b"").unwrap();
+        assert_eq!(trailers_only.finish(), Ok(()));
+        assert_eq!(trailers_only.take_trailers(), None);
+        // With the status in the headers, a body that starts must still be whole.
+        let mut cut = FrameDecoder::new(Encoding::None, LIMIT).status_in_headers(true);
+        cut.push(&[0, 0]).unwrap();
+        assert!(matches!(cut.finish(), Err(FrameError::CutShort { .. })));
+    }
+
+    #[test]
+    fn a_trailer_block_may_end_with_a_blank_line() {
+        let body = trailer_frame("grpc-status: 0\r\ngrpc-message: \r\n\r\n");
+        assert_eq!(
+            decode_whole(Encoding::None, &body).unwrap().trailers,
+            Some(ok_trailers())
         );
     }
 

