@@ -381,10 +381,6 @@ fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
     }
     if let Some(certificate) = certificate {
         let pin = certificate.spki_pin();
-        println!(
-            "TLS certificate: {}; SPKI pin: {pin}",
-            certificate.provenance()
-        );
         if matches!(certificate.provenance(), Provenance::Given(_)) {
             println!("Browsers open the https:// URLs without a warning if they trust its issuer.");
         } else {
@@ -394,10 +390,14 @@ fn announce(listeners: &[BoundListener], certificate: Option<&Certificate>) {
             );
         }
         println!(
+            "TLS certificate: {}; SPKI pin: {pin}",
+            certificate.provenance()
+        );
+        println!(
             "Without that, Chromium can trust it by its pin: start it with \
              --ignore-certificate-errors-spki-list={pin} --user-data-dir=<a new directory>. \
-             Proceeding past the warning instead costs Chromium a new connection per \
-             HTTP/1.1 request, which the page flags."
+             Proceeding past the warning instead costs Chromium new HTTP/1.1 connections \
+             again and again, which the page flags."
         );
         if let Some(command) = chromium_h3_command(listeners, pin) {
             println!(

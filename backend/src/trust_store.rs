@@ -283,7 +283,8 @@ pub fn trust(certutil: &Certutil, ca: &LocalCa, ca_pem: &Path, home: &Path) -> V
     outcomes.push(Ok(
         "Restart the browsers for it to take effect. Chromium speaks HTTP/3 (QUIC) to the lab \
          only with its QUIC flags even so (it refuses QUIC to certificates of a local CA); \
-         Firefox turns HTTP/3 off while a locally added CA is present."
+         Firefox turns HTTP/3 off while a locally added CA is present, unless \
+         network.http.http3.disable_when_third_party_roots_found is false (about:config)."
             .to_owned(),
     ));
     outcomes
