@@ -126,13 +126,11 @@ pub struct GeneratedPem {
     pub key: String,
 }
 
-/// Generates a self-signed ECDSA P-256 certificate for `127.0.0.1`, `::1` and
-/// `localhost`, for TLS servers (`serverAuth`).
-pub fn generate() -> Result<GeneratedPem, CertificateError> {
-    use rcgen::{
-        CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, KeyPair, SanType,
-    };
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+/// What a certificate for the lab's names says: `127.0.0.1`, `::1` and `localhost`,
+/// for TLS servers (`serverAuth`). Self-signed by [`generate`], or issued by the lab's
+/// CA ([`LocalCa::issue`]).
+pub(crate) fn lab_names_params() -> Result<rcgen::CertificateParams, CertificateError> {
+    use rcgen::{CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, SanType};
     let mut params = CertificateParams::default();
     params.subject_alt_names = vec![
         SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
@@ -143,14 +141,37 @@ pub fn generate() -> Result<GeneratedPem, CertificateError> {
     name.push(DnType::CommonName, "gRPC-Web vs REST lab (localhost)");
     params.distinguished_name = name;
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    Ok(params)
+}
+
+/// Generates a self-signed ECDSA P-256 certificate for the lab's names
+/// ([`lab_names_params`]).
+pub fn generate() -> Result<GeneratedPem, CertificateError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     // Validity: rcgen's default span (1975 to 4096), so a saved certificate never
     // expires under a browser's exception. No CA trusts it, so no CA's lifetime rules
     // apply.
-    let cert = params.self_signed(&key)?;
+    let cert = lab_names_params()?.self_signed(&key)?;
     Ok(GeneratedPem {
         cert: cert.pem(),
         key: key.serialize_pem(),
     })
+}
+
+/// Whether a key and certificate pair is saved at `cert_path` and `key_path`: both
+/// files, or neither; one without the other is reported, never replaced.
+pub(crate) fn pair_on_disk(cert_path: &Path, key_path: &Path) -> Result<bool, CertificateError> {
+    match (cert_path.exists(), key_path.exists()) {
+        (both, other) if both == other => Ok(both),
+        (true, false) => Err(CertificateError::HalfSaved {
+            present: cert_path.to_owned(),
+            missing: key_path.to_owned(),
+        }),
+        _ => Err(CertificateError::HalfSaved {
+            present: key_path.to_owned(),
+            missing: cert_path.to_owned(),
+        }),
+    }
 }
 
 /// base64 of the SHA-256 of a SubjectPublicKeyInfo (DER): the form of Chromium's
@@ -240,29 +261,15 @@ impl Certificate {
     pub fn load_or_create(dir: &Path) -> Result<Self, CertificateError> {
         let (ca, _) = LocalCa::load_or_create(dir)?;
         let (cert_path, key_path) = (dir.join(CERT_FILE), dir.join(KEY_FILE));
-        let provenance = match (cert_path.exists(), key_path.exists()) {
-            (true, true) => {
-                let saved = Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned()))?;
-                // Reissued a month before it expires, so it never lapses under a
-                // running lab.
-                if ca.vouches_for(saved.chain(), 30) {
-                    return Ok(saved);
-                }
-                Provenance::Reissued(dir.to_owned())
+        let provenance = if pair_on_disk(&cert_path, &key_path)? {
+            let saved = Self::read(&cert_path, &key_path, Provenance::Saved(dir.to_owned()))?;
+            // Reissued a month before it expires, so it never lapses under a running lab.
+            if ca.vouches_for(saved.chain(), 30) {
+                return Ok(saved);
             }
-            (false, false) => Provenance::Created(dir.to_owned()),
-            (true, false) => {
-                return Err(CertificateError::HalfSaved {
-                    present: cert_path,
-                    missing: key_path,
-                });
-            }
-            (false, true) => {
-                return Err(CertificateError::HalfSaved {
-                    present: key_path,
-                    missing: cert_path,
-                });
-            }
+            Provenance::Reissued(dir.to_owned())
+        } else {
+            Provenance::Created(dir.to_owned())
         };
         let pem = ca.issue()?;
         save_pair(dir, (KEY_FILE, &pem.key), (CERT_FILE, &pem.cert)).map_err(|source| {
@@ -345,7 +352,7 @@ impl Certificate {
     }
 }
 
-fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, CertificateError> {
+pub(crate) fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, CertificateError> {
     std::fs::read(path).map_err(|source| CertificateError::Read {
         what,
         path: path.to_owned(),

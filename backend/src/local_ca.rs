@@ -12,16 +12,15 @@
 //! directories, two machines' homes) never share a name: NSS wants one nickname per
 //! subject name, and `untrust` removes exactly this CA.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
-    NameConstraints, SanType,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType, GeneralSubtree,
+    IsCa, Issuer, KeyPair, KeyUsagePurpose, NameConstraints,
 };
-use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 
 use crate::certificate::{CertificateError, GeneratedPem};
 
@@ -64,40 +63,27 @@ impl LocalCa {
     /// only); the flag says whether it was created now.
     pub fn load_or_create(dir: &Path) -> Result<(Self, bool), CertificateError> {
         let (cert_path, key_path) = (dir.join(CA_CERT_FILE), dir.join(CA_KEY_FILE));
-        match (cert_path.exists(), key_path.exists()) {
-            (true, true) => Ok((Self::load(&cert_path, &key_path)?, false)),
-            (false, false) => {
-                let ca = Self::generate()?;
-                crate::certificate::save_pair(
-                    dir,
-                    (CA_KEY_FILE, &ca.key.serialize_pem()),
-                    (CA_CERT_FILE, &ca.cert_pem),
-                )
-                .map_err(|source| CertificateError::Save {
-                    dir: dir.to_owned(),
-                    source,
-                })?;
-                Ok((ca, true))
-            }
-            (true, false) => Err(CertificateError::HalfSaved {
-                present: cert_path,
-                missing: key_path,
-            }),
-            (false, true) => Err(CertificateError::HalfSaved {
-                present: key_path,
-                missing: cert_path,
-            }),
+        if crate::certificate::pair_on_disk(&cert_path, &key_path)? {
+            return Ok((Self::load(&cert_path, &key_path)?, false));
         }
+        let ca = Self::generate()?;
+        crate::certificate::save_pair(
+            dir,
+            (CA_KEY_FILE, &ca.key.serialize_pem()),
+            (CA_CERT_FILE, &ca.cert_pem),
+        )
+        .map_err(|source| CertificateError::Save {
+            dir: dir.to_owned(),
+            source,
+        })?;
+        Ok((ca, true))
     }
 
     /// The CA saved as `cert_path` and `key_path`.
     pub fn load(cert_path: &Path, key_path: &Path) -> Result<Self, CertificateError> {
-        let read = |what, path: &Path| {
-            std::fs::read_to_string(path).map_err(|source| CertificateError::Read {
-                what,
-                path: path.to_owned(),
-                source,
-            })
+        let read = |what, path| {
+            crate::certificate::read(what, path)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
         };
         let cert_pem = read("CA certificate", cert_path)?;
         let key_pem = read("CA key", key_path)?;
@@ -132,17 +118,10 @@ impl LocalCa {
     /// this CA; its PEM chain is the leaf, then this CA.
     pub fn issue(&self) -> Result<GeneratedPem, CertificateError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let mut params = CertificateParams::default();
-        params.subject_alt_names = vec![
-            SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
-            SanType::DnsName("localhost".try_into()?),
-        ];
-        let mut name = DistinguishedName::new();
-        name.push(DnType::CommonName, "gRPC-Web vs REST lab (localhost)");
-        name.push(DnType::OrganizationName, ORGANIZATION);
-        params.distinguished_name = name;
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let mut params = crate::certificate::lab_names_params()?;
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, ORGANIZATION);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.use_authority_key_identifier_extension = true;
         let now = time::OffsetDateTime::now_utc();
@@ -160,36 +139,39 @@ impl LocalCa {
     /// still valid `days_ahead` days from now: a saved certificate that is not gets
     /// reissued.
     pub fn vouches_for(&self, chain: &[CertificateDer<'static>], days_ahead: u64) -> bool {
+        let then = UnixTime::now().as_secs() + days_ahead * 24 * 60 * 60;
+        let then = UnixTime::since_unix_epoch(std::time::Duration::from_secs(then));
+        ["127.0.0.1", "localhost"]
+            .iter()
+            .all(|name| self.verify(chain, name, then).is_ok())
+    }
+
+    /// Verifies `chain` (leaf first) for `name` at `at` against a store holding only
+    /// this CA, as a browser that trusts it does.
+    fn verify(
+        &self,
+        chain: &[CertificateDer<'static>],
+        name: &str,
+        at: UnixTime,
+    ) -> Result<(), rustls::Error> {
         use rustls::client::WebPkiServerVerifier;
         use rustls::client::danger::ServerCertVerifier;
-        use rustls::pki_types::{ServerName, UnixTime};
-        let Some((leaf, intermediates)) = chain.split_first() else {
-            return false;
-        };
+        let (leaf, intermediates) = chain
+            .split_first()
+            .ok_or(rustls::Error::NoCertificatesPresented)?;
         let mut roots = rustls::RootCertStore::empty();
-        if roots.add(self.cert_der.clone()).is_err() {
-            return false;
-        }
-        let Ok(verifier) = WebPkiServerVerifier::builder_with_provider(
+        roots.add(self.cert_der.clone())?;
+        let verifier = WebPkiServerVerifier::builder_with_provider(
             std::sync::Arc::new(roots),
             crate::certificate::provider(),
         )
-        .build() else {
-            return false;
-        };
-        let then = UnixTime::now().as_secs() + days_ahead * 24 * 60 * 60;
-        ["127.0.0.1", "localhost"].iter().all(|name| {
-            let name = ServerName::try_from(*name).expect("a valid name");
-            verifier
-                .verify_server_cert(
-                    leaf,
-                    intermediates,
-                    &name,
-                    &[],
-                    UnixTime::since_unix_epoch(std::time::Duration::from_secs(then)),
-                )
-                .is_ok()
-        })
+        .build()
+        .map_err(|err| rustls::Error::General(err.to_string()))?;
+        let name = ServerName::try_from(name.to_owned())
+            .map_err(|err| rustls::Error::General(err.to_string()))?;
+        verifier
+            .verify_server_cert(leaf, intermediates, &name, &[], at)
+            .map(|_| ())
     }
 
     /// The CA's certificate in PEM (what a trust store imports).
@@ -259,31 +241,10 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustls::RootCertStore;
-    use rustls::client::WebPkiServerVerifier;
-    use rustls::client::danger::ServerCertVerifier;
-    use rustls::pki_types::{ServerName, UnixTime};
-    use std::sync::Arc;
 
-    /// Verifies `chain` (leaf first) for `name` against a store holding only `ca`.
+    /// Verifies `chain` (leaf first) for `name`, now, against a store holding only `ca`.
     fn verify(ca: &LocalCa, chain: &[CertificateDer<'static>], name: &str) -> Result<(), String> {
-        let mut roots = RootCertStore::empty();
-        roots.add(ca.cert_der().clone()).unwrap();
-        let verifier = WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            crate::certificate::provider(),
-        )
-        .build()
-        .unwrap();
-        verifier
-            .verify_server_cert(
-                &chain[0],
-                &chain[1..],
-                &ServerName::try_from(name.to_owned()).unwrap(),
-                &[],
-                UnixTime::now(),
-            )
-            .map(|_| ())
+        ca.verify(chain, name, UnixTime::now())
             .map_err(|err| err.to_string())
     }
 
