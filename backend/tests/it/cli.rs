@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use lab_backend::trust_store::Certutil;
 use lab_backend::{certificate, local_ca};
 
 /// The backend with the plain listener only (the TLS ones' default ports could be
@@ -493,12 +494,8 @@ fn home_with_browsers(certutil: &Path) -> PathBuf {
         "[Profile0]\nName=lab-test\nIsRelative=1\nPath=abcd.lab-test\nDefault=1\n",
     )
     .unwrap();
-    let made = Command::new(certutil)
-        .args(["-N", "--empty-password", "-d"])
-        .arg(format!("sql:{}", profile.display()))
-        .status()
-        .unwrap();
-    assert!(made.success());
+    // What Firefox's first start leaves: an empty database.
+    Certutil::at(certutil.to_owned()).create(&profile).unwrap();
     home
 }
 
@@ -541,9 +538,7 @@ fn nss_listing(certutil: &Path, db: &Path) -> String {
 /// certutil where the test command puts it (`LAB_CERTUTIL`) or Debian does; `None`
 /// (the test says so and passes) outside `cargo xtask test` without it.
 fn certutil() -> Option<PathBuf> {
-    let path = std::env::var_os("LAB_CERTUTIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| "/usr/bin/certutil".into());
+    let path = crate::support::browser::certutil();
     if path.is_file() {
         return Some(path);
     }

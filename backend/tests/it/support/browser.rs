@@ -333,34 +333,13 @@ fn trust_in_nss_database(db: &Path, ca_pem: &str) {
         "no certutil at {} (run `cargo xtask test`, which installs it, or set LAB_CERTUTIL)",
         certutil.display()
     );
-    std::fs::create_dir_all(db).expect("create the certificate database's directory");
     let ca_file = db.join("lab-ca.pem");
+    let certutil = lab_backend::trust_store::Certutil::at(certutil);
+    certutil.create(db).expect("a certificate database");
     std::fs::write(&ca_file, ca_pem).expect("write the CA");
-    let sql = format!("sql:{}", db.display());
-    for args in [
-        vec!["-N", "--empty-password", "-d", &sql],
-        vec![
-            "-A",
-            "-t",
-            "C,,",
-            "-n",
-            "lab test CA",
-            "-i",
-            ca_file.to_str().unwrap(),
-            "-d",
-            &sql,
-        ],
-    ] {
-        let output = Command::new(&certutil)
-            .args(&args)
-            .output()
-            .expect("run certutil");
-        assert!(
-            output.status.success(),
-            "certutil {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    certutil
+        .add(db, "lab test CA", &ca_file)
+        .expect("the CA in the certificate database");
 }
 
 /// The samples a page exported as CSV, read by column name.
