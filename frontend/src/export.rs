@@ -1,6 +1,7 @@
-//! Saving a run or a sweep, offered as downloads: a run's samples and summary as JSON,
-//! its samples as CSV; a sweep's points (each protocol's figures with their 95%
-//! intervals, and the ratios) and its claims as JSON, its points as CSV.
+//! Saving a run, a sweep or a matrix, offered as downloads: a run's samples and summary
+//! as JSON, its samples as CSV; a sweep's points or a matrix's cells (each protocol's
+//! figures with their 95% intervals, and the ratios) and its claims as JSON, its
+//! points or cells as CSV.
 
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -9,8 +10,11 @@ use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 use crate::run::claims::{self, Claim};
 use crate::run::data::Summary;
 use crate::run::history::SavedRun;
+use crate::run::matrix::{MatrixCell, MatrixState};
 use crate::run::sweep::SweepState;
+use crate::run::sweep_point::PointFigures;
 use crate::stats::percentiles::Distribution;
+use crate::stats::ratio_interval::RatioEstimate;
 use crate::stats::sample_interval::Estimate;
 use crate::transport::Protocol;
 
@@ -161,23 +165,27 @@ fn optional_cell(value: Option<f64>) -> String {
     value.map_or(String::new(), |v| v.to_string())
 }
 
-/// A sweep as CSV: one line per point and protocol, then the ratio columns
-/// (`ratio_<figure>`, `_low`, `_high`) of the point.
-pub fn sweep_csv(sweep: &SweepState) -> String {
+/// Points (a sweep's, or a matrix's cells) as CSV: one line per point and protocol,
+/// then the ratio columns (`ratio_<figure>`, `_low`, `_high`) of the point, then the
+/// `extra` columns of the point and protocol (named by `extra_header`).
+fn points_csv<'a>(
+    variable: &str,
+    points: impl Iterator<Item = (String, &'a PointFigures)>,
+    extra_header: &str,
+    extra: impl Fn(usize, Protocol) -> String,
+) -> String {
     let mut csv = SWEEP_CSV_HEADER.to_owned();
     for figure in &crate::run::comparison::FIGURES {
         let key = figure.key.replace('-', "_");
         csv += &format!(",ratio_{key},ratio_{key}_low,ratio_{key}_high");
     }
+    csv += extra_header;
     csv.push('\n');
-    let variable = sweep.plan.variable;
-    for (value, point) in &sweep.points {
+    for (index, (value, point)) in points.enumerate() {
         for protocol in Protocol::ALL {
             let p = point.of(protocol);
             csv += &format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                variable.key(),
-                variable.value_label(*value),
+                "{variable},{value},{},{},{},{},{},{},{},{},{},{}",
                 protocol.key(),
                 p.requests,
                 p.errors,
@@ -191,14 +199,116 @@ pub fn sweep_csv(sweep: &SweepState) -> String {
             );
             // A point's ratios are in the figures' order, as the header.
             for (_, ratio) in &point.ratios {
-                csv += &ratio.map_or(",,,".to_owned(), |r| {
-                    format!(",{},{},{}", r.ratio, r.low, r.high)
-                });
+                csv += &ratio_cells(ratio);
             }
+            csv += &extra(index, protocol);
             csv.push('\n');
         }
     }
     csv
+}
+
+fn ratio_cells(ratio: &Option<RatioEstimate>) -> String {
+    ratio.map_or(",,,".to_owned(), |r| {
+        format!(",{},{},{}", r.ratio, r.low, r.high)
+    })
+}
+
+/// A sweep as CSV: one line per point and protocol, with the ratios of the point.
+pub fn sweep_csv(sweep: &SweepState) -> String {
+    let variable = sweep.plan.variable;
+    let points = sweep
+        .points
+        .iter()
+        .map(|(value, point)| (variable.value_label(*value), point));
+    points_csv(variable.key(), points, "", |_, _| String::new())
+}
+
+/// A matrix as CSV: one line per measured cell (`listener`, `<http>@<network>`) and
+/// protocol, as a sweep's points, then the HTTP version the browser used, the
+/// connections the cell opened, and its p50 against HTTP/1.1's on the same network
+/// (empty where they cannot be compared).
+pub fn matrix_csv(matrix: &MatrixState) -> String {
+    let measured: Vec<(usize, &MatrixCell)> = matrix
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.measured().is_some())
+        .collect();
+    let points = measured.iter().filter_map(|(_, c)| {
+        let label = format!("{}@{}", c.http.key(), c.network.key());
+        Some((label, &c.measured()?.figures))
+    });
+    let extra = |row: usize, protocol: Protocol| {
+        let (index, cell) = measured[row];
+        format!(
+            ",{},{}{}",
+            cell.next_hop().unwrap_or_default(),
+            cell.measured()
+                .and_then(|m| m.connections_opened)
+                .map_or(String::new(), |n| n.to_string()),
+            ratio_cells(&matrix.versus_http1(index, protocol).ok())
+        )
+    };
+    points_csv(
+        "listener",
+        points,
+        ",next_hop,connections_opened,p50_vs_http1,p50_vs_http1_low,p50_vs_http1_high",
+        extra,
+    )
+}
+
+/// One cell in a matrix's JSON export (its figures are in the CSV).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CellExport<'a> {
+    connections_opened: Option<u64>,
+    http: &'a str,
+    network: &'a str,
+    next_hop: Option<&'a str>,
+    /// Why the cell does not stand for its HTTP version, if it does not.
+    not_comparable: Option<String>,
+    origin: &'a str,
+}
+
+/// The JSON export of a matrix.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MatrixExport<'a> {
+    browser: &'a str,
+    cells: Vec<CellExport<'a>>,
+    claims: Vec<Claim>,
+    config: String,
+    origin: &'a str,
+    points_csv: String,
+}
+
+/// A matrix and the file it exports to in `format`: as JSON, where it ran, its query,
+/// each cell, the claims as the page shows them and the CSV.
+pub fn matrix_file(matrix: &MatrixState, format: ExportFormat, history: &[SavedRun]) -> String {
+    if format == ExportFormat::Csv {
+        return matrix_csv(matrix);
+    }
+    let export = MatrixExport {
+        browser: &matrix.browser,
+        cells: matrix
+            .cells
+            .iter()
+            .map(|c| CellExport {
+                connections_opened: c.measured().and_then(|m| m.connections_opened),
+                http: c.http.key(),
+                network: c.network.key(),
+                next_hop: c.next_hop(),
+                not_comparable: c.not_comparable(),
+                origin: &c.origin,
+            })
+            .collect(),
+        claims: matrix.claims(history),
+        config: matrix.to_query(),
+        origin: &matrix.origin,
+        points_csv: matrix_csv(matrix),
+    };
+    serde_json::to_string(&export).expect("plain data serializes")
 }
 
 /// A sweep as JSON: where it ran, its query, every point's figures (as in the CSV)
@@ -393,6 +503,34 @@ mod tests {
         assert_eq!(
             run_json(&context, &summaries, csv),
             with_json_macro("workload=fetch&count=10", &summaries, csv)
+        );
+    }
+
+    #[test]
+    fn a_matrix_exports_a_line_per_cell_and_protocol_with_its_ratio_to_http1() {
+        use crate::run::config::HttpVersion;
+        use crate::run::matrix::tests::{cell, matrix};
+        let m = matrix(vec![
+            cell(HttpVersion::TlsHttp1, "http/1.1", 6, 100.0),
+            cell(HttpVersion::TlsH2, "h2", 1, 50.0),
+            cell(HttpVersion::QuicH3, "h2", 0, 50.0),
+        ]);
+        let csv = matrix_csv(&m);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 3 * 2);
+        assert!(lines[0].ends_with(
+            ",next_hop,connections_opened,p50_vs_http1,p50_vs_http1_low,p50_vs_http1_high"
+        ));
+        assert!(lines[3].starts_with("listener,tls-h2@loopback,grpc-web,"));
+        let ratio = |line: &str| line.rsplit(',').nth(2).unwrap().to_owned();
+        assert!(lines[3].contains(",h2,1,"), "{}", lines[3]);
+        let r: f64 = ratio(lines[3]).parse().unwrap();
+        assert!((0.45..0.6).contains(&r), "{r}");
+        assert_eq!(ratio(lines[5]), "", "HTTP/3 fell back: no ratio");
+        let json = matrix_file(&m, ExportFormat::Json, &[]);
+        assert!(
+            json.contains(r#""notComparable":"the browser used h2, not h3"#),
+            "{json}"
         );
     }
 }

@@ -4,12 +4,18 @@
 
 use leptos::prelude::*;
 
+use super::embedded_cell::EmbeddedCell;
 use super::lab::Lab;
 use super::streaming_note::StreamingNote;
+use crate::run::cell_frame::Embedding;
 
-/// The root component.
+/// The root component: the lab, or only a matrix cell's run when the page was
+/// opened as one.
 #[component]
 pub fn App() -> impl IntoView {
+    if Embedding::of_page().is_some() {
+        return view! { <EmbeddedCell /> }.into_any();
+    }
     view! {
         <header>
             <h1>"gRPC-Web vs REST lab"</h1>
@@ -23,6 +29,7 @@ pub fn App() -> impl IntoView {
             <StreamingNote />
         </main>
     }
+    .into_any()
 }
 
 #[cfg(test)]

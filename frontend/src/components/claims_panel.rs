@@ -3,15 +3,9 @@
 
 use leptos::prelude::*;
 
-use crate::run::LabSession;
+use super::markup::escaped;
 use crate::run::claims::{self, Evidence, Observation, PRACTICAL};
-
-/// `text` safe inside HTML.
-fn escaped(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
+use crate::run::{LabSession, Shown};
 
 /// The claims panel.
 #[component]
@@ -22,12 +16,22 @@ pub fn ClaimsPanel(
     let history = session.history();
     let checked = Memo::new(move |_| {
         let history = history.get();
-        if session.showing_sweep.get() {
-            return session.sweep.with(|s| {
-                s.as_ref()
-                    .filter(|s| !s.points.is_empty())
-                    .map(|s| ("the sweep", claims::check(&s.evidence(&history))))
-            });
+        match session.showing.get() {
+            Shown::Sweep => {
+                return session.sweep.with(|s| {
+                    s.as_ref()
+                        .filter(|s| !s.points.is_empty())
+                        .map(|s| ("the sweep", claims::check(&s.evidence(&history))))
+                });
+            }
+            Shown::Matrix => {
+                return session.matrix.with(|m| {
+                    m.as_ref()
+                        .filter(|m| m.cells.iter().any(|c| c.measured().is_some()))
+                        .map(|m| ("the HTTP-version matrix", m.claims(&history)))
+                });
+            }
+            Shown::Run => {}
         }
         let config = session.run.with(|run| run.config);
         session.run_figures.with(|figures| {

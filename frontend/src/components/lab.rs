@@ -8,13 +8,14 @@ use super::charts::size_comparison::SizeComparison;
 use super::charts::timelines::{LatencyOverTime, ThroughputOverTime};
 use super::claims_panel::ClaimsPanel;
 use super::controls::Controls;
+use super::matrix_panel::MatrixPanel;
 use super::run_history::RunHistory;
 use super::summary_table::SummaryTable;
 use super::sweep_panel::SweepPanel;
 use crate::export::ExportFormat;
 use crate::run::config::Network;
 use crate::run::hook::listener_of;
-use crate::run::{LabSession, Phase, use_lab_run};
+use crate::run::{LabSession, Phase, Shown, use_lab_run};
 
 /// The lab panel.
 #[component]
@@ -24,7 +25,11 @@ pub fn Lab() -> impl IntoView {
     // A sweep's points are runs: the controls stay locked between them too.
     let busy = session.busy;
     let running = Signal::derive(move || busy.get());
-    let idle = move || phase.get() == Phase::Idle;
+    // A matrix runs in frames: the page's own run stays idle, yet there is a file.
+    let idle = move || match session.showing.get() {
+        Shown::Matrix => session.matrix.with(Option::is_none),
+        _ => phase.get() == Phase::Idle,
+    };
 
     let progress = move || run.with(|run| (run.done, run.config.total, run.elapsed_ms()));
     let status = move || match phase.get() {
@@ -79,6 +84,7 @@ pub fn Lab() -> impl IntoView {
             <SizeComparison run />
         </section>
         <SweepPanel session />
+        <MatrixPanel session />
         <ClaimsPanel session />
         <RunHistory runs=session.history() />
     }

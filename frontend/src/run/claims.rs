@@ -13,6 +13,7 @@
 use super::config::{HttpVersion, RunConfig, WorkloadKind};
 use super::connection_churn::churned;
 use super::history::SavedRun;
+use super::matrix::MatrixState;
 use super::sweep::SweepVariable;
 use super::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::ratio_interval::RatioEstimate;
@@ -388,8 +389,8 @@ fn lower_latency(evidence: &Evidence<'_>) -> Claim {
 fn multiplexing(evidence: &Evidence<'_>) -> Claim {
     let key = "multiplexing";
     let claim = "HTTP/2 multiplexing beats HTTP/1.1 under concurrency";
-    let how = "Run the same workload over HTTP/1.1 (TLS) and HTTP/2 (TLS), concurrency \
-               above 6: this panel compares them from the history.";
+    let how = "Press Compare HTTP versions (or run the same workload over HTTP/1.1 (TLS) and \
+               HTTP/2 (TLS), concurrency above 6: this panel compares them from the history).";
     let latest = |http: HttpVersion, like: &RunConfig| {
         evidence.history.iter().find(|run| {
             let config = RunConfig::from_query(&run.settings);
@@ -471,6 +472,68 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
         claim,
         verdict,
         summary,
+        evidence: lines,
+    }
+}
+
+/// HTTP/2 against HTTP/1.1 from a matrix: on each network, for each protocol, the
+/// ratio of p50 latencies between the two cells with its 95% interval. A cell whose
+/// connections or HTTP version were not what it stands for makes the comparison on
+/// its network "not comparable".
+pub fn multiplexing_in_matrix(matrix: &MatrixState) -> Claim {
+    let key = "multiplexing";
+    let claim = "HTTP/2 multiplexing beats HTTP/1.1 under concurrency";
+    let mut outcomes = Vec::new();
+    let mut lines = Vec::new();
+    let mut not_comparable = Vec::new();
+    for (index, cell) in matrix.cells.iter().enumerate() {
+        if cell.http != HttpVersion::TlsH2 {
+            continue;
+        }
+        let network = cell.network.key();
+        for protocol in Protocol::ALL {
+            match matrix.versus_http1(index, protocol) {
+                Ok(ratio) => {
+                    let label = format!("{network}, {}", protocol.label());
+                    outcomes.push((
+                        label.clone(),
+                        Outcome::of(&ratio, true),
+                        format!("{label}: p50 {}", ratio_text(&ratio)),
+                    ));
+                    lines.push(format!(
+                        "{label}: p50 over HTTP/2 : over HTTP/1.1 = {} (95% interval; {}).",
+                        ratio_text(&ratio),
+                        conditions(&matrix.plan.config_at(&matrix.base, cell.http, cell.network))
+                    ));
+                }
+                Err(reason) => {
+                    let line = format!("{network}: {reason}");
+                    if !not_comparable.contains(&line) {
+                        not_comparable.push(line);
+                    }
+                }
+            }
+        }
+    }
+    if !not_comparable.is_empty() {
+        return Claim {
+            key,
+            claim,
+            verdict: Verdict::NotComparable,
+            summary: format!("Not comparable: {}.", not_comparable.join("; ")),
+            evidence: lines,
+        };
+    }
+    let (verdict, summary) = verdict_over(&outcomes, None);
+    Claim {
+        key,
+        claim,
+        verdict,
+        summary: if outcomes.is_empty() {
+            "Not measured: the matrix has no HTTP/2 and HTTP/1.1 cells on one network.".into()
+        } else {
+            summary
+        },
         evidence: lines,
     }
 }
@@ -766,5 +829,34 @@ mod tests {
             "{}",
             claim.summary
         );
+    }
+
+    #[test]
+    fn the_matrix_decides_http2_against_http1_with_its_intervals() {
+        use crate::run::matrix::tests::{cell, matrix};
+        let faster = matrix(vec![
+            cell(HttpVersion::TlsHttp1, "http/1.1", 6, 100.0),
+            cell(HttpVersion::TlsH2, "h2", 1, 50.0),
+        ]);
+        let claim = multiplexing_in_matrix(&faster);
+        assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
+        assert_eq!(claim.evidence.len(), 2, "one line per protocol");
+        assert!(
+            claim.summary.contains("loopback, gRPC-Web: p50 0."),
+            "{claim:?}"
+        );
+        let churned = matrix(vec![
+            cell(HttpVersion::TlsHttp1, "http/1.1", 23, 100.0),
+            cell(HttpVersion::TlsH2, "h2", 1, 50.0),
+        ]);
+        let claim = multiplexing_in_matrix(&churned);
+        assert_eq!(claim.verdict, Verdict::NotComparable, "{claim:?}");
+        assert!(claim.summary.contains("23 connections"), "{claim:?}");
+        let alone = matrix(vec![cell(HttpVersion::TlsHttp1, "http/1.1", 6, 100.0)]);
+        assert_eq!(multiplexing_in_matrix(&alone).verdict, Verdict::NotMeasured);
+        // The matrix's claims carry this verdict in place of the history's.
+        let claims = faster.claims(&[]);
+        let multiplexing = claims.iter().find(|c| c.key == "multiplexing").unwrap();
+        assert_eq!(multiplexing.verdict, Verdict::Holds);
     }
 }

@@ -9,10 +9,12 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::cell_frame::{self, CellMessage, Embedding};
 use super::config::{HttpVersion, Network, RunConfig};
 use super::data::Sample;
 use super::engine::{self, Phase, RunControl};
 use super::history::{self, SavedRun, SavedSummary};
+use super::matrix::{self, CellFigures, MatrixCell, MatrixPlan, MatrixState};
 use super::sweep::{SweepPlan, SweepState};
 use super::sweep_point::{PointFigures, measure};
 use super::{LabRun, RunState};
@@ -26,6 +28,18 @@ const REFRESH: Duration = Duration::from_millis(250);
 /// How long a sweep waits after a point's last response before it reads the point's
 /// figures: the browser delivers its Resource Timing entries after the responses.
 const LATE_ENTRIES_MS: u32 = 300;
+/// How long a matrix cell's frame may take to load and start its run before the cell
+/// counts as failed (a listener whose certificate the browser refuses never starts).
+const CELL_START_MS: u32 = 30_000;
+
+/// What the page shows, and so what the claims and the exports follow: the last thing
+/// started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Run,
+    Sweep,
+    Matrix,
+}
 
 /// The page URL's query, if any.
 fn url_query() -> String {
@@ -42,19 +56,25 @@ fn query_to_url(query: &str) {
     }
 }
 
-/// A sweep as the history keeps it: its settings, and each protocol's requests and
-/// errors over all points (its figures are per point: see the export).
-fn saved_sweep(sweep: &SweepState) -> SavedRun {
+/// A sweep or a matrix as the history keeps it: its settings, and each protocol's
+/// requests and errors over all its points or cells (its figures are per point or
+/// cell: see the export).
+fn saved_series<'a>(
+    browser: &str,
+    origin: &str,
+    settings: String,
+    points: impl Iterator<Item = &'a PointFigures> + Clone,
+) -> SavedRun {
     SavedRun {
         saved_at_ms: js_sys::Date::now(),
-        browser: sweep.browser.clone(),
-        origin: sweep.origin.clone(),
-        settings: sweep.to_query(),
+        browser: browser.to_owned(),
+        origin: origin.to_owned(),
+        settings,
         summaries: Protocol::ALL
             .iter()
             .map(|p| {
                 let sum = |f: fn(&super::sweep_point::ProtocolFigures) -> u64| {
-                    sweep.points.iter().map(|(_, point)| f(point.of(*p))).sum()
+                    points.clone().map(|point| f(point.of(*p))).sum()
                 };
                 SavedSummary {
                     protocol: p.label().to_owned(),
@@ -119,9 +139,15 @@ pub struct LabSession {
     pub sweep: RwSignal<Option<SweepState>>,
     /// Why the last sweep could not start.
     pub sweep_error: RwSignal<Option<String>>,
-    /// Whether the page shows a sweep (the last thing started) rather than a run: the
-    /// claims and the exports follow it.
-    pub showing_sweep: RwSignal<bool>,
+    /// The next matrix's plan, as its form edits it.
+    pub matrix_plan: RwSignal<MatrixPlan>,
+    /// The current (or last) matrix.
+    pub matrix: RwSignal<Option<MatrixState>>,
+    /// Why the last matrix could not start.
+    pub matrix_error: RwSignal<Option<String>>,
+    /// Whether the page shows a run, a sweep or a matrix: the claims and the exports
+    /// follow it.
+    pub showing: RwSignal<Shown>,
     /// A run or a sweep goes on.
     pub busy: Memo<bool>,
     /// The run's figures per protocol and compared (ratios with their intervals), once
@@ -134,6 +160,8 @@ pub struct LabSession {
     /// Connections the page's listener had accepted when last asked: the count a run
     /// starts from (the page sends nothing between runs).
     accepted: StoredValue<Option<u64>>,
+    /// Set when this page is a matrix cell's frame: it runs once and reports.
+    embedding: StoredValue<Option<Embedding>>,
 }
 
 /// The listener serving this page (with its connection count so far), and all of them.
@@ -181,40 +209,61 @@ impl LabSession {
     /// Starts a run with the current settings, which also go into the URL.
     pub fn start(self) {
         let settings = self.config.get_untracked();
-        query_to_url(&settings.to_query());
-        self.showing_sweep.set(false);
+        let embedding = self.embedding.get_value();
+        if embedding.is_none() {
+            query_to_url(&settings.to_query());
+        }
+        self.showing.set(Shown::Run);
         let (run, history) = (self.run, self.history);
         let before = self.accepted.get_value();
         let ended = move || {
             run.refresh();
-            // The run joins the history at once; the connections it opened follow when
-            // the backend has counted them. Until then a new run has no `before`, so
-            // it cannot count this one's connections as its own.
+            // The run joins the history at once (a matrix cell's joins the matrix
+            // instead); the connections it opened follow when the backend has counted
+            // them. Until then a new run has no `before`, so it cannot count this
+            // one's connections as its own.
             let Some((saved, start_ms)) = run.peek(|state| (saved(state), state.start_ms)) else {
                 return;
             };
             let saved_at_ms = saved.saved_at_ms;
-            history.set(history::save(saved));
+            if embedding.is_none() {
+                history.set(history::save(saved));
+            }
             self.accepted.set_value(None);
+            let embedding = embedding.clone();
             spawn_local(async move {
-                let Some((serving, _)) = connection_count(settings.http).await else {
-                    return;
-                };
-                let after = serving.connections_accepted;
-                self.accepted.try_set_value(Some(after));
-                // Only into this run: a newer one may have started meanwhile.
-                let (Some(before), Some(true)) =
-                    (before, run.peek(|state| state.start_ms == start_ms))
-                else {
-                    return;
-                };
-                let opened = after.saturating_sub(before);
-                run.update(|state| state.connections_opened = Some(opened));
-                run.refresh();
-                history.set(history::set_connections(saved_at_ms, opened));
+                let opened = async {
+                    let (serving, _) = connection_count(settings.http).await?;
+                    let after = serving.connections_accepted;
+                    self.accepted.try_set_value(Some(after));
+                    // Only into this run: a newer one may have started meanwhile.
+                    if run.peek(|state| state.start_ms == start_ms) != Some(true) {
+                        return None;
+                    }
+                    let opened = after.saturating_sub(before?);
+                    run.update(|state| state.connections_opened = Some(opened));
+                    run.refresh();
+                    Some(opened)
+                }
+                .await;
+                match embedding {
+                    Some(embedding) => {
+                        // The browser delivers Resource Timing entries after the responses.
+                        gloo_timers::future::TimeoutFuture::new(LATE_ENTRIES_MS).await;
+                        run.peek(|state| embedding.report(&state.data.samples, opened));
+                    }
+                    None => {
+                        if let Some(opened) = opened {
+                            history.set(history::set_connections(saved_at_ms, opened));
+                        }
+                    }
+                }
             });
         };
         self.control.set_value(engine::start(settings, run, ended));
+        if let Some(embedding) = self.embedding.get_value() {
+            embedding.started();
+        }
         run.refresh();
     }
 
@@ -227,7 +276,189 @@ impl LabSession {
         {
             self.end_sweep(Phase::Stopped);
         }
+        if self
+            .matrix
+            .with_untracked(|m| m.as_ref().is_some_and(|m| m.phase == Phase::Running))
+        {
+            // Its frame goes with it, and with the frame every call it had in flight.
+            self.end_matrix(Phase::Stopped);
+        }
         self.control.with_value(RunControl::stop);
+    }
+
+    /// Starts the HTTP-version × network matrix of the current settings with the
+    /// matrix form's plan; both go into the URL. Its cells are the TLS listeners of
+    /// the chosen networks that the backend serves.
+    pub fn start_matrix(self) {
+        let base = self.config.get_untracked();
+        let plan = self.matrix_plan.get_untracked();
+        let cells: Vec<MatrixCell> = self.listeners.with_untracked(|listeners| {
+            plan.networks
+                .iter()
+                .flat_map(|network| {
+                    matrix::VERSIONS.into_iter().filter_map(|http| {
+                        listener_of(listeners, http, *network)?;
+                        // HTTP/3 is reached through the HTTP/2 listener's origin, whose
+                        // Alt-Svc names the QUIC one.
+                        let page = match http {
+                            HttpVersion::QuicH3 => HttpVersion::TlsH2,
+                            other => other,
+                        };
+                        listener_of(listeners, page, *network).map(|l| MatrixCell {
+                            http,
+                            network: *network,
+                            origin: l.url.trim_end_matches('/').to_owned(),
+                            started: false,
+                            outcome: None,
+                        })
+                    })
+                })
+                .collect()
+        });
+        if !cells.iter().any(|c| c.http == HttpVersion::TlsHttp1)
+            || !cells.iter().any(|c| c.http != HttpVersion::TlsHttp1)
+        {
+            self.matrix_error.set(Some(
+                "the backend serves no TLS listeners for these networks: start it with TLS \
+                 (the demo does) to compare HTTP versions"
+                    .into(),
+            ));
+            return;
+        }
+        self.matrix_error.set(None);
+        let matrix = MatrixState {
+            plan,
+            base,
+            cells,
+            phase: Phase::Running,
+            token: format!("{}", js_sys::Date::now() as u64),
+            browser: transport::user_agent(),
+            origin: transport::origin(),
+        };
+        query_to_url(&matrix.to_query());
+        self.matrix.set(Some(matrix));
+        self.showing.set(Shown::Matrix);
+        self.watch_cell_start();
+    }
+
+    /// Fails the cell under way if its frame has not started its run in time, and
+    /// goes on to the next.
+    fn watch_cell_start(self) {
+        let Some(index) = self
+            .matrix
+            .with_untracked(|m| m.as_ref().and_then(MatrixState::current))
+        else {
+            self.end_matrix(Phase::Finished);
+            return;
+        };
+        spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(CELL_START_MS).await;
+            let silent = self.matrix.with_untracked(|m| {
+                m.as_ref()
+                    .is_some_and(|m| m.current() == Some(index) && !m.cells[index].started)
+            });
+            if silent {
+                self.finish_cell(
+                    index,
+                    Err(format!(
+                        "its page did not start within {} s (does the browser trust the \
+                         listener's certificate? cargo xtask trust)",
+                        CELL_START_MS / 1_000
+                    )),
+                );
+            }
+        });
+    }
+
+    /// Records cell `index`'s outcome and moves on to the next cell.
+    fn finish_cell(self, index: usize, outcome: Result<CellFigures, String>) {
+        let moved = self.matrix.try_update(|m| match m {
+            Some(m) if m.current() == Some(index) => {
+                m.cells[index].outcome = Some(outcome);
+                true
+            }
+            _ => false,
+        });
+        if moved == Some(true) {
+            self.watch_cell_start();
+        }
+    }
+
+    /// A message posted to this page: taken only from the frame of the matrix cell
+    /// under way (its origin and its tag).
+    fn cell_message(self, event: &web_sys::MessageEvent) {
+        let Some(index) = self.matrix.with_untracked(|m| {
+            let m = m.as_ref()?;
+            let index = m.current()?;
+            (event.origin() == m.cells[index].origin).then_some(index)
+        }) else {
+            return;
+        };
+        let Some((tag, message)) = cell_frame::read(&event.data()) else {
+            return;
+        };
+        if self
+            .matrix
+            .with_untracked(|m| m.as_ref().map(|m| m.frame_tag(index)))
+            != Some(tag)
+        {
+            return;
+        }
+        match message {
+            CellMessage::Started => self.matrix.update(|m| {
+                if let Some(m) = m {
+                    m.cells[index].started = true;
+                }
+            }),
+            CellMessage::Done {
+                connections_opened,
+                samples,
+            } => {
+                let concurrency = self
+                    .matrix
+                    .with_untracked(|m| m.as_ref().map_or(1, |m| m.base.concurrency));
+                let latencies = Protocol::ALL.map(|p| {
+                    samples
+                        .iter()
+                        .filter(|s| s.protocol == p && s.error.is_none())
+                        .map(|s| s.e2e_ms)
+                        .collect()
+                });
+                self.finish_cell(
+                    index,
+                    Ok(CellFigures {
+                        figures: measure(&samples, concurrency),
+                        latencies,
+                        connections_opened,
+                    }),
+                );
+            }
+        }
+    }
+
+    /// Ends the matrix in `phase` and keeps it in the history.
+    fn end_matrix(self, phase: Phase) {
+        self.matrix.update(|m| {
+            if let Some(m) = m {
+                m.phase = phase;
+            }
+        });
+        let saved = self.matrix.with_untracked(|m| {
+            m.as_ref().map(|m| {
+                saved_series(
+                    &m.browser,
+                    &m.origin,
+                    m.to_query(),
+                    m.cells
+                        .iter()
+                        .filter_map(|c| c.measured())
+                        .map(|c| &c.figures),
+                )
+            })
+        });
+        if let Some(saved) = saved {
+            self.history.set(history::save(saved));
+        }
     }
 
     /// Starts a sweep of the current settings with the sweep form's plan; both go into
@@ -250,7 +481,7 @@ impl LabSession {
         };
         query_to_url(&sweep.to_query());
         self.sweep.set(Some(sweep));
-        self.showing_sweep.set(true);
+        self.showing.set(Shown::Sweep);
         self.run_sweep_point();
     }
 
@@ -309,7 +540,17 @@ impl LabSession {
                 s.phase = phase;
             }
         });
-        if let Some(saved) = self.sweep.with_untracked(|s| s.as_ref().map(saved_sweep)) {
+        let saved = self.sweep.with_untracked(|s| {
+            s.as_ref().map(|s| {
+                saved_series(
+                    &s.browser,
+                    &s.origin,
+                    s.to_query(),
+                    s.points.iter().map(|(_, point)| point),
+                )
+            })
+        });
+        if let Some(saved) = saved {
             self.history.set(history::save(saved));
         }
     }
@@ -339,14 +580,17 @@ impl LabSession {
     /// Offers the run (or the sweep the page shows) as a file; a failure is shown,
     /// not dropped.
     pub fn export(self, format: ExportFormat) {
-        let sweep = self.showing_sweep.get_untracked().then(|| {
-            self.sweep.with_untracked(|s| {
-                s.as_ref()
-                    .map(|s| export::sweep_file(s, format, &self.history.get_untracked()))
-            })
-        });
-        let outcome = sweep
-            .flatten()
+        let history = self.history.get_untracked();
+        let series = match self.showing.get_untracked() {
+            Shown::Run => None,
+            Shown::Sweep => self
+                .sweep
+                .with_untracked(|s| s.as_ref().map(|s| export::sweep_file(s, format, &history))),
+            Shown::Matrix => self
+                .matrix
+                .with_untracked(|m| m.as_ref().map(|m| export::matrix_file(m, format, &history))),
+        };
+        let outcome = series
             .or_else(|| self.run.peek(|state| export_contents(state, format)))
             .ok_or_else(|| "the page is closing".to_owned())
             .and_then(|contents| export::download(format, &contents));
@@ -433,6 +677,7 @@ pub fn use_lab_run() -> LabSession {
 
     let query = url_query();
     let sweep: RwSignal<Option<SweepState>> = RwSignal::new(None);
+    let matrix: RwSignal<Option<MatrixState>> = RwSignal::new(None);
     let phase = Memo::new(move |_| run.with(|state| state.phase));
     let session = LabSession {
         run,
@@ -442,7 +687,10 @@ pub fn use_lab_run() -> LabSession {
         sweep_plan: RwSignal::new(SweepPlan::from_query(&query).unwrap_or_default()),
         sweep,
         sweep_error: RwSignal::new(None),
-        showing_sweep: RwSignal::new(false),
+        matrix_plan: RwSignal::new(MatrixPlan::from_query(&query).unwrap_or_default()),
+        matrix,
+        matrix_error: RwSignal::new(None),
+        showing: RwSignal::new(Shown::Run),
         run_figures: Memo::new(move |_| {
             run.with(|run| {
                 run.is_over()
@@ -452,12 +700,19 @@ pub fn use_lab_run() -> LabSession {
         busy: Memo::new(move |_| {
             phase.get() == Phase::Running
                 || sweep.with(|s| s.as_ref().is_some_and(|s| s.phase == Phase::Running))
+                || matrix.with(|m| m.as_ref().is_some_and(|m| m.phase == Phase::Running))
         }),
         history: RwSignal::new(history_from_fragment()),
         export_error: RwSignal::new(None),
         control,
         accepted: StoredValue::new(None),
+        embedding: StoredValue::new(Embedding::of_page()),
     };
+    // The frames of a matrix's cells report here.
+    let messages = window_event_listener(leptos::ev::message, move |event| {
+        session.cell_message(&event);
+    });
+    on_cleanup(move || messages.remove());
     session.take_connection_count();
     session
 }

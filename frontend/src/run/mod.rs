@@ -5,6 +5,8 @@
 //!
 //! Views hold a [`LabRun`] and read through it; they never write.
 
+pub mod cell_frame;
+pub mod cell_report;
 pub mod claims;
 pub mod comparison;
 pub mod config;
@@ -13,6 +15,7 @@ pub mod data;
 pub mod engine;
 pub mod history;
 pub mod hook;
+pub mod matrix;
 pub mod sweep;
 pub mod sweep_point;
 pub mod timing;
@@ -20,7 +23,7 @@ pub mod timing;
 use leptos::prelude::*;
 
 pub use engine::Phase;
-pub use hook::{LabSession, use_lab_run};
+pub use hook::{LabSession, Shown, use_lab_run};
 
 use self::config::RunConfig;
 use self::data::RunData;

@@ -6,7 +6,8 @@
 //! [`sweeps`] the sweeps and the claims panel, [`cut_bodies`] responses delivered in
 //! pieces,
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links,
-//! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA.
+//! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA, [`matrix`] the
+//! HTTP-version × network matrix run from one page.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -40,6 +41,7 @@ macro_rules! in_each_browser {
 mod client_overhead;
 mod cut_bodies;
 mod http_versions;
+mod matrix;
 mod max_size;
 mod networks;
 mod stop;

@@ -34,7 +34,7 @@ const LINK: &str = "rtt=80ms,down=20mbit,up=20mbit";
 
 /// A backend whose certificate a new CA issued, with loopback and [`LINK`] listeners,
 /// and a browser that trusts that CA.
-async fn open(kind: BrowserKind) -> Option<(TestServer, Browser)> {
+pub(super) async fn open(kind: BrowserKind) -> Option<(TestServer, Browser)> {
     let setup = Setup::find(kind)?;
     let ca = LocalCa::generate().expect("a CA");
     let link = LinkProfile::parse(LINK).unwrap().expect("a link");

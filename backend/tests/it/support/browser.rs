@@ -601,27 +601,37 @@ impl Browser {
         }
     }
 
-    /// Clicks "Export CSV" and returns the file the page offered.
-    pub async fn exported_csv(&self) -> ExportedCsv {
+    /// Clicks the export button `testid` and returns the file the page offered.
+    async fn exported(&self, testid: &str) -> String {
         // Keep the Blob the page turns into a download.
         self.client
             .execute(
-                "window.labCsv = null; const original = URL.createObjectURL; \
-                 URL.createObjectURL = blob => { window.labCsv = blob; return original.call(URL, blob); };",
+                "window.labExport = null; const original = URL.createObjectURL; \
+                 URL.createObjectURL = blob => { window.labExport = blob; return original.call(URL, blob); };",
                 vec![],
             )
             .await
             .expect("watch the page's downloads");
-        self.click("[data-testid=export-csv]").await;
-        let csv = self
+        self.click(&format!("[data-testid={testid}]")).await;
+        let file = self
             .client
             .execute_async(
-                "const done = arguments[arguments.length - 1]; window.labCsv.text().then(done);",
+                "const done = arguments[arguments.length - 1]; window.labExport.text().then(done);",
                 vec![],
             )
             .await
-            .expect("read the exported CSV");
-        ExportedCsv::parse(csv.as_str().expect("the CSV as text"))
+            .expect("read the exported file");
+        file.as_str().expect("the file as text").to_owned()
+    }
+
+    /// Clicks "Export CSV" and returns the file the page offered.
+    pub async fn exported_csv(&self) -> ExportedCsv {
+        ExportedCsv::parse(&self.exported("export-csv").await)
+    }
+
+    /// Clicks "Export JSON" and returns the document the page offered.
+    pub async fn exported_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.exported("export-json").await).expect("the export is JSON")
     }
 
     /// Ends the session, then the driver.
