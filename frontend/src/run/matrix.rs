@@ -246,6 +246,9 @@ impl MatrixState {
     /// compared.
     pub fn versus_http1(&self, index: usize, protocol: Protocol) -> Result<RatioEstimate, String> {
         let cell = &self.cells[index];
+        if cell.http == HttpVersion::TlsHttp1 {
+            return Err("HTTP/1.1 is the baseline".into());
+        }
         let baseline = self
             .cell(HttpVersion::TlsHttp1, cell.network)
             .ok_or("no HTTP/1.1 cell")?;
@@ -378,8 +381,10 @@ pub(crate) mod tests {
         ]);
         let ratio = m.versus_http1(1, Protocol::Rest).unwrap();
         assert!(ratio.high < 0.6 && ratio.low > 0.45, "{ratio:?}");
-        let baseline = m.versus_http1(0, Protocol::Rest).unwrap();
-        assert!(baseline.includes_one());
+        assert!(
+            m.versus_http1(0, Protocol::Rest).is_err(),
+            "the baseline itself"
+        );
         assert!(m.frame_url(1).unwrap().starts_with(
             "https://127.0.0.1:8443/?protocol=both&workload=fetch&shape=telemetry&count=100&seed=1&compression=off&total=220"
         ));
@@ -398,6 +403,7 @@ pub(crate) mod tests {
             cell(HttpVersion::QuicH3, "h2", 1, 50.0),
         ]);
         let churn = m.versus_http1(1, Protocol::GrpcWeb).unwrap_err();
+        assert!(churn.starts_with("HTTP/1.1 (TLS): "), "{churn}");
         assert!(churn.contains("23 connections"), "{churn}");
         let fallback = m.cells[2].not_comparable().unwrap();
         assert!(

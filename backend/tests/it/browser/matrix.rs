@@ -8,7 +8,8 @@ use std::time::Duration;
 use lab_proto::contract::network;
 
 use super::trusted_ca::open;
-use crate::support::browser::BrowserKind;
+use crate::support::TestServer;
+use crate::support::browser::{Browser, BrowserKind};
 
 in_each_browser! {
     the_matrix_fills_every_cell_and_its_verdict_follows_from_its_ratios => matrix_in_one_click();
@@ -36,13 +37,19 @@ fn outcome(ratio: f64, low: f64, high: f64) -> &'static str {
     }
 }
 
-async fn matrix_in_one_click(kind: BrowserKind) {
-    let Some((server, browser)) = open(kind).await else {
-        return;
-    };
-    let networks = [network::LOOPBACK, network::CUSTOM];
+/// Opens the page on the plain listener with issue 20's §1 workload (fetches of 10
+/// orders, concurrency 16) and a matrix of `networks`, `per` measured requests per
+/// protocol and cell after `warmup`, presses "Compare HTTP versions" and waits for the
+/// matrix to finish.
+async fn run_matrix(
+    browser: &Browser,
+    server: &TestServer,
+    networks: &[&str],
+    per: u32,
+    warmup: u32,
+) {
     let query = format!(
-        "protocol=both&workload=fetch&shape=order&count=10&concurrency=16&matrix={}&mper=48&mwarmup=8",
+        "protocol=both&workload=fetch&shape=order&count=10&concurrency=16&matrix={}&mper={per}&mwarmup={warmup}",
         networks.join(",")
     );
     let page = server.origin(lab_backend::ListenerKind::Plain);
@@ -58,9 +65,17 @@ async fn matrix_in_one_click(kind: BrowserKind) {
     browser
         .wait_for_within(
             "[data-testid=matrix-progress][data-phase=finished]",
-            Duration::from_secs(400),
+            Duration::from_secs(600),
         )
         .await;
+}
+
+async fn matrix_in_one_click(kind: BrowserKind) {
+    let Some((server, browser)) = open(kind).await else {
+        return;
+    };
+    let networks = [network::LOOPBACK, network::CUSTOM];
+    run_matrix(&browser, &server, &networks, 48, 8).await;
 
     // Every cell: three TLS listeners (HTTP/3 where the browser falls back is still
     // measured, and says so) on each network, each protocol's four figures.
@@ -169,4 +184,74 @@ async fn matrix_in_one_click(kind: BrowserKind) {
         "the URL reproduces the matrix: {url}"
     );
     browser.close().await;
+}
+
+/// The figures of docs/http-versions.md's matrix section: the §1 workload (fetches of
+/// 10 orders, "Both", concurrency 16) as a matrix of loopback and one emulated network
+/// at a time, in each browser trusting the lab's CA; prints each cell's p50s and its
+/// ratio to HTTP/1.1. A measurement, not a test: `cargo test -p lab-backend --test it
+/// measure_the_matrix -- --ignored --nocapture` (after `cargo xtask test` has built
+/// `dist/`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: see docs/http-versions.md"]
+async fn measure_the_matrix() {
+    use lab_backend::link::LinkProfile;
+    use lab_backend::local_ca::LocalCa;
+
+    use crate::support::browser::Setup;
+
+    println!(
+        "| browser | network | cell | used | connections | gRPC-Web p50 | REST p50 | gRPC-Web : HTTP/1.1 | REST : HTTP/1.1 |"
+    );
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|");
+    for kind in [BrowserKind::Chromium, BrowserKind::Firefox] {
+        for net in ["lighthouse-mobile", "intercontinental"] {
+            let Some(setup) = Setup::find(kind) else {
+                return;
+            };
+            let ca = LocalCa::generate().expect("a CA");
+            let link = LinkProfile::parse(net).unwrap().expect("a link");
+            let server =
+                TestServer::with_network_beside_issued_by(setup.dist.clone(), link, &ca).await;
+            let browser = setup.start_trusting_ca(ca.cert_pem()).await;
+            run_matrix(&browser, &server, &[network::LOOPBACK, net], 96, 16).await;
+            let csv = browser.exported_csv().await;
+            let (values, hops, connections) = (
+                csv.column("value"),
+                csv.column("next_hop"),
+                csv.column("connections_opened"),
+            );
+            let (p50, versus) = (csv.numbers("p50_ms"), csv.numbers("p50_vs_http1"));
+            let (low, high) = (
+                csv.numbers("p50_vs_http1_low"),
+                csv.numbers("p50_vs_http1_high"),
+            );
+            let ratio = |i: usize| match (versus[i], low[i], high[i]) {
+                (Some(r), Some(l), Some(h)) => format!("{r:.2} ({l:.2}–{h:.2})"),
+                _ => "—".to_owned(),
+            };
+            // Two lines per cell: gRPC-Web's, then REST's.
+            for i in (0..values.len()).step_by(2) {
+                let (cell, network) = values[i].split_once('@').unwrap();
+                println!(
+                    "| {} | {network} | {cell} | {} | {} | {:.0} ms | {:.0} ms | {} | {} |",
+                    kind.name(),
+                    hops[i],
+                    connections[i],
+                    p50[i].unwrap_or(f64::NAN),
+                    p50[i + 1].unwrap_or(f64::NAN),
+                    ratio(i),
+                    ratio(i + 1)
+                );
+            }
+            let verdict = browser
+                .wait_for("[data-testid=matrix-verdict]")
+                .await
+                .text()
+                .await
+                .unwrap();
+            println!("<!-- {} {net}: {verdict} -->", kind.name());
+            browser.close().await;
+        }
+    }
 }
