@@ -137,7 +137,10 @@ impl Generator {
     fn reading(&mut self, low: f64, high: f64, decimals: i32) -> f64 {
         let unit = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let scale = 10f64.powi(decimals);
-        ((low + unit * (high - low)) * scale).round() / scale
+        // `+ 0.0` turns a rounded −0.0 into +0.0: protobuf (prost) leaves out a double
+        // equal to zero while JSON writes `-0.0`, so a signed zero would make the two
+        // encodings of the same records differ.
+        ((low + unit * (high - low)) * scale).round() / scale + 0.0
     }
 
     fn timestamp(&mut self, id: u64) -> i64 {
@@ -274,5 +277,21 @@ mod tests {
         }
         assert_eq!(Shape::from_key("unspecified"), None);
         assert_eq!(Shape::from_key("TELEMETRY"), None);
+    }
+
+    #[test]
+    fn no_reading_is_a_negative_zero() {
+        for seed in 0..500 {
+            for record in generate(Shape::Telemetry, seed, 2_000) {
+                let t = record.telemetry.expect("telemetry");
+                for value in [t.temperature_c, t.humidity_pct, t.pressure_hpa, t.battery_v] {
+                    assert!(
+                        !(value == 0.0 && value.is_sign_negative()),
+                        "seed {seed}, record {}: -0.0",
+                        t.id
+                    );
+                }
+            }
+        }
     }
 }

@@ -45,6 +45,14 @@ impl RecordDigest {
             .encode_length_delimited(&mut self.buf)
             .expect("a Vec grows to fit any message");
         self.hasher.update(&self.buf);
+        // prost leaves out a double equal to 0.0, −0.0 included, which JSON and other
+        // protobuf implementations carry: every double also goes in by its bits, so a
+        // signed zero cannot pass for the same data.
+        if let Some(t) = &record.telemetry {
+            for value in [t.temperature_c, t.humidity_pct, t.pressure_hpa, t.battery_v] {
+                self.hasher.update(&value.to_bits().to_le_bytes());
+            }
+        }
     }
 
     pub fn finish(self) -> u32 {
@@ -63,5 +71,23 @@ mod tests {
         records.iter().for_each(|r| digest.add(r));
         assert_eq!(digest.finish(), checksum(&records));
         assert_ne!(checksum(&records[1..]), checksum(&records));
+    }
+
+    #[test]
+    fn a_negative_zero_is_not_the_same_data_as_zero() {
+        let mut records = dataset::generate(v1::Shape::Telemetry, 42, 3);
+        let zero = |records: &mut Vec<v1::Record>, value: f64| {
+            records[1].telemetry.as_mut().unwrap().temperature_c = value;
+            checksum(records)
+        };
+        let (positive, negative) = (zero(&mut records, 0.0), zero(&mut records, -0.0));
+        assert_ne!(positive, negative);
+        // prost's own encoding cannot tell them apart: that is why the digest looks at bits.
+        let encode = |value: f64| {
+            let mut t = records[1].telemetry.unwrap();
+            t.temperature_c = value;
+            t.encode_to_vec()
+        };
+        assert_eq!(encode(0.0), encode(-0.0));
     }
 }
