@@ -23,6 +23,7 @@ pub mod local_ca;
 pub mod record_stream;
 pub mod request_counts;
 pub mod rest;
+pub mod security_headers;
 pub mod serve;
 pub mod server_timing;
 pub mod trust_store;
@@ -178,6 +179,7 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("timing-allow-origin"),
             HeaderValue::from_static("*"),
         ))
+        .layer(middleware::map_response(security_headers::add))
         .layer(cors)
         .layer(middleware::map_request(compression::honour_switch))
         .layer(compression::layer())

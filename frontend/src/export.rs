@@ -16,6 +16,7 @@ use crate::run::sweep_point::PointFigures;
 use crate::stats::percentiles::Distribution;
 use crate::stats::ratio_interval::RatioEstimate;
 use crate::stats::sample_interval::Estimate;
+use crate::timer_resolution::Timer;
 use crate::transport::Protocol;
 
 // The export is written from these structs rather than built as a `serde_json::Value`
@@ -29,9 +30,12 @@ use crate::transport::Protocol;
 struct RunExport<'a> {
     browser: &'a str,
     config: &'a str,
+    /// Whether the page was cross-origin isolated, and its timer's step.
+    cross_origin_isolated: Option<bool>,
     origin: &'a str,
     samples_csv: &'a str,
     summary: Vec<SummaryExport<'a>>,
+    timer_step_ms: Option<f64>,
 }
 
 /// What a run was and where it ran.
@@ -42,6 +46,8 @@ pub struct RunContext<'a> {
     pub browser: &'a str,
     /// The page's origin: the listener (HTTP version and network).
     pub origin: &'a str,
+    /// The page's timer.
+    pub timer: Option<Timer>,
 }
 
 /// One protocol's summary in the export.
@@ -125,9 +131,11 @@ pub fn run_json(context: &RunContext<'_>, summaries: &[Summary], samples_csv: &s
     let export = RunExport {
         browser: context.browser,
         config: context.config,
+        cross_origin_isolated: context.timer.map(|t| t.isolated),
         origin: context.origin,
         samples_csv,
         summary: summaries.iter().map(SummaryExport::from).collect(),
+        timer_step_ms: context.timer.map(|t| t.step_ms),
     };
     serde_json::to_string(&export).expect("plain data serializes")
 }
@@ -423,6 +431,8 @@ mod tests {
             "config": config,
             "summary": summary,
             "samplesCsv": samples_csv,
+            "crossOriginIsolated": true,
+            "timerStepMs": 0.005,
         })
         .to_string()
     }
@@ -499,6 +509,10 @@ mod tests {
             config: "workload=fetch&count=10",
             browser: "Mozilla/5.0 (X11; Linux x86_64) Chrome/140.0",
             origin: "https://127.0.0.1:8544",
+            timer: Some(Timer {
+                step_ms: 0.005,
+                isolated: true,
+            }),
         };
         assert_eq!(
             run_json(&context, &summaries, csv),

@@ -7,6 +7,7 @@ pub mod export;
 pub mod resource_timing;
 pub mod run;
 pub mod stats;
+pub mod timer_resolution;
 pub mod transport;
 
 pub use components::app::App;

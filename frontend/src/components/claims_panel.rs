@@ -33,7 +33,7 @@ pub fn ClaimsPanel(
             }
             Shown::Run => {}
         }
-        let config = session.run.with(|run| run.config);
+        let (config, timer) = session.run.with(|run| (run.config, run.timer));
         session.run_figures.with(|figures| {
             figures.as_ref().map(|figures| {
                 let evidence = Evidence {
@@ -44,6 +44,7 @@ pub fn ClaimsPanel(
                     }],
                     variable: None,
                     history: &history,
+                    timer,
                 };
                 ("this run", claims::check(&evidence))
             })

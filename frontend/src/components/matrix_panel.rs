@@ -224,7 +224,7 @@ pub fn MatrixPanel(
             let m = m.as_ref()?;
             let index = m.current()?;
             Some(format!(
-                r#"<iframe class="cell-frame" data-testid="matrix-frame" src="{}" title="Matrix cell under way: {}"></iframe>"#,
+                r#"<iframe class="cell-frame" data-testid="matrix-frame" allow="cross-origin-isolated" src="{}" title="Matrix cell under way: {}"></iframe>"#,
                 escaped(&m.frame_url(index)?),
                 escaped(&m.cells[index].label())
             ))

@@ -4,19 +4,28 @@ use leptos::prelude::*;
 
 use crate::run::LabRun;
 use crate::run::comparison;
-use crate::run::config::HttpVersion;
+use crate::run::config::{HttpVersion, ProtocolChoice};
 use crate::run::data::Summary;
-use crate::run::sweep_point::PointFigures;
+use crate::run::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
+use crate::timer_resolution::{self, Timer};
 use crate::transport::Protocol;
 
-/// A row: its label, test id, how to read it from a summary, how to show it.
+/// A row: its label, test id, how to read it from a summary, how to show it, and,
+/// for a figure compared with an interval once the run is over, the statistic that
+/// interval is about (shown then in place of the live value, so the row's numbers and
+/// its ratio are one estimate).
 struct Row {
     label: &'static str,
     key: &'static str,
     value: fn(&Summary) -> Option<f64>,
     show: fn(f64) -> String,
+    /// The final statistic, and the label's ending live / final (`mean` / `median`).
+    compared: Option<(Statistic, &'static str, &'static str)>,
 }
+
+/// A protocol's final figure that a row's interval is about.
+type Statistic = fn(&ProtocolFigures) -> Option<f64>;
 
 fn count(v: f64) -> String {
     format!("{v:.0}")
@@ -32,144 +41,175 @@ const ROWS: &[Row] = &[
         key: "requests",
         value: |s| Some(s.requests as f64),
         show: count,
+        compared: None,
     },
     Row {
         label: "Errors",
         key: "errors",
         value: |s| Some(s.errors as f64),
         show: count,
+        compared: None,
     },
     Row {
         label: "p50",
         key: "p50",
         value: |s| s.latency.map(|l| l.p50),
         show: format_ms,
+        compared: Some((|p| p.p50_ms.map(|e| e.value), "", "")),
     },
     Row {
         label: "p50 from intended start",
         key: "scheduled-p50",
         value: |s| s.scheduled.map(|l| l.p50),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "p99 from intended start",
         key: "scheduled-p99",
         value: |s| s.scheduled.map(|l| l.p99),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "p90",
         key: "p90",
         value: |s| s.latency.map(|l| l.p90),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "p99",
         key: "p99",
         value: |s| s.latency.map(|l| l.p99),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "p99.9",
         key: "p999",
         value: |s| s.latency.map(|l| l.p999),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "max",
         key: "max",
         value: |s| s.latency.map(|l| l.max),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "mean",
         key: "mean",
         value: |s| s.latency.map(|l| l.mean),
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "Requests/s",
         key: "rps",
         value: |s| Some(s.requests_per_second),
         show: rate,
+        compared: None,
+    },
+    Row {
+        label: "Throughput at this concurrency: c ÷ mean latency",
+        key: "throughput",
+        value: |_| None,
+        show: rate,
+        compared: Some((|p| p.throughput.map(|e| e.value), "", "")),
     },
     Row {
         label: "Records (all requests)",
         key: "records",
         value: |s| Some(s.records as f64),
         show: count,
+        compared: None,
     },
     Row {
         label: "Request bytes (mean)",
         key: "request-bytes",
         value: |s| Some(s.mean_request_bytes),
         show: format_bytes,
+        compared: None,
     },
     Row {
-        label: "Response on the wire (mean)",
+        label: "Response on the wire",
         key: "wire-bytes",
         value: |s| s.mean_wire_bytes,
         show: format_bytes,
+        compared: Some((|p| p.wire_bytes.map(|e| e.value), " (mean)", " (median)")),
     },
     Row {
         label: "Response decoded (mean)",
         key: "decoded-bytes",
         value: |s| s.mean_decoded_bytes,
         show: format_bytes,
+        compared: None,
     },
     Row {
         label: "With headers, approx. (mean)",
         key: "transfer-bytes",
         value: |s| s.mean_transfer_bytes,
         show: format_bytes,
+        compared: None,
     },
     Row {
         label: "Payload encoding (mean)",
         key: "payload-bytes",
         value: |s| Some(s.mean_payload_bytes),
         show: format_bytes,
+        compared: None,
     },
     Row {
         label: "Wire bytes per record",
         key: "bytes-per-record",
         value: |s| s.wire_bytes_per_record,
         show: format_bytes,
+        compared: None,
     },
     Row {
-        label: "Client decode (mean)",
+        label: "Client decode",
         key: "decode",
         value: |s| Some(s.mean_decode_ms),
         show: format_ms,
+        compared: Some((|p| p.decode_ms.map(|e| e.value), " (mean)", " (median)")),
     },
     Row {
         label: "Time to first byte (mean)",
         key: "ttfb",
         value: |s| s.mean_ttfb_ms,
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "Client share (mean): end to end − fetch",
         key: "client",
         value: |s| s.mean_client_ms,
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "Server time (mean)",
         key: "server",
         value: |s| s.mean_server_ms,
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "Stream: first message (mean)",
         key: "first-message",
         value: |s| s.mean_first_message_ms,
         show: format_ms,
+        compared: None,
     },
     Row {
         label: "Records/s (streams: messages/s)",
         key: "records-per-second",
         value: |s| s.records_per_second,
         show: rate,
+        compared: None,
     },
 ];
 
@@ -204,6 +244,7 @@ pub fn SummaryTable(
                 .collect_view()
         })
     };
+    let timer = timer_resolution::of_page();
     // Requests whose Resource Timing entry has been matched so far.
     let timed = move |protocol: Protocol| run.with(|run| run.data.stats[protocol.index()].matched);
     let incomplete = move || {
@@ -226,44 +267,62 @@ pub fn SummaryTable(
                 .join(" ")
         })
     };
+    let over = move || run.with(|run| run.is_over());
+    let both = move || run.with(|run| run.config.protocol == ProtocolChoice::Both);
     let rows = ROWS
         .iter()
         .map(|row| {
-            let cell = move |protocol: Protocol| {
-                move || {
-                    summaries.with(|s| {
-                        let summary = &s[protocol.index()];
-                        if summary.requests == 0 {
-                            return "—".to_owned();
-                        }
-                        (row.value)(summary).map_or("—".to_owned(), row.show)
-                    })
+            let interval_key = match row.key {
+                "throughput" => Some("rps"),
+                "p50" | "mean" | "wire-bytes" | "decode" => Some(row.key),
+                _ => None,
+            };
+            // Once the run is over, a compared row shows the statistic its interval is
+            // about; until then the live value.
+            let final_value = move |protocol: Protocol| {
+                let (statistic, _, _) = row.compared?;
+                figures.with(|f| f.as_ref().and_then(|f| statistic(f.of(protocol))))
+            };
+            let shown = move |protocol: Protocol| {
+                if over() && row.compared.is_some() {
+                    return final_value(protocol);
                 }
-            };
-            let ratio = move || {
                 summaries.with(|s| {
-                    let (g, r) = (&s[Protocol::GrpcWeb.index()], &s[Protocol::Rest.index()]);
-                    match ((row.value)(g), (row.value)(r)) {
-                        (Some(a), Some(b)) if g.requests > 0 && r.requests > 0 && b > 0.0 => format_ratio(a / b),
-                        _ => "—".to_owned(),
-                    }
+                    let summary = &s[protocol.index()];
+                    (summary.requests > 0).then(|| (row.value)(summary)).flatten()
                 })
             };
-            let interval = move || {
-                figures.with(|f| {
-                    f.as_ref()
-                        .and_then(|f| f.ratio(row.key))
-                        .map(|r| comparison::describe(&r))
-                        .unwrap_or_default()
-                })
+            let cell = move |protocol: Protocol| move || shown(protocol).map_or("—".to_owned(), row.show);
+            let label = move || {
+                let ending = row.compared.map_or("", |(_, live, done)| if over() { done } else { live });
+                format!("{}{ending}", row.label)
+            };
+            // One estimate per row: the interval of the compared figures once the run is
+            // over, else the ratio of the two values shown.
+            let ratio = move || {
+                if row.key == "rps" && both() && over() {
+                    return "equal by construction (requests alternate): see throughput".to_owned();
+                }
+                if let Some(key) = interval_key
+                    && over()
+                {
+                    return figures.with(|f| {
+                        f.as_ref()
+                            .and_then(|f| f.ratio(key))
+                            .map_or("—".to_owned(), |r| comparison::describe(&r))
+                    });
+                }
+                match (shown(Protocol::GrpcWeb), shown(Protocol::Rest)) {
+                    (Some(a), Some(b)) if b > 0.0 => format_ratio(a / b),
+                    _ => "—".to_owned(),
+                }
             };
             view! {
                 <tr>
-                    <th scope="row">{row.label}</th>
+                    <th scope="row">{label}</th>
                     <td data-testid=format!("summary-grpc-web-{}", row.key)>{cell(Protocol::GrpcWeb)}</td>
                     <td data-testid=format!("summary-rest-{}", row.key)>{cell(Protocol::Rest)}</td>
                     <td data-testid=format!("summary-ratio-{}", row.key)>{ratio}</td>
-                    <td data-testid=format!("summary-interval-{}", row.key)>{interval}</td>
                 </tr>
             }
         })
@@ -276,9 +335,16 @@ pub fn SummaryTable(
             data-timed-rest=move || timed(Protocol::Rest)
         >
             <h2>"Results"</h2>
+            <p class="answer" data-testid="summary-line">
+                {move || figures.with(|f| f.as_ref().and_then(|f| f.headline("this run")))}
+            </p>
             {errors}
             <p class="note" data-testid="incomplete-entries">{incomplete}</p>
             <p class="note" data-testid="run-network">{network}</p>
+            <p class="note" data-testid="timer-resolution" data-isolated=timer.isolated.to_string()
+                data-step-ms=timer.step_ms.to_string()>
+                {timer_note(&timer)}
+            </p>
             <HttpCheck summaries expected_http />
             <p class="note" data-testid="connections-opened"
                 data-count=move || run.with(|r| r.connections_opened)
@@ -295,7 +361,7 @@ pub fn SummaryTable(
             </p>
             <table>
                 <thead>
-                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST"</th><th>"typical ratio, 95% interval"</th></tr>
+                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST (95% interval)"</th></tr>
                 </thead>
                 <tbody>
                     {rows}
@@ -336,6 +402,20 @@ fn ChecksumRow(
             <td data-testid="summary-ratio-checksum">{verdict}</td>
         </tr>
     }
+}
+
+/// The page's timer in words.
+fn timer_note(timer: &Timer) -> String {
+    format!(
+        "Timer: performance.now() moves in steps of {:.0} µs on this page{}",
+        timer.step_ms * 1_000.0,
+        if timer.isolated {
+            " (cross-origin isolated)."
+        } else {
+            ": not cross-origin isolated, so the browser coarsens it; times within 5 steps are \
+             at its limit."
+        }
+    )
 }
 
 /// `h2` or `http/1.1 ×1,234` for each version seen, most used first.

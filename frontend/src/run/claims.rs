@@ -19,6 +19,7 @@ use super::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::ratio_interval::RatioEstimate;
 use crate::stats::sample_interval::Estimate;
 use crate::stats::scale::{format_bytes, format_ms, format_significant};
+use crate::timer_resolution::{STEPS_AT_LIMIT, Timer};
 use crate::transport::Protocol;
 
 /// A difference smaller than this share is no practical difference.
@@ -80,6 +81,8 @@ pub enum Verdict {
     NotMeasured,
     /// Measured, but from a run whose connections were not what its protocol uses.
     NotComparable,
+    /// Measured, but within a few steps of the page's timer.
+    AtTimerLimit,
 }
 
 impl Verdict {
@@ -93,6 +96,7 @@ impl Verdict {
             Verdict::Unclear => "unclear",
             Verdict::NotMeasured => "not-measured",
             Verdict::NotComparable => "not-comparable",
+            Verdict::AtTimerLimit => "at-timer-limit",
         }
     }
 }
@@ -112,6 +116,8 @@ pub struct Evidence<'a> {
     pub variable: Option<SweepVariable>,
     /// The runs kept in this browser (other HTTP versions' among them).
     pub history: &'a [SavedRun],
+    /// The page's timer, when known: times within a few of its steps are at its limit.
+    pub timer: Option<Timer>,
 }
 
 /// A claim with its verdict and the sentences that support it.
@@ -321,8 +327,24 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
     )
 }
 
+/// The codec figure a workload decides by: what it is, its comparison key, and where
+/// each protocol's median is.
+type CodecFigure = (
+    &'static str,
+    &'static str,
+    fn(&ProtocolFigures) -> Option<Estimate>,
+);
+
+fn codec_figure(workload: WorkloadKind) -> Option<CodecFigure> {
+    match workload {
+        WorkloadKind::Ping => None,
+        WorkloadKind::Upload => Some(("client encode", "encode", |p| p.encode_ms)),
+        _ => Some(("client decode", "decode", |p| p.decode_ms)),
+    }
+}
+
 fn faster_codec(evidence: &Evidence<'_>) -> Claim {
-    ratio_claim(
+    let claim = ratio_claim(
         "codec",
         "Protobuf is faster to encode and decode than JSON",
         evidence,
@@ -336,12 +358,7 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
                     format_ms(r)
                 )
             });
-            let (what, key, pick): (_, _, fn(&ProtocolFigures) -> Option<Estimate>) =
-                match o.config.workload {
-                    WorkloadKind::Ping => return None,
-                    WorkloadKind::Upload => ("client encode", "encode", |p| p.encode_ms),
-                    _ => ("client decode", "decode", |p| p.decode_ms),
-                };
+            let (what, key, pick) = codec_figure(o.config.workload)?;
             let (g, r) = both(figures, pick)?;
             Some((
                 figures.ratio(key)?,
@@ -352,7 +369,45 @@ fn faster_codec(evidence: &Evidence<'_>) -> Claim {
                 ),
             ))
         },
-    )
+    );
+    // A median within a few steps of the timer measures the timer: no verdict from it.
+    let Some(timer) = evidence.timer else {
+        return claim;
+    };
+    let limited: Vec<String> = evidence
+        .observations
+        .iter()
+        .filter_map(|o| {
+            let (what, _, pick) = codec_figure(o.config.workload)?;
+            let (g, r) = both(o.figures, pick)?;
+            (timer.at_limit(g.value) || timer.at_limit(r.value)).then(|| {
+                format!(
+                    "{}: {what} {} vs {} (median)",
+                    o.label,
+                    format_ms(g.value),
+                    format_ms(r.value)
+                )
+            })
+        })
+        .collect();
+    if limited.is_empty() {
+        return claim;
+    }
+    Claim {
+        verdict: Verdict::AtTimerLimit,
+        summary: format!(
+            "At the timer's limit: performance.now() moves in steps of {} on this page ({}), \
+             and a median within {STEPS_AT_LIMIT} steps of that measures the timer ({}).",
+            format_ms(timer.step_ms),
+            if timer.isolated {
+                "cross-origin isolated"
+            } else {
+                "not cross-origin isolated: browsers coarsen its timer"
+            },
+            limited.join("; ")
+        ),
+        ..claim
+    }
 }
 
 fn lower_latency(evidence: &Evidence<'_>) -> Claim {
@@ -696,6 +751,7 @@ mod tests {
             observations: observations(&points),
             variable: Some(SweepVariable::Count),
             history: &[],
+            timer: None,
         };
         let claims = check(&evidence);
         let smaller = &claims[0];
@@ -725,6 +781,7 @@ mod tests {
             observations: observations(&points),
             variable: Some(SweepVariable::Count),
             history: &[],
+            timer: None,
         };
         let claims = check(&evidence);
         assert_eq!(claims[0].verdict, Verdict::Holds);
@@ -757,6 +814,7 @@ mod tests {
             observations: observations(&points),
             variable: None,
             history: &[],
+            timer: None,
         };
         let claim = &check(&evidence)[5];
         assert_eq!(claim.verdict, Verdict::NotMeasured, "{claim:?}");
@@ -766,6 +824,7 @@ mod tests {
             observations: observations(&points),
             variable: None,
             history: &[],
+            timer: None,
         };
         assert_eq!(check(&evidence)[5].verdict, Verdict::Holds);
     }
@@ -804,6 +863,7 @@ mod tests {
             observations: observations(&points),
             variable: None,
             history: &history,
+            timer: None,
         };
         let claim = &check(&evidence)[3];
         assert_eq!(claim.verdict, Verdict::Holds, "{claim:?}");
@@ -821,6 +881,7 @@ mod tests {
             observations: observations(&points),
             variable: None,
             history: &churned,
+            timer: None,
         };
         let claim = &check(&evidence)[3];
         assert_eq!(claim.verdict, Verdict::NotComparable, "{claim:?}");
@@ -858,5 +919,34 @@ mod tests {
         let claims = faster.claims(&[]);
         let multiplexing = claims.iter().find(|c| c.key == "multiplexing").unwrap();
         assert_eq!(multiplexing.verdict, Verdict::Holds);
+    }
+
+    #[test]
+    fn a_decode_within_a_few_timer_steps_gets_no_verdict() {
+        let mut figures = point(0.4, 0.8);
+        figures.protocols[0].decode_ms = exact(0.029);
+        figures.protocols[1].decode_ms = exact(0.15);
+        figures
+            .ratios
+            .push(("decode", Some(ratio(0.2, 0.18, 0.22))));
+        let points = [(100, figures)];
+        let evidence = |step_ms: f64| Evidence {
+            observations: observations(&points),
+            variable: None,
+            history: &[],
+            timer: Some(Timer {
+                step_ms,
+                isolated: step_ms < 0.1,
+            }),
+        };
+        let coarse = faster_codec(&evidence(0.1));
+        assert_eq!(coarse.verdict, Verdict::AtTimerLimit, "{coarse:?}");
+        assert!(
+            coarse.summary.contains("not cross-origin isolated"),
+            "{coarse:?}"
+        );
+        assert!(!coarse.evidence.is_empty(), "the numbers stay as evidence");
+        let fine = faster_codec(&evidence(0.005));
+        assert_eq!(fine.verdict, Verdict::Holds, "{fine:?}");
     }
 }

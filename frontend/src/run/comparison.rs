@@ -29,7 +29,7 @@ pub enum Method {
 
 /// A per-request figure compared between the protocols.
 pub struct Figure {
-    /// The results table row it belongs to (`summary-interval-<key>`).
+    /// The results table row it belongs to (`summary-ratio-<key>`).
     pub key: &'static str,
     /// Its value in a sample; `None` where the sample lacks it.
     value: fn(&Sample) -> Option<f64>,
@@ -118,6 +118,10 @@ pub fn compare(samples: &[Sample], figure: &Figure) -> Option<RatioEstimate> {
 /// `0.81× (0.78–0.85)`, or `no measurable difference (0.97–1.04)`.
 pub fn describe(estimate: &RatioEstimate) -> String {
     let number = |r: f64| format_significant(r, 3, 2);
+    if estimate.low == estimate.high {
+        // Identical messages: an exact ratio, no interval to give.
+        return format!("{}×", number(estimate.ratio));
+    }
     let interval = format!("({}–{})", number(estimate.low), number(estimate.high));
     if estimate.includes_one() {
         format!("no measurable difference {interval}")

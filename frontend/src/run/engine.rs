@@ -78,6 +78,7 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
             origin: origin.clone(),
             start_ms,
             phase: Phase::Running,
+            timer: Some(crate::timer_resolution::of_page()),
             ..RunState::default()
         }
     });

@@ -115,6 +115,7 @@ fn export_contents(state: &RunState, format: ExportFormat) -> String {
                 config: &state.config.to_query(),
                 browser: &state.browser,
                 origin: &state.origin,
+                timer: state.timer,
             };
             export::run_json(&context, &summaries, &state.data.to_csv())
         }
@@ -334,6 +335,7 @@ impl LabSession {
             token: format!("{}", js_sys::Date::now() as u64),
             browser: transport::user_agent(),
             origin: transport::origin(),
+            timer: Some(crate::timer_resolution::of_page()),
         };
         query_to_url(&matrix.to_query());
         self.matrix.set(Some(matrix));
@@ -478,6 +480,7 @@ impl LabSession {
             phase: Phase::Running,
             browser: transport::user_agent(),
             origin: transport::origin(),
+            timer: Some(crate::timer_resolution::of_page()),
         };
         query_to_url(&sweep.to_query());
         self.sweep.set(Some(sweep));

@@ -17,6 +17,7 @@ use super::history::SavedRun;
 use super::sweep::{MAX_PER_POINT, MAX_WARMUP};
 use super::sweep_point::PointFigures;
 use crate::stats::ratio_interval::{RatioEstimate, hodges_lehmann_ratio};
+use crate::timer_resolution::Timer;
 use crate::transport::Protocol;
 
 /// The HTTP versions a matrix compares, the baseline first.
@@ -198,6 +199,8 @@ pub struct MatrixState {
     /// The browser's user agent and the page's origin, as for a run.
     pub browser: String,
     pub origin: String,
+    /// The page's timer (each cell's frame has its own, isolated as the page is).
+    pub timer: Option<Timer>,
 }
 
 impl MatrixState {
@@ -304,6 +307,7 @@ impl MatrixState {
             observations,
             variable: None,
             history,
+            timer: self.timer,
         });
         for claim in &mut checked {
             if claim.key == "multiplexing" {
@@ -370,6 +374,7 @@ pub(crate) mod tests {
             token: "t".into(),
             browser: String::new(),
             origin: "http://127.0.0.1:8080".into(),
+            timer: None,
         }
     }
 

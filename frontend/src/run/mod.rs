@@ -28,6 +28,7 @@ pub use hook::{LabSession, Shown, use_lab_run};
 use self::config::RunConfig;
 use self::data::RunData;
 use self::timing::{NetworkTiming, TimingMatcher};
+use crate::timer_resolution::Timer;
 use crate::transport::now_ms;
 
 /// Everything about the current (or last) run.
@@ -50,6 +51,8 @@ pub struct RunState {
     /// Connections the page's listener accepted during the run, by the backend's
     /// count (`None` until the run is over and the backend has answered).
     pub connections_opened: Option<u64>,
+    /// The page's timer when the run started.
+    pub timer: Option<Timer>,
 }
 
 impl RunState {

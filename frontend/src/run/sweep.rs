@@ -16,6 +16,7 @@ use super::config::{MAX_CONCURRENCY, ProtocolChoice, RunConfig, WorkloadKind};
 use super::engine::Phase;
 use super::history::SavedRun;
 use super::sweep_point::PointFigures;
+use crate::timer_resolution::Timer;
 
 /// The shapes, in the order a shape sweep lists them.
 const SHAPES: [Shape; 3] = [Shape::Telemetry, Shape::Order, Shape::Log];
@@ -256,6 +257,8 @@ pub struct SweepState {
     /// The browser's user agent and the page's origin, as for a run.
     pub browser: String,
     pub origin: String,
+    /// The page's timer.
+    pub timer: Option<Timer>,
 }
 
 impl SweepState {
@@ -278,6 +281,7 @@ impl SweepState {
                 .collect(),
             variable: Some(self.plan.variable),
             history,
+            timer: self.timer,
         }
     }
 

@@ -65,6 +65,27 @@ impl PointFigures {
     pub fn of(&self, protocol: Protocol) -> &ProtocolFigures {
         &self.protocols[protocol.index()]
     }
+
+    /// The answer in one line, from the deciding ratios with their intervals: `gRPC-Web
+    /// : REST on this run: wire bytes 0.35×, p50 0.82× (0.76–0.89), …`. `None` without
+    /// any ratio (one protocol only).
+    pub fn headline(&self, run: &str) -> Option<String> {
+        let parts: Vec<String> = [
+            ("wire bytes", "wire-bytes"),
+            ("p50", "p50"),
+            ("throughput", "rps"),
+            ("client decode", "decode"),
+        ]
+        .into_iter()
+        .filter_map(|(what, key)| {
+            Some(format!(
+                "{what} {}",
+                comparison::describe(&self.ratio(key)?)
+            ))
+        })
+        .collect();
+        (!parts.is_empty()).then(|| format!("gRPC-Web : REST on {run}: {}.", parts.join(", ")))
+    }
 }
 
 fn sorted(mut values: Vec<f64>) -> Vec<f64> {
@@ -215,6 +236,17 @@ mod tests {
         assert_eq!(grpc.records, Some(10.0));
         assert_eq!(grpc.next_hop.as_deref(), Some("http/1.1"));
         assert_eq!(grpc.first_message_ms, None, "not a stream");
+    }
+
+    #[test]
+    fn the_headline_gives_the_deciding_ratios_in_one_line() {
+        let line = measure(&samples(), 4).headline("this run").unwrap();
+        assert!(
+            line.starts_with("gRPC-Web : REST on this run: wire bytes 0.64×, p50 0.8"),
+            "{line}"
+        );
+        assert!(line.contains(", throughput 1.2"), "{line}");
+        assert_eq!(PointFigures::default().headline("this run"), None);
     }
 
     #[test]

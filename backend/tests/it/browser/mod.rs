@@ -7,7 +7,8 @@
 //! pieces,
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links,
 //! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA, [`matrix`] the
-//! HTTP-version × network matrix run from one page.
+//! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
+//! and the timer it gives.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -46,6 +47,7 @@ mod max_size;
 mod networks;
 mod stop;
 mod sweeps;
+mod timer;
 mod trusted_ca;
 
 use cut_bodies::{cut_after_the_trailer_flag, cut_at_random_places};
@@ -285,7 +287,7 @@ async fn paced_run(kind: BrowserKind) {
         .wait_for("[data-testid=summary][data-timed-grpc-web=\"20\"][data-timed-rest=\"20\"]")
         .await;
     let interval = browser
-        .text_of("[data-testid=summary-interval-wire-bytes]")
+        .text_of("[data-testid=summary-ratio-wire-bytes]")
         .await;
     let estimate: f64 = interval
         .split('×')
@@ -298,7 +300,7 @@ async fn paced_run(kind: BrowserKind) {
         "{}: shown {interval:?}, sent {grpc_web_bytes} : {rest_bytes}",
         kind.name()
     );
-    let latency_interval = browser.text_of("[data-testid=summary-interval-p50]").await;
+    let latency_interval = browser.text_of("[data-testid=summary-ratio-p50]").await;
     assert!(
         latency_interval.contains('(') && latency_interval.contains('–'),
         "{}: latency interval {latency_interval:?}",
