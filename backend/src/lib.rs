@@ -12,6 +12,7 @@
 //! loads what the TLS listeners present; [`link`] emulates a network under every
 //! connection when a profile is set.
 
+pub mod allowed_hosts;
 pub mod api_error;
 pub mod certificate;
 pub mod compression;
@@ -33,6 +34,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use allowed_hosts::AllowedHosts;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware;
@@ -79,6 +81,8 @@ pub struct Config {
     /// Per-connection limits (request head size, timeouts, HTTP/2 streams, open
     /// connections per listener).
     pub connection: ConnectionLimits,
+    /// Names the lab answers to beyond IP addresses and `localhost` (`--allowed-host`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The dev loop's origins (`trunk serve`, see Trunk.toml), allowed by default.
@@ -93,6 +97,7 @@ impl Config {
             max_streams: MAX_STREAMS,
             request_timeout: REQUEST_TIMEOUT,
             connection: ConnectionLimits::default(),
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct AppState {
     pub requests: RequestCounts,
     /// The listeners serving this state, with their connection counts.
     pub listeners: Arc<[ListenerInfo]>,
+    /// The names and origins the lab answers to, with its refusals.
+    pub hosts: AllowedHosts,
 }
 
 impl AppState {
@@ -114,14 +121,22 @@ impl AppState {
             live_streams: LiveStreams::new(config.max_streams),
             requests: RequestCounts::default(),
             listeners: Arc::new([]),
+            hosts: AllowedHosts::new(config.allowed_hosts.clone(), [], &config.cors_origins),
             config: Arc::new(config),
         }
     }
 
     /// The same state, reporting `listeners` in `/api/v1/status`.
     pub fn with_listeners(self, listeners: impl IntoIterator<Item = ListenerInfo>) -> Self {
+        let listeners: Arc<[ListenerInfo]> = listeners.into_iter().collect();
+        let hosts = AllowedHosts::new(
+            self.config.allowed_hosts.clone(),
+            listeners.iter().map(|l| l.addr.port()),
+            &self.config.cors_origins,
+        );
         Self {
-            listeners: listeners.into_iter().collect(),
+            listeners,
+            hosts,
             ..self
         }
     }
@@ -159,6 +174,12 @@ pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let timeout =
         TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.config.request_timeout);
+    let hosts = state.hosts.clone();
+    let security = security_headers::SecurityHeaders::new(
+        &state.config.static_dir,
+        &state.listeners,
+        &state.config.allowed_hosts,
+    );
     let rest = rest::routes(max_body, state.requests.clone()).with_state(state);
 
     let routes = rest
@@ -179,7 +200,11 @@ pub fn app(state: AppState) -> Router {
             HeaderName::from_static("timing-allow-origin"),
             HeaderValue::from_static("*"),
         ))
-        .layer(middleware::map_response(security_headers::add))
+        .layer(middleware::map_response_with_state(
+            security,
+            security_headers::add,
+        ))
+        .layer(middleware::from_fn_with_state(hosts, allowed_hosts::guard))
         .layer(cors)
         .layer(middleware::map_request(compression::honour_switch))
         .layer(compression::layer())

@@ -65,6 +65,12 @@ struct Cli {
     /// Allow listening on non-loopback addresses (the lab has no authentication).
     #[arg(long)]
     public: bool,
+    /// A name the lab answers to beyond its IP addresses and localhost (what a browser
+    /// puts in Host when it opens the lab by that name, e.g. with --public); repeat for
+    /// more. Any other name is refused (421), so no site can reach the lab by
+    /// rebinding its own name to this machine.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
     /// An origin allowed to call the APIs from another page (CORS); repeat for more.
     /// Default: the dev loop's http://127.0.0.1:8081 and http://localhost:8081.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
@@ -315,6 +321,7 @@ async fn run(cli: Cli) -> Result<(), String> {
     if !cli.cors_origins.is_empty() {
         config.cors_origins = cli.cors_origins;
     }
+    config.allowed_hosts = cli.allowed_hosts;
     if let Some(max) = cli.max_streams {
         config.max_streams = max;
     }

@@ -122,6 +122,12 @@ pub struct ServerStatus {
     pub max_head_bytes: usize,
     /// Every listener: its URL, the HTTP versions it offers, its connections.
     pub listeners: Vec<ListenerStatus>,
+    /// Requests refused for naming a host the lab does not answer to (DNS rebinding),
+    /// and for coming from another site's page (`allowed_hosts`).
+    #[serde(default)]
+    pub refused_hosts: u64,
+    #[serde(default)]
+    pub refused_origins: u64,
 }
 
 async fn status(State(state): State<AppState>) -> Response {
@@ -133,6 +139,8 @@ async fn status(State(state): State<AppState>) -> Response {
         max_body_bytes: config.max_body_bytes,
         max_head_bytes: config.connection.max_head_bytes,
         listeners: state.listeners.iter().map(ListenerInfo::status).collect(),
+        refused_hosts: state.hosts.refused().0,
+        refused_origins: state.hosts.refused().1,
     };
     timed_json(&status, Instant::now())
 }

@@ -241,6 +241,8 @@ async fn status_reports_live_streams_and_the_limits_in_force() {
             max_head_bytes: lab_backend::ConnectionLimits::default().max_head_bytes,
             // Checked in `tls.rs`.
             listeners: status.listeners.clone(),
+            refused_hosts: 0,
+            refused_origins: 0,
         }
     );
     let routes: Vec<&str> = status.requests.keys().map(String::as_str).collect();

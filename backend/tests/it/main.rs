@@ -21,6 +21,7 @@ mod http3;
 mod limits;
 mod link;
 mod load;
+mod local_server_trust;
 mod static_assets;
 mod support;
 mod tls;

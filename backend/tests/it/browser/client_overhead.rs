@@ -34,13 +34,13 @@ const FETCH: (Shape, u32, u64) = (Shape::Telemetry, 10, 1);
 /// else the test process's own.
 enum Backend {
     Release { child: Child, base: String },
-    InProcess(TestServer),
+    InProcess(Box<TestServer>),
 }
 
 impl Backend {
     async fn start(dist: &std::path::Path) -> Self {
         let Some(binary) = std::env::var_os("LAB_BENCH_BACKEND") else {
-            return Self::InProcess(TestServer::start(dist.to_owned()).await);
+            return Self::InProcess(Box::new(TestServer::start(dist.to_owned()).await));
         };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())

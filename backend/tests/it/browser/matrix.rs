@@ -60,13 +60,7 @@ async fn run_matrix(
             .await;
     }
     browser
-        .click("[data-testid=run-matrix]:not([disabled])")
-        .await;
-    browser
-        .wait_for_within(
-            "[data-testid=matrix-progress][data-phase=finished]",
-            Duration::from_secs(600),
-        )
+        .press_and_wait("run-matrix", "matrix-progress", Duration::from_secs(600))
         .await;
 }
 

@@ -8,7 +8,8 @@
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links,
 //! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA, [`matrix`] the
 //! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
-//! and the timer it gives.
+//! and the timer it gives, [`content_policy`] the page under its
+//! Content-Security-Policy.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -40,6 +41,7 @@ macro_rules! in_each_browser {
 }
 
 mod client_overhead;
+mod content_policy;
 mod cut_bodies;
 mod http_versions;
 mod matrix;

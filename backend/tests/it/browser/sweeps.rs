@@ -36,13 +36,7 @@ fn size_verdict(ratios: &[f64]) -> &'static str {
 async fn run_sweep(browser: &Browser, url: &str) {
     browser.goto(url).await;
     browser
-        .click("[data-testid=run-sweep]:not([disabled])")
-        .await;
-    browser
-        .wait_for_within(
-            "[data-testid=sweep-progress][data-phase=finished]",
-            Duration::from_secs(90),
-        )
+        .press_and_wait("run-sweep", "sweep-progress", Duration::from_secs(90))
         .await;
 }
 

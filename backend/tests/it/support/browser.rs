@@ -548,6 +548,19 @@ impl Browser {
 
     /// Clicks Run once it is enabled. The progress bar's phase is marked stale first,
     /// so that an earlier run's "finished" does not pass for this one's.
+    /// Presses the button `button` (a test id) once it is enabled and waits up to
+    /// `timeout` for the progress line `progress` (a test id) to read finished: a sweep
+    /// (`run-sweep`, `sweep-progress`) or a matrix (`run-matrix`, `matrix-progress`).
+    pub async fn press_and_wait(&self, button: &str, progress: &str, timeout: Duration) {
+        self.click(&format!("[data-testid={button}]:not([disabled])"))
+            .await;
+        self.wait_for_within(
+            &format!("[data-testid={progress}][data-phase=finished]"),
+            timeout,
+        )
+        .await;
+    }
+
     pub async fn start_run(&self) {
         let run = self.wait_for("[data-testid=run]:not([disabled])").await;
         self.client

@@ -111,6 +111,7 @@ impl H3Client {
     }
 
     /// Sends a request with `body` and returns its stream, the response not read.
+    /// `path` may be a whole `https://` URL, naming another `:authority`.
     pub async fn open(
         &mut self,
         method: http::Method,
@@ -118,7 +119,12 @@ impl H3Client {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> RequestStream<h3_quinn::BidiStream<Bytes>, Bytes> {
-        let mut request = http::Request::builder().method(method).uri(self.url(path));
+        let uri = if path.starts_with("https://") {
+            path.to_owned()
+        } else {
+            self.url(path)
+        };
+        let mut request = http::Request::builder().method(method).uri(uri);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
