@@ -34,7 +34,7 @@ async fn request_heads_over_the_limit_get_431_on_both_http_versions() {
 
     // HTTP/1.1 (REST and gRPC-Web).
     let request = format!(
-        "GET {} HTTP/1.1\r\nHost: lab\r\nX-Padding: {big}\r\nConnection: close\r\n\r\n",
+        "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: {big}\r\nConnection: close\r\n\r\n",
         rest::PING
     );
     let answer = raw_exchange(&server, request.as_bytes()).await;
@@ -149,7 +149,7 @@ async fn clients_that_send_their_head_slowly_are_dropped_and_block_nobody() {
     let mut slow = Vec::new();
     for _ in 0..200 {
         let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-        tcp.write_all(format!("GET {} HTTP/1.1\r\nHost: lab\r\n", rest::PING).as_bytes())
+        tcp.write_all(format!("GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\n", rest::PING).as_bytes())
             .await
             .unwrap();
         slow.push(tcp);
@@ -194,7 +194,7 @@ async fn a_body_that_never_arrives_gets_408_and_blocks_nobody() {
     // Announces 1,000 bytes of upload and sends 10.
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     let head = format!(
-        "POST {} HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n\
+        "POST {} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
          Content-Length: 1000\r\n\r\n{{\"records\"",
         rest::UPLOADS
     );

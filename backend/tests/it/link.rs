@@ -189,7 +189,7 @@ async fn six_connections_share_the_link_s_bandwidth() {
 #[tokio::test]
 async fn clients_that_hang_up_mid_delay_leave_nothing_behind() {
     let (server, link) = server_on(profile(400, Some(1_000_000))).await;
-    let head = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: lab\r\n\r\n");
+    let head = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
     // Hangs up while its request is in the delay line.
     let mut early = TcpStream::connect(server.addr).await.unwrap();

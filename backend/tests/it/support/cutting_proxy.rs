@@ -1,7 +1,7 @@
 //! A pass-through HTTP/1.1 proxy on 127.0.0.1 that delivers response bodies in pieces,
 //! for testing that the page reads a response the same however the network cuts it.
 //!
-//! It forwards every request unchanged (its `Host` set to the backend's) and every
+//! It forwards every request unchanged (its `Host` and `Origin` set to the backend's) and every
 //! response's status, headers and bytes unchanged; only the timing of the body
 //! changes: it goes out in pieces with a pause between them, so the browser receives
 //! each piece in a read of its own.
@@ -127,6 +127,12 @@ async fn forward_to_backend(
     let mut headers = parts.headers;
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
+    // The page is the proxy's origin; the lab sees it as its own, as it sees the Host
+    // (a proxy in front of the lab would be named with --cors-origin instead).
+    if headers.contains_key(header::ORIGIN) {
+        let origin = format!("http://{}", shared.upstream);
+        headers.insert(header::ORIGIN, origin.parse().expect("an origin"));
+    }
     let body = axum::body::to_bytes(body, usize::MAX)
         .await
         .unwrap_or_default();
