@@ -438,7 +438,8 @@ fn wasm_bindgen_version(root: &Path) -> Result<String, Failure> {
 
 /// The npm packages of package.json: `binaryen` for wasm-opt (Debian's is too old to
 /// produce a valid module), `terser`, which minifies the JS glue (Trunk.toml's hook),
-/// and `@bufbuild/buf`, which lints the contract.
+/// `@bufbuild/buf`, which lints the contract, and `axe-core`, which the browser tests
+/// run in the page to check its accessibility.
 fn ensure_node_tools(root: &Path) -> Result<(), Failure> {
     let bin = root.join("node_modules/.bin");
     let works = |tool: &str| {
@@ -447,12 +448,13 @@ fn ensure_node_tools(root: &Path) -> Result<(), Failure> {
             .output()
             .is_some()
     };
-    if works("wasm-opt") && works("terser") && works("buf") {
+    let axe = root.join("node_modules/axe-core/axe.min.js").is_file();
+    if works("wasm-opt") && works("terser") && works("buf") && axe {
         return Ok(());
     }
     if which("npm").is_none() {
         return Err(Failure(
-            "wasm-opt, terser and buf come from npm: install Node.js 18+ with npm and try again"
+            "wasm-opt, terser, buf and axe-core come from npm: install Node.js 18+ with npm and try again"
                 .into(),
         ));
     }

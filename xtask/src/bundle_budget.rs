@@ -1,6 +1,6 @@
 //! The frontend bundle's size budget (docs/frontend-budget.md): what a user downloads
-//! to start the lab, the wasm module and its JS glue together, at most 733 KB raw and
-//! 270 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
+//! to start the lab, the wasm module and its JS glue together, at most 740 KB raw and
+//! 272 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
 //! 1,000 bytes here. Only the arithmetic and the report text; `frontend_build` reads
 //! the sizes from `dist/`.
 
@@ -12,11 +12,12 @@ pub const KB: u64 = 1_000;
 /// costs ~125 ms on the slowest emulated link (1.6 Mbit/s), once, then it is cached;
 /// by 2 KB brotli (~10 ms there) for the gRPC-Web client's frame decoder (cut
 /// responses read whole) and the connection-churn flag; by 15 KB brotli (~75 ms
-/// there) for the HTTP-version × network matrix; and by 3 KB for the timer's limit,
-/// the one-estimate results table and its headline (docs/frontend-budget.md).
+/// there) for the HTTP-version × network matrix; by 3 KB for the timer's limit, the
+/// one-estimate results table and its headline; and by 2 KB for the answer-first
+/// layout (docs/frontend-budget.md).
 pub const BUDGET: Budget = Budget {
-    raw: 733 * KB,
-    brotli: 270 * KB,
+    raw: 740 * KB,
+    brotli: 272 * KB,
 };
 
 /// The bundle's bytes in each form the build writes: the files themselves, and their

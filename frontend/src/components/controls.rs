@@ -131,10 +131,14 @@ pub fn Controls(
                 get=|c| c.total set=|c, v| c.total = v />
             <NumberField label="Concurrency" id="concurrency" config disabled min=1 max=MAX_CONCURRENCY
                 get=|c| c.concurrency set=|c, v| c.concurrency = v />
-            <NumberField label="Target rate (req/s, 0 = unlimited)" id="rate" config disabled min=0
-                max=1_000_000 get=|c| c.rate set=|c, v| c.rate = v />
-            <NumberField label="Stream interval (ms)" id="interval" config disabled min=0 max=10_000
-                get=|c| c.interval_ms set=|c, v| c.interval_ms = v />
+            // What a first run does not need, one click away (and in the URL all the same).
+            <details class="more">
+                <summary>"More settings"</summary>
+                <NumberField label="Target rate (req/s, 0 = unlimited)" id="rate" config disabled min=0
+                    max=1_000_000 get=|c| c.rate set=|c, v| c.rate = v />
+                <NumberField label="Stream interval (ms)" id="interval" config disabled min=0 max=10_000
+                    get=|c| c.interval_ms set=|c, v| c.interval_ms = v />
+            </details>
         </form>
     }
 }

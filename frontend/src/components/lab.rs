@@ -39,6 +39,18 @@ pub fn Lab() -> impl IntoView {
         Phase::Stopped => "Stopped",
     };
     let export_error = session.export_error();
+    let answer = move || match phase.get() {
+        Phase::Idle => {
+            "Press Run: the answer appears here, the charts below move as responses arrive."
+                .to_owned()
+        }
+        Phase::Running => "Running: the deciding ratios follow when the run ends.".to_owned(),
+        _ => session.run_figures.with(|f| {
+            f.as_ref()
+                .and_then(|f| f.headline("this run"))
+                .unwrap_or_else(|| "One protocol ran: choose Both to compare them.".to_owned())
+        }),
+    };
 
     view! {
         <section class="panel lab" data-testid="lab">
@@ -71,18 +83,20 @@ pub fn Lab() -> impl IntoView {
                 <span class="swatch rest"></span>"REST"
             </p>
         </section>
-        <SummaryTable
-            run
-            figures=session.run_figures
-            expected_http=Signal::derive(move || session.config.with(|c| c.http))
-            network=Signal::derive(move || network_note(session))
-        />
+        // The answer first, then the charts moving, then the evidence.
+        <p class="answer" data-testid="summary-line" data-phase=move || phase.get().key()>{answer}</p>
         <section class="charts">
             <LatencyOverTime run />
             <LatencyHistogramChart run />
             <ThroughputOverTime run />
             <SizeComparison run />
         </section>
+        <SummaryTable
+            run
+            figures=session.run_figures
+            expected_http=Signal::derive(move || session.config.with(|c| c.http))
+            network=Signal::derive(move || network_note(session))
+        />
         <SweepPanel session />
         <MatrixPanel session />
         <ClaimsPanel session />

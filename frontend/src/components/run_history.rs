@@ -44,7 +44,7 @@ pub fn RunHistory(
     view! {
         <section class="panel history" data-testid="history">
             <h2>"Last runs (kept in this browser)"</h2>
-            <table>
+            <div class="table-scroll"><table>
                 <thead>
                     <tr>
                         <th>"Run"</th><th>"Settings"</th><th>"Protocol"</th><th>"Requests / errors"</th>
@@ -52,7 +52,7 @@ pub fn RunHistory(
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
-            </table>
+            </table></div>
         </section>
     }
 }

@@ -319,7 +319,7 @@ pub fn SummaryTable(
             };
             view! {
                 <tr>
-                    <th scope="row">{label}</th>
+                    <th scope="row"><a href=format!("#{}", definition(row.key))>{label}</a></th>
                     <td data-testid=format!("summary-grpc-web-{}", row.key)>{cell(Protocol::GrpcWeb)}</td>
                     <td data-testid=format!("summary-rest-{}", row.key)>{cell(Protocol::Rest)}</td>
                     <td data-testid=format!("summary-ratio-{}", row.key)>{ratio}</td>
@@ -335,9 +335,6 @@ pub fn SummaryTable(
             data-timed-rest=move || timed(Protocol::Rest)
         >
             <h2>"Results"</h2>
-            <p class="answer" data-testid="summary-line">
-                {move || figures.with(|f| f.as_ref().and_then(|f| f.headline("this run")))}
-            </p>
             {errors}
             <p class="note" data-testid="incomplete-entries">{incomplete}</p>
             <p class="note" data-testid="run-network">{network}</p>
@@ -359,7 +356,7 @@ pub fn SummaryTable(
                     }
                 )))}
             </p>
-            <table>
+            <div class="table-scroll"><table>
                 <thead>
                     <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST (95% interval)"</th></tr>
                 </thead>
@@ -368,7 +365,7 @@ pub fn SummaryTable(
                     <NextHopRow summaries />
                     <ChecksumRow summaries />
                 </tbody>
-            </table>
+            </table></div>
         </section>
     }
 }
@@ -401,6 +398,24 @@ fn ChecksumRow(
             <td data-testid="summary-rest-checksum">{move || checksum(Protocol::Rest)}</td>
             <td data-testid="summary-ratio-checksum">{verdict}</td>
         </tr>
+    }
+}
+
+/// The id of the "How it is measured" section that defines the row `key`.
+fn definition(key: &str) -> &'static str {
+    match key {
+        "p50" | "p90" | "p99" | "p999" | "max" | "mean" => "m-latency",
+        "scheduled-p50" | "scheduled-p99" => "m-latency-from-the-intended-start",
+        "rps" | "throughput" => "m-throughput-ratio",
+        "records" => "m-same-data",
+        "decode" => "m-client-decode",
+        "ttfb" => "m-time-to-first-byte-download",
+        "client" => "m-client-share",
+        "server" => "m-server-time",
+        "first-message" => "m-streams",
+        "records-per-second" => "m-records-s",
+        "requests" | "errors" => "m-both",
+        _ => "m-sizes",
     }
 }
 
@@ -490,7 +505,17 @@ fn HttpCheck(
 
 #[cfg(test)]
 mod tests {
-    use super::describe_next_hops;
+    use super::{ROWS, definition, describe_next_hops};
+
+    /// Every row's name links to a section of "How it is measured" that exists.
+    #[test]
+    fn every_row_links_to_its_definition() {
+        let page = include_str!("../../../index.html");
+        for row in ROWS {
+            let id = definition(row.key);
+            assert!(page.contains(&format!("id=\"{id}\"")), "{}: #{id}", row.key);
+        }
+    }
 
     #[test]
     fn next_hops_read_as_one_version_or_a_count_of_each() {

@@ -91,6 +91,8 @@ pub fn SweepPanel(
                 data-phase=move || session.sweep.with(|s| s.as_ref().map_or("idle", |s| s.phase.key()))>
                 {progress}
             </p>
+            // Drawn once a sweep has run: no empty frames before.
+            <Show when=move || session.sweep.with(Option::is_some)>
             <div class="charts">
                 <SweepChart title="p50 latency" testid="sweep-p50" sweep=session.sweep
                     metric=|p| p.p50_ms format_y=ms />
@@ -104,6 +106,7 @@ pub fn SweepPanel(
                     testid="sweep-throughput" sweep=session.sweep
                     metric=|p| p.throughput format_y=format_per_second />
             </div>
+            </Show>
         </section>
     }
 }

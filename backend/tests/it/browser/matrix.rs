@@ -172,6 +172,14 @@ async fn matrix_in_one_click(kind: BrowserKind) {
         json["pointsCsv"].as_str().map(|c| c.lines().count()),
         Some(1 + values.len())
     );
+    if kind == BrowserKind::Chromium {
+        // For the README (`target/screenshots/lab-matrix.png`).
+        let panel = browser.wait_for("[data-testid=matrix]").await;
+        let shot = panel.screenshot().await.expect("screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lab-matrix.png"), shot).unwrap();
+    }
     let url = browser.client.current_url().await.unwrap();
     assert!(
         url.as_str().contains("matrix=loopback,custom"),

@@ -9,7 +9,8 @@
 //! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA, [`matrix`] the
 //! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
 //! and the timer it gives, [`content_policy`] the page under its
-//! Content-Security-Policy.
+//! Content-Security-Policy, [`layout`] the answer first on a laptop and a phone and
+//! axe-core's accessibility rules.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -44,6 +45,7 @@ mod client_overhead;
 mod content_policy;
 mod cut_bodies;
 mod http_versions;
+mod layout;
 mod matrix;
 mod max_size;
 mod networks;
