@@ -7,7 +7,7 @@
 //!   `--allowed-host` gets `421 Misdirected Request`. A site that rebinds its own name
 //!   to 127.0.0.1 (DNS rebinding) reaches the lab under that name, so it is refused
 //!   there; an IP address cannot be rebound. A port, when written, must be one of the
-//!   lab's listeners'.
+//!   lab's listeners' or of a `--cors-origin` (the dev loop's proxy passes its own).
 //! - **Origin**: a request that is not a read (`GET`, `HEAD`, `OPTIONS`) and carries
 //!   an `Origin` that is not one of the lab's own (an allowed host, or a `--cors-origin`)
 //!   gets `403 Forbidden`, in addition to CORS, which only keeps a foreign page from
@@ -31,7 +31,8 @@ use axum::response::{IntoResponse, Response};
 pub struct AllowedHosts {
     /// Names beyond `localhost` and IP addresses (`--allowed-host`), lower case.
     names: Arc<[String]>,
-    /// The listeners' ports; empty: any port.
+    /// The listeners' ports and the CORS origins' (the dev loop's proxy presents its
+    /// own); empty: any port.
     ports: Arc<[u16]>,
     /// Origins of other pages allowed to call the APIs (CORS).
     cors_origins: Arc<[HeaderValue]>,
@@ -64,9 +65,16 @@ impl AllowedHosts {
         ports: impl IntoIterator<Item = u16>,
         cors_origins: &[HeaderValue],
     ) -> Self {
+        let mut ports: Vec<u16> = ports.into_iter().collect();
+        if !ports.is_empty() {
+            ports.extend(cors_origins.iter().filter_map(|origin| {
+                let authority = origin.to_str().ok()?.split_once("://")?.1;
+                split_authority(authority)?.1
+            }));
+        }
         Self {
             names: names.into_iter().map(|n| n.to_ascii_lowercase()).collect(),
-            ports: ports.into_iter().collect(),
+            ports: ports.into(),
             cors_origins: cors_origins.into(),
             ..Self::default()
         }
@@ -214,6 +222,7 @@ mod tests {
             "lab.example.com",
             "10.0.0.7:8080",
             "127.0.0.1",
+            "127.0.0.1:8081",
         ] {
             assert!(hosts.allows(ok), "{ok}");
         }
