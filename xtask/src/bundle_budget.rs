@@ -1,6 +1,6 @@
 //! The frontend bundle's size budget (docs/frontend-budget.md): what a user downloads
-//! to start the lab, the wasm module and its JS glue together, at most 740 KB raw and
-//! 272 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
+//! to start the lab, the wasm module and its JS glue together, at most 745 KB raw and
+//! 274 KB brotli as served, i.e. the build's precompressed `.br` copies. 1 KB is
 //! 1,000 bytes here. Only the arithmetic and the report text; `frontend_build` reads
 //! the sizes from `dist/`.
 
@@ -13,11 +13,11 @@ pub const KB: u64 = 1_000;
 /// by 2 KB brotli (~10 ms there) for the gRPC-Web client's frame decoder (cut
 /// responses read whole) and the connection-churn flag; by 15 KB brotli (~75 ms
 /// there) for the HTTP-version × network matrix; by 3 KB for the timer's limit, the
-/// one-estimate results table and its headline; and by 2 KB for the answer-first
-/// layout (docs/frontend-budget.md).
+/// one-estimate results table and its headline; and by 4 KB for the answer-first
+/// layout and the charts' values on hover (docs/frontend-budget.md).
 pub const BUDGET: Budget = Budget {
-    raw: 740 * KB,
-    brotli: 272 * KB,
+    raw: 745 * KB,
+    brotli: 274 * KB,
 };
 
 /// The bundle's bytes in each form the build writes: the files themselves, and their

@@ -2,6 +2,7 @@
 //! are on the first screen of a laptop (1366×768) and within the first two of a phone
 //! (390×844; Firefox headless goes no narrower than 500), where nothing scrolls
 //! sideways; no sweep chart is drawn before a sweep; a row's name opens its definition;
+//! a chart's bars and points carry their values;
 //! and axe-core finds no WCAG 2 A/AA violation after a run and after a sweep.
 
 use std::time::Duration;
@@ -136,6 +137,44 @@ async fn accessible(kind: BrowserKind) {
         "{}: after a run: {after_run:#?}",
         kind.name()
     );
+    // Hovering a bar or a point shows its values: each carries them as its title (the
+    // browser's tooltip), and a line chart says its latest values in words.
+    let charts = browser
+        .client
+        .execute(
+            "const titles = s => [...document.querySelectorAll(s)].map(t => t.textContent); \
+             return { bars: titles('[data-testid=chart-latency-histogram] rect title'), \
+                      points: titles('[data-testid=chart-latency-over-time] circle title'), \
+                      label: document.querySelector('[data-testid=chart-latency-over-time] svg').getAttribute('aria-label') };",
+            vec![],
+        )
+        .await
+        .expect("read the charts");
+    let texts = |key: &str| -> Vec<String> {
+        charts[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{key}: {charts}"))
+            .iter()
+            .map(|t| t.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (bars, points) = (texts("bars"), texts("points"));
+    assert!(!bars.is_empty() && !points.is_empty(), "{charts}");
+    let protocol = |t: &str| t.starts_with("gRPC-Web: ") || t.starts_with("REST: ");
+    for bar in &bars {
+        assert!(
+            protocol(bar) && bar.contains(" requests from ") && bar.ends_with(" ms"),
+            "{bar}"
+        );
+    }
+    for point in &points {
+        assert!(
+            protocol(point) && point.contains(" ms at ") && point.ends_with(" s"),
+            "{point}"
+        );
+    }
+    let label = charts["label"].as_str().unwrap_or_default();
+    assert!(label.contains(": latest gRPC-Web "), "{label}");
     browser
         .press_and_wait("run-sweep", "sweep-progress", Duration::from_secs(90))
         .await;

@@ -43,9 +43,17 @@ pub fn LatencyHistogramChart(
                         .map(move |(i, bin)| {
                             let x = left + (i - first) as f64 * slot + lane as f64 * slot / 2.0;
                             let top_y = y.apply(bin.count as f64);
+                            // Hovering a bar shows its values (the browser's own tooltip).
+                            let values = format!(
+                                "{}: {} requests from {} to {}",
+                                protocol.label(),
+                                bin.count,
+                                format_ms(bin_edge_ms(i)),
+                                format_ms(bin_edge_ms(i + 1))
+                            );
                             view! {
                                 <rect x=x y=top_y width=(slot / 2.0).max(1.0) height=HEIGHT - bottom - top_y
-                                    fill=colour(protocol) />
+                                    fill=colour(protocol)><title>{values}</title></rect>
                             }
                         })
                         .collect::<Vec<_>>()

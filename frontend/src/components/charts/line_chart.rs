@@ -68,6 +68,23 @@ pub fn LineChart(
                     .map(|&(px, py)| format!("{:.1},{:.1}", x.apply(px), y.apply(py)))
                     .collect::<Vec<_>>()
                     .join(" ");
+                // A mark per point; hovering it shows its values (the browser's tooltip).
+                let marks = s
+                    .points
+                    .iter()
+                    .map(|&(px, py)| {
+                        let values = format!(
+                            "{}: {} at {}",
+                            s.protocol.label(),
+                            format_y(py, y_step),
+                            format_x(px, x_step)
+                        );
+                        view! {
+                            <circle class="point" cx=x.apply(px) cy=y.apply(py) r="3"
+                                fill=colour(s.protocol)><title>{values}</title></circle>
+                        }
+                    })
+                    .collect_view();
                 view! {
                     <polyline
                         points=path
@@ -77,6 +94,7 @@ pub fn LineChart(
                         data-protocol=s.protocol.key()
                         data-points=s.points.len()
                     />
+                    {marks}
                 }
             })
             .collect_view();
@@ -86,10 +104,31 @@ pub fn LineChart(
             {lines}
         }
     };
+    // The chart in words, for screen readers: each protocol's latest point.
+    let text = move || {
+        let latest: Vec<String> = series.with(|all| {
+            all.iter()
+                .filter_map(|s| {
+                    let &(px, py) = s.points.last()?;
+                    Some(format!(
+                        "{} {} at {}",
+                        s.protocol.label(),
+                        format_y(py, 0.0),
+                        format_x(px, 0.0)
+                    ))
+                })
+                .collect()
+        });
+        if latest.is_empty() {
+            title.to_owned()
+        } else {
+            format!("{title}: latest {}", latest.join(", "))
+        }
+    };
     view! {
         <figure class="chart" data-testid=testid>
             <figcaption>{title}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=text>
                 {drawing}
             </svg>
         </figure>
