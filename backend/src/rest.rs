@@ -132,6 +132,7 @@ pub struct ServerStatus {
 
 async fn status(State(state): State<AppState>) -> Response {
     let config = &state.config;
+    let (refused_hosts, refused_origins) = state.hosts.refused();
     let status = ServerStatus {
         live_streams: state.live_streams.current(),
         requests: state.requests.snapshot(),
@@ -139,8 +140,8 @@ async fn status(State(state): State<AppState>) -> Response {
         max_body_bytes: config.max_body_bytes,
         max_head_bytes: config.connection.max_head_bytes,
         listeners: state.listeners.iter().map(ListenerInfo::status).collect(),
-        refused_hosts: state.hosts.refused().0,
-        refused_origins: state.hosts.refused().1,
+        refused_hosts,
+        refused_origins,
     };
     timed_json(&status, Instant::now())
 }

@@ -9,6 +9,7 @@ use js_sys::{Array, Float64Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::cell_report;
+use super::config::query_value;
 use super::data::Sample;
 
 /// This page's part in a matrix, when it was opened as one of its cells.
@@ -25,13 +26,8 @@ pub struct Embedding {
 impl Embedding {
     /// The embedding a URL query names, if any.
     pub fn from_query(query: &str) -> Option<Self> {
-        let get = |wanted: &str| {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .filter_map(|pair| pair.split_once('='))
-                .find(|(key, _)| *key == wanted)
-                .map(|(_, value)| value.replace("%3A", ":").replace("%2F", "/"))
+        let get = |key: &str| {
+            query_value(query, key).map(|value| value.replace("%3A", ":").replace("%2F", "/"))
         };
         Some(Self {
             parent: get("embed").filter(|p| p.starts_with("http"))?,

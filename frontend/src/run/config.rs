@@ -169,6 +169,24 @@ impl Network {
     }
 }
 
+/// The value of `key` in a URL query (with or without its `?`), as written.
+pub fn query_value<'a>(query: &'a str, key: &str) -> Option<&'a str> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, value)| value)
+}
+
+/// The number under `key` in a URL query, at most `max`; `default` when it is missing
+/// or not a number.
+pub fn query_number(query: &str, key: &str, max: u32, default: u32) -> u32 {
+    query_value(query, key)
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(default, |n| n.min(max))
+}
+
 /// Bounds the form enforces.
 pub const MAX_CONCURRENCY: u32 = 64;
 pub const MAX_TOTAL: u32 = 1_000_000;

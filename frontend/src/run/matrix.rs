@@ -10,7 +10,7 @@
 
 use super::claims::{self, Claim, Evidence, Observation};
 use super::comparison::CONFIDENCE;
-use super::config::{HttpVersion, Network, ProtocolChoice, RunConfig};
+use super::config::{HttpVersion, Network, ProtocolChoice, RunConfig, query_number, query_value};
 use super::connection_churn::churned;
 use super::engine::Phase;
 use super::history::SavedRun;
@@ -63,16 +63,8 @@ impl MatrixPlan {
     /// The matrix a URL query names, if it names one: unknown networks are dropped,
     /// numbers clamped.
     pub fn from_query(query: &str) -> Option<Self> {
-        let get = |wanted: &str| {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .filter_map(|pair| pair.split_once('='))
-                .find(|(key, _)| *key == wanted)
-                .map(|(_, value)| value)
-        };
         let mut networks: Vec<Network> = Vec::new();
-        for network in get("matrix")?
+        for network in query_value(query, "matrix")?
             .replace("%2C", ",")
             .split(',')
             .filter_map(Network::from_key)
@@ -82,19 +74,14 @@ impl MatrixPlan {
             }
         }
         let default = Self::default();
-        let number = |key: &str, max: u32, fallback: u32| {
-            get(key)
-                .and_then(|v| v.parse::<u32>().ok())
-                .map_or(fallback, |n| n.min(max))
-        };
         Some(Self {
             networks: if networks.is_empty() {
                 default.networks
             } else {
                 networks
             },
-            per_cell: number("mper", MAX_PER_POINT, default.per_cell).max(1),
-            warmup: number("mwarmup", MAX_WARMUP, default.warmup),
+            per_cell: query_number(query, "mper", MAX_PER_POINT, default.per_cell).max(1),
+            warmup: query_number(query, "mwarmup", MAX_WARMUP, default.warmup),
         })
     }
 

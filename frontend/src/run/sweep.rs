@@ -12,7 +12,9 @@
 use lab_proto::v1::Shape;
 
 use super::claims::{Evidence, Observation};
-use super::config::{MAX_CONCURRENCY, ProtocolChoice, RunConfig, WorkloadKind};
+use super::config::{
+    MAX_CONCURRENCY, ProtocolChoice, RunConfig, WorkloadKind, query_number, query_value,
+};
 use super::engine::Phase;
 use super::history::SavedRun;
 use super::sweep_point::PointFigures;
@@ -188,29 +190,18 @@ impl SweepPlan {
     /// The sweep in a URL query, if it names one; values that do not parse fall back
     /// to the variable's defaults, numbers are clamped.
     pub fn from_query(query: &str) -> Option<Self> {
-        let pairs = || {
-            query
-                .trim_start_matches('?')
-                .split('&')
-                .filter_map(|pair| pair.split_once('='))
-        };
-        let get = |wanted: &str| pairs().find(|(key, _)| *key == wanted).map(|(_, v)| v);
+        let get = |key: &str| query_value(query, key);
         let variable = SweepVariable::from_key(get("sweep")?)?;
         let values = get("values")
             .map(|v| v.replace("%2C", ","))
             .and_then(|v| variable.parse_values(&v).ok())
             .or_else(|| variable.parse_values(variable.default_values()).ok())?;
-        let number = |key: &str, max: u32, default: u32| {
-            get(key)
-                .and_then(|v| v.parse::<u32>().ok())
-                .map_or(default, |n| n.min(max))
-        };
         let default = Self::default();
         Some(Self {
             variable,
             values,
-            per_point: number("per", MAX_PER_POINT, default.per_point).max(1),
-            warmup: number("warmup", MAX_WARMUP, default.warmup),
+            per_point: query_number(query, "per", MAX_PER_POINT, default.per_point).max(1),
+            warmup: query_number(query, "warmup", MAX_WARMUP, default.warmup),
         })
     }
 
