@@ -8,12 +8,15 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::bootstrap::WebTools;
-use crate::bundle_budget::{BUDGET, BundleSizes};
+use crate::bundle_budget::{self, BundleSizes};
 use crate::command::Failure;
 
 /// Inputs of the frontend build, relative to the workspace root.
-const INPUTS: [&str; 7] = [
+const INPUTS: [&str; 10] = [
     "frontend",
+    "instrument",
+    "worker",
+    "vendor",
     "proto",
     "index.html",
     "Trunk.toml",
@@ -81,8 +84,9 @@ fn visit(path: &Path, hasher: &mut DefaultHasher) {
 }
 
 /// Prints each bundle file's size in `dist` (the wasm, the JS glue and their `.gz`
-/// and `.br` copies), then the bundle's totals against [`BUDGET`]. Over budget is a
-/// failure when `enforced`, a note otherwise.
+/// and `.br` copies), then each part's totals against its budget
+/// ([`bundle_budget::PAGE`], [`bundle_budget::WORKER`]). Over budget is a failure when
+/// `enforced`, a note otherwise.
 pub fn judge_budget(dist: &Path, enforced: bool) -> Result<(), Failure> {
     let mut files = Vec::new();
     files_under(dist, dist, &mut files)?;
@@ -95,19 +99,34 @@ pub fn judge_budget(dist: &Path, enforced: bool) -> Result<(), Failure> {
             println!("{name}: {bytes} bytes");
         }
     }
-    let sizes = BundleSizes::from_files(files.iter().map(|(name, bytes)| (name.as_str(), *bytes)))
-        .map_err(Failure)?;
-    let report = BUDGET.report(&sizes);
-    println!("{report}");
-    if BUDGET.is_met_by(&sizes) {
+    let mut exceeded = Vec::new();
+    for (part, worker, budget) in [
+        ("page", false, bundle_budget::PAGE),
+        ("worker", true, bundle_budget::WORKER),
+    ] {
+        let sizes = BundleSizes::from_files(
+            files
+                .iter()
+                .filter(|(name, _)| bundle_budget::is_worker_file(name) == worker)
+                .map(|(name, bytes)| (name.as_str(), *bytes)),
+        )
+        .map_err(|err| Failure(format!("{part}: {err}")))?;
+        let report = budget.report(part, &sizes);
+        println!("{report}");
+        if !budget.is_met_by(&sizes) {
+            exceeded.push(report);
+        }
+    }
+    if exceeded.is_empty() {
         Ok(())
     } else if enforced {
         Err(Failure(format!(
-            "the frontend bundle exceeds its budget (docs/frontend-budget.md):\n{report}"
+            "the frontend bundle exceeds its budget (docs/frontend-budget.md):\n{}",
+            exceeded.join("\n")
         )))
     } else {
         println!(
-            "note: over budget, reported only: rustup's prebuilt wasm32 std makes the bundle \
+            "note: over budget, reported only: rustup's prebuilt wasm32 std makes each part \
              ~35 KB larger than the std built from source that the budget is judged on"
         );
         Ok(())

@@ -244,7 +244,7 @@ pub fn SummaryTable(
                 .collect_view()
         })
     };
-    let timer = timer_resolution::of_page();
+    let timer = timer_resolution::here();
     // Requests whose Resource Timing entry has been matched so far.
     let timed = move |protocol: Protocol| run.with(|run| run.data.stats[protocol.index()].matched);
     let incomplete = move || {

@@ -1,10 +1,10 @@
-//! The wiring between the run and the page, in one place: the run handle, the
-//! browser's Resource Timing observer, the refresh timer, the settings in the URL, the
-//! history in `localStorage`, the backend's listeners (one per HTTP version) and their
+//! The wiring between the run and the page, in one place: the run handle and the
+//! engine's worker that fills it, the settings in the URL, the history in
+//! `localStorage`, the backend's listeners (one per HTTP version) and their
 //! connection counts, and the commands (run, stop, export, switch HTTP version).
 //! Components call [`use_lab_run`] once and only read what it returns.
 
-use std::time::Duration;
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -12,22 +12,16 @@ use leptos::task::spawn_local;
 use super::cell_frame::{self, CellMessage, Embedding};
 use super::config::{HttpVersion, Network, RunConfig};
 use super::data::Sample;
-use super::engine::{self, Phase, RunControl};
+use super::engine_worker::EngineWorker;
 use super::history::{self, SavedRun, SavedSummary};
 use super::matrix::{self, CellFigures, MatrixCell, MatrixPlan, MatrixState};
 use super::sweep::{SweepPlan, SweepState};
 use super::sweep_point::{PointFigures, measure};
-use super::{LabRun, RunState};
+use super::{LabRun, Phase, RunState};
 use crate::export::{self, ExportFormat};
-use crate::resource_timing;
 use crate::transport::server_status::{self, Listener};
 use crate::transport::{self, Protocol};
 
-/// How often views refresh while a run goes on.
-const REFRESH: Duration = Duration::from_millis(250);
-/// How long a sweep waits after a point's last response before it reads the point's
-/// figures: the browser delivers its Resource Timing entries after the responses.
-const LATE_ENTRIES_MS: u32 = 300;
 /// How long a matrix cell's frame may take to load and start its run before the cell
 /// counts as failed (a listener whose certificate the browser refuses never starts).
 const CELL_START_MS: u32 = 30_000;
@@ -157,7 +151,8 @@ pub struct LabSession {
     pub run_figures: Memo<Option<PointFigures>>,
     history: RwSignal<Vec<SavedRun>>,
     export_error: RwSignal<Option<String>>,
-    control: StoredValue<RunControl, LocalStorage>,
+    /// The worker that runs the engine (`None` if the browser would not start it).
+    engine: StoredValue<Option<Rc<EngineWorker>>, LocalStorage>,
     /// Connections the page's listener had accepted when last asked: the count a run
     /// starts from (the page sends nothing between runs).
     accepted: StoredValue<Option<u64>>,
@@ -249,8 +244,6 @@ impl LabSession {
                 .await;
                 match embedding {
                     Some(embedding) => {
-                        // The browser delivers Resource Timing entries after the responses.
-                        gloo_timers::future::TimeoutFuture::new(LATE_ENTRIES_MS).await;
                         run.peek(|state| embedding.report(&state.data.samples, opened));
                     }
                     None => {
@@ -261,7 +254,7 @@ impl LabSession {
                 }
             });
         };
-        self.control.set_value(engine::start(settings, run, ended));
+        self.run_in_worker(settings, ended);
         if let Some(embedding) = self.embedding.get_value() {
             embedding.started();
         }
@@ -284,7 +277,21 @@ impl LabSession {
             // Its frame goes with it, and with the frame every call it had in flight.
             self.end_matrix(Phase::Stopped);
         }
-        self.control.with_value(RunControl::stop);
+        self.engine.with_value(|engine| {
+            if let Some(engine) = engine {
+                engine.stop();
+            }
+        });
+    }
+
+    /// Runs `settings` in the engine's worker; `ended` once it has all arrived.
+    fn run_in_worker(self, settings: RunConfig, ended: impl Fn() + 'static) {
+        self.engine.with_value(|engine| match engine {
+            Some(engine) => engine.start(settings, ended),
+            None => self.export_error.set(Some(
+                "This browser would not start the lab's worker: cannot run.".into(),
+            )),
+        });
     }
 
     /// Starts the HTTP-version × network matrix of the current settings with the
@@ -335,7 +342,7 @@ impl LabSession {
             token: format!("{}", js_sys::Date::now() as u64),
             browser: transport::user_agent(),
             origin: transport::origin(),
-            timer: Some(crate::timer_resolution::of_page()),
+            timer: Some(crate::timer_resolution::here()),
         };
         query_to_url(&matrix.to_query());
         self.matrix.set(Some(matrix));
@@ -480,7 +487,7 @@ impl LabSession {
             phase: Phase::Running,
             browser: transport::user_agent(),
             origin: transport::origin(),
-            timer: Some(crate::timer_resolution::of_page()),
+            timer: Some(crate::timer_resolution::here()),
         };
         query_to_url(&sweep.to_query());
         self.sweep.set(Some(sweep));
@@ -505,9 +512,7 @@ impl LabSession {
         let warmup = plan.warmup_requests();
         let run = self.run;
         let ended = move || {
-            run.refresh();
             spawn_local(async move {
-                gloo_timers::future::TimeoutFuture::new(LATE_ENTRIES_MS).await;
                 let figures = run.peek(|state| {
                     let measured: Vec<Sample> = state
                         .data
@@ -532,7 +537,7 @@ impl LabSession {
                 }
             });
         };
-        self.control.set_value(engine::start(config, run, ended));
+        self.run_in_worker(config, ended);
         run.refresh();
     }
 
@@ -645,38 +650,11 @@ fn history_from_fragment() -> Vec<SavedRun> {
 /// backend for its listeners and the page's connection count.
 pub fn use_lab_run() -> LabSession {
     let run = LabRun::new();
-    let control = StoredValue::new_local(RunControl::default());
-
-    // The browser's timings of our fetches, matched to their calls as they come.
-    // After a run, late entries still arrive: refresh for them, as the timer is off.
-    let observer = resource_timing::observe(move |url, timing| {
-        let running = run
-            .update(|state| {
-                state.network_entry(&url, timing);
-                state.phase == Phase::Running
-            })
-            .unwrap_or(true);
-        if !running {
-            run.refresh();
-        }
-    });
-    // Owned by the component: disconnected when it goes.
-    let _ = StoredValue::new_local(observer);
-
-    if let Ok(interval) = set_interval_with_handle(
-        move || {
-            if run.peek(|state| state.phase == Phase::Running) == Some(true) {
-                run.refresh();
-            }
-        },
-        REFRESH,
-    ) {
-        on_cleanup(move || interval.clear());
-    }
-    // A page that goes away takes its run with it.
-    on_cleanup(move || {
-        control.try_with_value(RunControl::stop);
-    });
+    let engine = EngineWorker::spawn(run)
+        .inspect_err(|err| web_sys::console::error_1(&err.into()))
+        .ok();
+    // Owned by the component: the worker, and every call it has in flight, end with it.
+    let engine = StoredValue::new_local(engine);
 
     let query = url_query();
     let sweep: RwSignal<Option<SweepState>> = RwSignal::new(None);
@@ -707,7 +685,7 @@ pub fn use_lab_run() -> LabSession {
         }),
         history: RwSignal::new(history_from_fragment()),
         export_error: RwSignal::new(None),
-        control,
+        engine,
         accepted: StoredValue::new(None),
         embedding: StoredValue::new(Embedding::of_page()),
     };

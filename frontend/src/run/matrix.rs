@@ -8,11 +8,11 @@
 //! Here: the plan and its URL form (`matrix=loopback,lighthouse-mobile&mper=100&mwarmup=10`,
 //! beside the run's settings), the cells, and what may be compared.
 
+use super::Phase;
 use super::claims::{self, Claim, Evidence, Observation};
 use super::comparison::CONFIDENCE;
 use super::config::{HttpVersion, Network, ProtocolChoice, RunConfig, query_number, query_value};
 use super::connection_churn::churned;
-use super::engine::Phase;
 use super::history::SavedRun;
 use super::sweep::{MAX_PER_POINT, MAX_WARMUP};
 use super::sweep_point::PointFigures;

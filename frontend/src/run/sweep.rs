@@ -11,11 +11,11 @@
 
 use lab_proto::v1::Shape;
 
+use super::Phase;
 use super::claims::{Evidence, Observation};
 use super::config::{
     MAX_CONCURRENCY, ProtocolChoice, RunConfig, WorkloadKind, query_number, query_value,
 };
-use super::engine::Phase;
 use super::history::SavedRun;
 use super::sweep_point::PointFigures;
 use crate::timer_resolution::Timer;

@@ -9,10 +9,12 @@
 //! process's (a debug build of our code), and the page says so in the output.
 //!
 //! Two bare loops per workload: the REST request itself (a GET), and the gRPC-Web
-//! request itself (a POST of the same framed protobuf the lab sends, read to its end).
-//! The issue's floors compare each protocol's lab run with the bare loop of its own
-//! request: what is left is the lab's client code (encoding, decoding, recording,
-//! Resource Timing pairing, charts redrawn four times a second).
+//! request itself (a POST of the same framed protobuf the lab sends, read to its end),
+//! each run twice: in a dedicated worker (the kind of global the lab's engine runs in)
+//! and on the page's main thread. The floors compare each protocol's lab run with the
+//! worker's bare loop of its own request, like for like: what is left is the lab's
+//! client code (encoding, decoding, recording, Resource Timing pairing, the progress
+//! posted to the page); the page's loop is reported beside it.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -136,17 +138,19 @@ fn workloads() -> [Workload; 2] {
     ]
 }
 
-/// Requests/s of a bare loop in the page: `concurrency` workers `fetch` `path` (a POST
-/// of `body` when given, as gRPC-Web sends it) and read each body to its end.
-async fn bare_loop(
-    browser: &Browser,
-    path: &str,
-    body: Option<&[u8]>,
-    concurrency: u32,
-    total: u32,
-) -> f64 {
-    let script = "
-        const [path, body, concurrency, total, switchHeader, done] = arguments;
+/// Where a bare loop runs: the page's main thread, or a dedicated worker of the page,
+/// the kind of global the lab's engine runs in since issue 21.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Global {
+    Page,
+    Worker,
+}
+
+/// The bare loop, as JavaScript: `concurrency` workers `fetch` `url` (a POST of `body`
+/// when given, as gRPC-Web sends it), read each body to its end, and resolve to the
+/// requests/s.
+const BARE_LOOP: &str = "
+    async function bareLoop(url, body, concurrency, total, switchHeader) {
         const init = body === null
             ? { cache: 'no-store', headers: { [switchHeader]: 'off' } }
             : { method: 'POST', cache: 'no-store', body: new Uint8Array(body),
@@ -156,19 +160,52 @@ async fn bare_loop(
         const worker = async () => {
             while (next < total) {
                 next += 1;
-                const response = await fetch(path, init);
+                const response = await fetch(url, init);
                 await response.arrayBuffer();
-                if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+                if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
             }
         };
         const start = performance.now();
-        Promise.all(Array.from({ length: concurrency }, worker))
-            .then(() => done(total * 1000 / (performance.now() - start)),
-                  err => done(`failed: ${err}`));";
+        await Promise.all(Array.from({ length: concurrency }, worker));
+        return total * 1000 / (performance.now() - start);
+    }";
+
+/// Requests/s of a bare loop of `path` in `global` of the lab's page (see
+/// [`BARE_LOOP`]). A worker's loop is started from a `blob:` script, which the lab's
+/// Content-Security-Policy refuses: the measurement's browser bypasses it
+/// ([`bypass_csp`]).
+async fn bare_loop(
+    browser: &Browser,
+    global: Global,
+    path: &str,
+    body: Option<&[u8]>,
+    concurrency: u32,
+    total: u32,
+) -> f64 {
+    let run = match global {
+        Global::Page => "bareLoop(...args).then(done, err => done(`failed: ${err}`));",
+        Global::Worker => {
+            "const code = BARE_LOOP + '; onmessage = (e) => bareLoop(...e.data)'
+                 + '.then(postMessage, (err) => postMessage(\"failed: \" + err));';
+             const worker = new Worker(URL.createObjectURL(
+                 new Blob([code], { type: 'text/javascript' })));
+             worker.onmessage = (e) => { worker.terminate(); done(e.data); };
+             worker.onerror = (e) => done(`failed: the worker: ${e.message}`);
+             worker.postMessage(args);"
+        }
+    };
+    let script = format!(
+        "const BARE_LOOP = {source}; eval(BARE_LOOP);
+         const done = arguments[arguments.length - 1];
+         const [path, body, concurrency, total, switchHeader] = arguments;
+         const args = [location.origin + path, body, concurrency, total, switchHeader];
+         {run}",
+        source = serde_json::to_string(BARE_LOOP).unwrap()
+    );
     let result = browser
         .client
         .execute_async(
-            script,
+            &script,
             vec![
                 path.into(),
                 body.map_or(serde_json::Value::Null, |b| b.into()),
@@ -181,7 +218,20 @@ async fn bare_loop(
         .expect("run the bare loop");
     result
         .as_f64()
-        .unwrap_or_else(|| panic!("bare loop of {path}: {result}"))
+        .unwrap_or_else(|| panic!("bare loop of {path} in the {global:?}: {result}"))
+}
+
+/// Lets the measurement's page start a `blob:` worker for the bare loop: the lab's own
+/// policy allows only its scripts (docs/security.md). Chromium only (DevTools protocol).
+async fn bypass_csp(browser: &Browser) {
+    browser
+        .client
+        .issue_cmd(Cdp(
+            "Page.setBypassCSP",
+            serde_json::json!({ "enabled": true }),
+        ))
+        .await
+        .expect("Page.setBypassCSP");
 }
 
 /// Requests/s of the lab's own run of `url` (the results table's figure), and its
@@ -210,47 +260,49 @@ async fn measure_client_overhead() {
     };
     let backend = Backend::start(&setup.dist).await;
     let browser = setup.start().await;
+    bypass_csp(&browser).await;
     browser.goto(&backend.url("/")).await;
     browser.wait_for("[data-testid=run]").await;
 
     let mut table = String::from(
-        "| workload | concurrency | protocol | bare fetch loop, req/s | the lab, req/s | lab : bare | floor | lab's client share (mean) |\n\
-         |---|---:|---|---:|---:|---:|---|---:|\n",
+        "| workload | concurrency | protocol | bare loop in a worker, req/s | bare loop in the page, req/s | the lab (engine in its worker), req/s | lab : worker's bare | floor | lab : page's bare | lab's client share (mean) |\n\
+         |---|---:|---|---:|---:|---:|---:|---|---:|---:|\n",
     );
     for workload in workloads() {
         for (concurrency, total) in REQUESTS {
             for (protocol, label) in [("rest", "REST"), ("grpc-web", "gRPC-Web")] {
-                let (mut bare, mut lab, mut client) = (Vec::new(), Vec::new(), Vec::new());
+                let (mut in_worker, mut in_page, mut lab, mut client) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 let lab_url = backend.url(&format!(
                     "/?protocol={protocol}&{}&total={total}&concurrency={concurrency}&compression=off",
                     workload.query
                 ));
+                let (path, body) = match protocol {
+                    "rest" => (workload.rest_path.as_str(), None),
+                    _ => (workload.grpc_path, Some(workload.grpc_body.as_slice())),
+                };
                 for _ in 0..ROUNDS {
-                    // The bare loop runs in the lab's page, as loaded, between runs.
+                    // The bare loops run in the lab's page, as loaded, between runs.
                     browser.goto(&backend.url("/")).await;
                     browser.wait_for("[data-testid=run]").await;
-                    let rate = match protocol {
-                        "rest" => {
-                            bare_loop(&browser, &workload.rest_path, None, concurrency, total).await
-                        }
-                        _ => {
-                            bare_loop(
-                                &browser,
-                                workload.grpc_path,
-                                Some(&workload.grpc_body),
-                                concurrency,
-                                total,
-                            )
-                            .await
-                        }
-                    };
-                    bare.push(rate);
+                    for (global, rates) in [
+                        (Global::Worker, &mut in_worker),
+                        (Global::Page, &mut in_page),
+                    ] {
+                        rates.push(
+                            bare_loop(&browser, global, path, body, concurrency, total).await,
+                        );
+                    }
                     let (rate, client_ms) = lab_run(&browser, &lab_url, protocol).await;
                     lab.push(rate);
                     client.extend(client_ms);
                 }
-                let ratios: Vec<f64> = bare.iter().zip(&lab).map(|(b, l)| l / b).collect();
-                let (bare, lab, ratio) = (median(bare), median(lab), median(ratios.clone()));
+                let ratios = |bare: &[f64]| -> Vec<f64> {
+                    bare.iter().zip(&lab).map(|(b, l)| l / b).collect()
+                };
+                let (to_worker, to_page) = (ratios(&in_worker), ratios(&in_page));
+                let (ratio, page_ratio) = (median(to_worker.clone()), median(to_page));
+                let (in_worker, in_page, lab) = (median(in_worker), median(in_page), median(lab));
                 let client = if client.is_empty() {
                     "—".to_owned()
                 } else {
@@ -268,11 +320,11 @@ async fn measure_client_overhead() {
                     _ => "—".into(),
                 };
                 println!(
-                    "{} c={concurrency} {label}: bare {bare:.0}/s, lab {lab:.0}/s, ratio {ratio:.3} (rounds {ratios:.3?})",
+                    "{} c={concurrency} {label}: bare {in_worker:.0}/s (worker), {in_page:.0}/s (page), lab {lab:.0}/s, ratio {ratio:.3} (rounds {to_worker:.3?}), to the page's {page_ratio:.3}",
                     workload.name
                 );
                 table += &format!(
-                    "| {} | {concurrency} | {label} | {bare:.0} | {lab:.0} | {ratio:.2} | {floor} | {client} |\n",
+                    "| {} | {concurrency} | {label} | {in_worker:.0} | {in_page:.0} | {lab:.0} | {ratio:.2} | {floor} | {page_ratio:.2} | {client} |\n",
                     workload.name
                 );
             }
@@ -351,11 +403,22 @@ async fn profile_run(browser: &Browser, url: &str) -> String {
     for (sample, delta) in samples.iter().zip(deltas.iter().skip(1).chain([&0.into()])) {
         *self_us.entry(sample.as_i64().unwrap()).or_default() += delta.as_f64().unwrap_or(0.0);
     }
+    summarize("main thread", nodes, &self_us)
+}
+
+/// A thread's self time by kind — idle, the browser's own work ("(program)", GC), the
+/// wasm modules, their JS glue, other JS — and the top wasm and glue functions (unnamed
+/// in a release build), from a sampling profile's `nodes` and each node id's self time.
+fn summarize(
+    thread: &str,
+    nodes: &[serde_json::Value],
+    self_us: &std::collections::HashMap<i64, f64>,
+) -> String {
     let mut categories = std::collections::BTreeMap::<&str, f64>::new();
     let mut functions = std::collections::HashMap::<String, f64>::new();
     for node in nodes {
         let us = self_us
-            .get(&node["id"].as_i64().unwrap())
+            .get(&node["id"].as_i64().unwrap_or(-1))
             .copied()
             .unwrap_or(0.0);
         let frame = &node["callFrame"];
@@ -374,7 +437,9 @@ async fn profile_run(browser: &Browser, url: &str) -> String {
             {
                 "wasm (app + libraries)"
             }
-            _ if script.contains("lab-frontend") => "JS glue (wasm-bindgen)",
+            _ if script.contains("lab-frontend") || script.contains("lab-worker") => {
+                "JS glue (wasm-bindgen)"
+            }
             _ => "other JS (browser APIs, promises)",
         };
         *categories.entry(category).or_default() += us;
@@ -385,7 +450,7 @@ async fn profile_run(browser: &Browser, url: &str) -> String {
     let total: f64 = categories.values().sum();
     let busy = total - categories.get("idle").copied().unwrap_or(0.0);
     let mut report = format!(
-        "main thread {:.0} ms, busy {:.0} ms:\n",
+        "{thread} {:.0} ms, busy {:.0} ms:\n",
         total / 1e3,
         busy / 1e3
     );
@@ -404,6 +469,95 @@ async fn profile_run(browser: &Browser, url: &str) -> String {
     report
 }
 
+/// chromedriver's performance log: the trace events recorded since the last read.
+#[derive(Debug)]
+struct PerformanceLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for PerformanceLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(serde_json::json!({ "type": "performance" }).to_string()),
+        )
+    }
+}
+
+/// Each sampled thread's profile from the trace in chromedriver's performance log
+/// (`Profile` and `ProfileChunk` events of `disabled-by-default-v8.cpu_profiler`),
+/// summarized as [`summarize`] does, named by the trace's thread names.
+async fn thread_profiles(browser: &Browser) -> Vec<(String, f64, String)> {
+    use std::collections::HashMap;
+    let log = browser
+        .client
+        .issue_cmd(PerformanceLog)
+        .await
+        .expect("read the performance log");
+    let events: Vec<serde_json::Value> = log
+        .as_array()
+        .expect("log entries")
+        .iter()
+        .filter_map(|entry| serde_json::from_str(entry["message"].as_str()?).ok())
+        .map(|message: serde_json::Value| message["message"]["params"].clone())
+        .collect();
+    let mut names = HashMap::<(i64, i64), String>::new();
+    let mut threads = HashMap::<String, (i64, i64)>::new();
+    // Per profile id: its nodes and each node's self time.
+    let mut profiles = HashMap::<String, (Vec<serde_json::Value>, HashMap<i64, f64>)>::new();
+    for event in &events {
+        let (pid, tid) = (event["pid"].as_i64().unwrap_or(0), event["tid"].as_i64().unwrap_or(0));
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        match event["name"].as_str().unwrap_or_default() {
+            "thread_name" => {
+                names.insert(
+                    (pid, tid),
+                    event["args"]["name"].as_str().unwrap_or_default().to_owned(),
+                );
+            }
+            "Profile" => {
+                threads.insert(id, (pid, tid));
+            }
+            "ProfileChunk" => {
+                let data = &event["args"]["data"];
+                let (nodes, self_us) = profiles.entry(id.clone()).or_default();
+                threads.entry(id).or_insert((pid, tid));
+                if let Some(more) = data["cpuProfile"]["nodes"].as_array() {
+                    nodes.extend(more.iter().cloned());
+                }
+                let samples = data["cpuProfile"]["samples"].as_array().cloned().unwrap_or_default();
+                let deltas = data["timeDeltas"].as_array().cloned().unwrap_or_default();
+                for (sample, delta) in samples.iter().zip(&deltas) {
+                    *self_us.entry(sample.as_i64().unwrap_or(-1)).or_default() +=
+                        delta.as_f64().unwrap_or(0.0).max(0.0);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out: Vec<(String, f64, String)> = profiles
+        .into_iter()
+        .map(|(id, (nodes, self_us))| {
+            let thread = threads
+                .get(&id)
+                .and_then(|key| names.get(key))
+                .cloned()
+                .unwrap_or_else(|| format!("thread of profile {id}"));
+            let total: f64 = self_us.values().sum();
+            let report = summarize(&thread, &nodes, &self_us);
+            (thread, total, report)
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: see docs/client-overhead.md"]
 async fn profile_the_lab_s_client() {
@@ -419,6 +573,42 @@ async fn profile_the_lab_s_client() {
         let report = profile_run(&browser, &url).await;
         let rps = browser.summary(protocol, "rps").await;
         println!("{protocol}, ping at concurrency 16, {rps:.0} req/s; {report}");
+    }
+    browser.close().await;
+}
+
+/// The worker that runs the engine, and the page's main thread beside it, during 4,000
+/// pings at concurrency 16 per protocol: V8's samples of every thread from Chromium's
+/// trace (chromedriver's performance log), so the worker is profiled as the page was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: see docs/client-overhead.md"]
+async fn profile_the_lab_s_worker() {
+    let Some(setup) = Setup::find(BrowserKind::Chromium) else {
+        return;
+    };
+    let backend = Backend::start(&setup.dist).await;
+    let browser = setup.start_sampling_every_thread().await;
+    for protocol in ["rest", "grpc-web"] {
+        browser
+            .goto(&backend.url(&format!(
+                "/?protocol={protocol}&workload=ping&total=4000&concurrency=16&compression=off"
+            )))
+            .await;
+        browser.wait_for("[data-testid=run]:not([disabled])").await;
+        // What was recorded before the run is read and dropped.
+        let _ = thread_profiles(&browser).await;
+        browser.start_run().await;
+        browser
+            .wait_for_within(
+                "[data-testid=progress][data-phase=finished]",
+                Duration::from_secs(120),
+            )
+            .await;
+        let rps = browser.summary(protocol, "rps").await;
+        println!("{protocol}, ping at concurrency 16, {rps:.0} req/s:");
+        for (thread, _, report) in thread_profiles(&browser).await.into_iter().take(4) {
+            println!("[{thread}]\n{report}");
+        }
     }
     browser.close().await;
 }

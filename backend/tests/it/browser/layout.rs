@@ -175,6 +175,48 @@ async fn accessible(kind: BrowserKind) {
     }
     let label = charts["label"].as_str().unwrap_or_default();
     assert!(label.contains(": latest gRPC-Web "), "{label}");
+    // The histogram in words, and its values one Tab away: focused, → steps to the
+    // first bar and ← from there to the last, and the readout line says each.
+    let histogram = browser
+        .wait_for("[data-testid=chart-latency-histogram] svg")
+        .await;
+    let described = histogram
+        .attr("aria-label")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(
+        described.contains("gRPC-Web: 20 requests, median ")
+            && described.contains("REST: 20 requests, median "),
+        "{}: {described}",
+        kind.name()
+    );
+    let readout = "[data-testid=chart-latency-histogram-readout]";
+    histogram
+        .send_keys(&fantoccini::key::Key::Right.to_string())
+        .await
+        .expect("focus the histogram and press →");
+    assert_eq!(browser.text_of(readout).await, bars[0], "{}", kind.name());
+    histogram
+        .send_keys(&fantoccini::key::Key::Left.to_string())
+        .await
+        .expect("press ←");
+    assert_eq!(
+        browser.text_of(readout).await,
+        bars[0],
+        "{}: ← at the first bar stays there",
+        kind.name()
+    );
+    histogram
+        .send_keys(&fantoccini::key::Key::End.to_string())
+        .await
+        .expect("press End");
+    assert_eq!(
+        &browser.text_of(readout).await,
+        bars.last().unwrap(),
+        "{}",
+        kind.name()
+    );
     browser
         .press_and_wait("run-sweep", "sweep-progress", Duration::from_secs(90))
         .await;

@@ -4,7 +4,7 @@
 //! body (see [`in_each_browser`]); [`stop`] checks that Stop ends every request,
 //! [`max_size`] that the documented maximum record count works over both protocols,
 //! [`sweeps`] the sweeps and the claims panel, [`cut_bodies`] responses delivered in
-//! pieces,
+//! pieces, [`engine_worker`] the run's engine in the page's Web Worker,
 //! [`http_versions`] each listener's HTTP version, [`networks`] the emulated links,
 //! [`trusted_ca`] the TLS listeners in browsers that trust the lab's CA, [`matrix`] the
 //! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
@@ -44,6 +44,7 @@ macro_rules! in_each_browser {
 mod client_overhead;
 mod content_policy;
 mod cut_bodies;
+mod engine_worker;
 mod http_versions;
 mod layout;
 mod matrix;

@@ -130,6 +130,11 @@ async fn stop_ends_everything(kind: BrowserKind, protocol: &str, workload: &str)
     wait_for_requests(&browser, protocol, done_before_stop).await;
     browser.click("[data-testid=stop]:not([disabled])").await;
     let stopped_at = Instant::now();
+    // Stop is a message to the engine's worker: once the page says it stopped, the
+    // worker has cancelled every call and sent what was measured.
+    browser
+        .wait_for("[data-testid=progress][data-phase=stopped]")
+        .await;
 
     // Within 2 s the backend produces no stream any more…
     let mut last = status(&server).await;
@@ -156,9 +161,6 @@ async fn stop_ends_everything(kind: BrowserKind, protocol: &str, workload: &str)
     assert_eq!(later.live_streams, 0, "{what}: a stream started after Stop");
 
     // The page says it stopped and keeps what it measured.
-    browser
-        .wait_for("[data-testid=progress][data-phase=stopped]")
-        .await;
     let text = browser.text_of("[data-testid=progress-text]").await;
     assert!(text.starts_with("Stopped"), "{what}: {text}");
     let measured = browser.summary(protocol, "requests").await;

@@ -191,7 +191,23 @@ impl Setup {
         self.launch(Trust::Ca(ca_pem), Some(quic_origin)).await
     }
 
+    /// [`Self::start`] (Chromium), recording V8's CPU samples of every thread, the
+    /// page's and its workers', into chromedriver's performance log
+    /// ([`Browser::cpu_profiles`]).
+    pub async fn start_sampling_every_thread(&self) -> Browser {
+        self.launch_traced(Trust::Nothing, None, true).await
+    }
+
     async fn launch(&self, trust: Trust<'_>, quic_origin: Option<&str>) -> Browser {
+        self.launch_traced(trust, quic_origin, false).await
+    }
+
+    async fn launch_traced(
+        &self,
+        trust: Trust<'_>,
+        quic_origin: Option<&str>,
+        sample_cpu: bool,
+    ) -> Browser {
         let spki_pin = match trust {
             Trust::Pin(pin) => Some(pin),
             _ => None,
@@ -239,7 +255,19 @@ impl Setup {
                     Some(origin) => format!("--origin-to-force-quic-on={origin}"),
                     None => "--disable-quic".into(),
                 });
-                json!({ "goog:chromeOptions": { "binary": self.browser, "args": args } })
+                let mut options = json!({ "binary": self.browser, "args": args });
+                let mut capabilities = json!({});
+                if sample_cpu {
+                    // Chromium's trace of V8's sampling profiler, every thread.
+                    options["perfLoggingPrefs"] = json!({
+                        "enableNetwork": false,
+                        "enablePage": false,
+                        "traceCategories": "disabled-by-default-v8.cpu_profiler,__metadata",
+                    });
+                    capabilities["goog:loggingPrefs"] = json!({ "performance": "ALL" });
+                }
+                capabilities["goog:chromeOptions"] = options;
+                capabilities
             }
             BrowserKind::Firefox => {
                 // geckodriver's default WebSocket port (9222) would collide between
@@ -546,8 +574,6 @@ impl Browser {
             .await;
     }
 
-    /// Clicks Run once it is enabled. The progress bar's phase is marked stale first,
-    /// so that an earlier run's "finished" does not pass for this one's.
     /// Presses the button `button` (a test id) once it is enabled and waits up to
     /// `timeout` for the progress line `progress` (a test id) to read finished: a sweep
     /// (`run-sweep`, `sweep-progress`) or a matrix (`run-matrix`, `matrix-progress`).
@@ -561,6 +587,8 @@ impl Browser {
         .await;
     }
 
+    /// Clicks Run once it is enabled. The progress bar's phase is marked stale first,
+    /// so that an earlier run's "finished" does not pass for this one's.
     pub async fn start_run(&self) {
         let run = self.wait_for("[data-testid=run]:not([disabled])").await;
         self.client

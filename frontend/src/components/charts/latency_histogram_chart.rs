@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::{HEIGHT, MARGIN, WIDTH, colour};
+use super::readout::Readout;
+use super::{HEIGHT, MARGIN, WIDTH, mark_class};
 use crate::run::LabRun;
 use crate::stats::latency_histogram::{BINS_PER_DECADE, bin_edge_ms};
 use crate::stats::scale::{LinearScale, format_ms, nice_ceiling};
@@ -53,7 +54,7 @@ pub fn LatencyHistogramChart(
                             );
                             view! {
                                 <rect x=x y=top_y width=(slot / 2.0).max(1.0) height=HEIGHT - bottom - top_y
-                                    fill=colour(protocol)><title>{values}</title></rect>
+                                    class=mark_class(protocol)><title>{values}</title></rect>
                             }
                         })
                         .collect::<Vec<_>>()
@@ -85,12 +86,37 @@ pub fn LatencyHistogramChart(
             view! { {x_ticks} {y_ticks} {bars} }.into_any()
         })
     };
+    let readout = Readout::new();
+    // The chart's text equivalent: each protocol's requests and quartiles, from the
+    // same bins (within one bin) while the run goes on.
+    let described = move || {
+        let parts = run.with(|run| {
+            Protocol::ALL.map(|p| {
+                let h = &run.data.stats[p.index()].latency;
+                match (h.quantile(0.5), h.quantile(0.99)) {
+                    (Some(p50), Some(p99)) => format!(
+                        "{}: {} requests, median {}, 99th percentile {}",
+                        p.label(),
+                        h.count(),
+                        format_ms(p50),
+                        format_ms(p99)
+                    ),
+                    _ => format!("{}: no requests yet", p.label()),
+                }
+            })
+        });
+        format!("Latency distribution. {}", parts.join("; "))
+    };
     view! {
         <figure class="chart" data-testid="chart-latency-histogram">
             <figcaption>"Latency distribution (requests per bin, log scale)"</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label="Latency distribution">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=described
+                tabindex="0" on:mouseover=move |ev| readout.hover(ev) on:keydown=move |ev| readout.key(ev)>
                 {drawing}
             </svg>
+            <p class="readout" aria-live="polite" data-testid="chart-latency-histogram-readout">
+                {move || readout.text().get()}
+            </p>
         </figure>
     }
 }

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use super::{HEIGHT, MARGIN, WIDTH, colour};
+use super::readout::Readout;
+
+use super::{HEIGHT, MARGIN, WIDTH, mark_class};
 use crate::stats::scale::{LinearScale, nice_ceiling};
 use crate::transport::Protocol;
 
@@ -80,17 +82,15 @@ pub fn LineChart(
                             format_x(px, x_step)
                         );
                         view! {
-                            <circle class="point" cx=x.apply(px) cy=y.apply(py) r="3"
-                                fill=colour(s.protocol)><title>{values}</title></circle>
+                            <circle class=format!("point {}", mark_class(s.protocol))
+                                cx=x.apply(px) cy=y.apply(py) r="3"><title>{values}</title></circle>
                         }
                     })
                     .collect_view();
                 view! {
                     <polyline
                         points=path
-                        fill="none"
-                        stroke=colour(s.protocol)
-                        stroke-width="2"
+                        class=format!("line {}", mark_class(s.protocol))
                         data-protocol=s.protocol.key()
                         data-points=s.points.len()
                     />
@@ -104,6 +104,7 @@ pub fn LineChart(
             {lines}
         }
     };
+    let readout = Readout::new();
     // The chart in words, for screen readers: each protocol's latest point.
     let text = move || {
         let latest: Vec<String> = series.with(|all| {
@@ -128,9 +129,13 @@ pub fn LineChart(
     view! {
         <figure class="chart" data-testid=testid>
             <figcaption>{title}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=text>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=text
+                tabindex="0" on:mouseover=move |ev| readout.hover(ev) on:keydown=move |ev| readout.key(ev)>
                 {drawing}
             </svg>
+            <p class="readout" aria-live="polite" data-testid=format!("{testid}-readout")>
+                {move || readout.text().get()}
+            </p>
         </figure>
     }
 }

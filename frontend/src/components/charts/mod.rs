@@ -3,6 +3,8 @@
 
 pub mod latency_histogram_chart;
 pub mod line_chart;
+pub mod palette;
+pub mod readout;
 pub mod size_comparison;
 pub mod sweep_chart;
 pub mod timelines;
@@ -15,10 +17,12 @@ pub const HEIGHT: f64 = 240.0;
 /// Room for axis labels: left, right, top, bottom.
 pub const MARGIN: (f64, f64, f64, f64) = (56.0, 12.0, 12.0, 36.0);
 
-/// A protocol's colour, the same in every chart and in the legend.
-pub fn colour(protocol: Protocol) -> &'static str {
+/// The class that gives a protocol's marks its colour, the same in every chart and in
+/// the legend, and the colour scheme's ([`palette`]; `style.css` sets `fill`, or
+/// `stroke` for a `line`).
+pub fn mark_class(protocol: Protocol) -> &'static str {
     match protocol {
-        Protocol::GrpcWeb => "#2563eb",
-        Protocol::Rest => "#d97706",
+        Protocol::GrpcWeb => "p-grpc-web",
+        Protocol::Rest => "p-rest",
     }
 }

@@ -12,7 +12,7 @@ use std::fmt::Write;
 use leptos::prelude::*;
 
 use super::line_chart::step_of;
-use super::{HEIGHT, MARGIN, WIDTH, colour};
+use super::{HEIGHT, MARGIN, WIDTH, mark_class};
 use crate::run::sweep::SweepState;
 use crate::run::sweep_point::ProtocolFigures;
 use crate::stats::sample_interval::Estimate;
@@ -76,15 +76,15 @@ pub fn sweep_svg(sweep: &SweepState, metric: Metric, format_y: fn(f64, f64) -> S
             .iter()
             .map(|(value, e)| at(*value, e.value))
             .collect();
-        let colour = colour(protocol);
+        let class = mark_class(protocol);
         let _ = write!(
             svg,
-            r#"<polygon points="{band}" fill="{colour}" fill-opacity="0.15"/><polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>"#
+            r#"<polygon points="{band}" class="band {class}"/><polyline points="{line}" class="line {class}"/>"#
         );
         for (value, e) in &points {
             let _ = write!(
                 svg,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{colour}" data-testid="sweep-point" data-protocol="{}" data-x="{}" data-value="{}" data-low="{}" data-high="{}"><title>{}: {} ({} – {})</title></circle>"#,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" class="{class}" data-testid="sweep-point" data-protocol="{}" data-x="{}" data-value="{}" data-low="{}" data-high="{}"><title>{}: {} ({} – {})</title></circle>"#,
                 x(*value),
                 y.apply(e.value),
                 protocol.key(),

@@ -68,7 +68,8 @@ pub struct Bin {
     pub count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "HistogramWire", try_from = "HistogramWire")]
 pub struct LatencyHistogram {
     counts: [u64; BIN_COUNT],
     total: u64,
@@ -76,6 +77,40 @@ pub struct LatencyHistogram {
     /// `min`/`max` need no special case when recording or merging.
     min_ms: f64,
     max_ms: f64,
+}
+
+/// A histogram as it travels from the engine's worker to the page (JSON has no ±∞).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HistogramWire {
+    counts: Vec<u64>,
+    range_ms: Option<(f64, f64)>,
+}
+
+impl From<LatencyHistogram> for HistogramWire {
+    fn from(h: LatencyHistogram) -> Self {
+        HistogramWire {
+            counts: h.counts.to_vec(),
+            range_ms: (h.total > 0).then_some((h.min_ms, h.max_ms)),
+        }
+    }
+}
+
+impl TryFrom<HistogramWire> for LatencyHistogram {
+    type Error = String;
+
+    fn try_from(wire: HistogramWire) -> Result<Self, String> {
+        let counts: [u64; BIN_COUNT] = wire
+            .counts
+            .try_into()
+            .map_err(|c: Vec<u64>| format!("{} histogram bins, not {BIN_COUNT}", c.len()))?;
+        let (min_ms, max_ms) = wire.range_ms.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        Ok(LatencyHistogram {
+            total: counts.iter().sum(),
+            counts,
+            min_ms,
+            max_ms,
+        })
+    }
 }
 
 impl Default for LatencyHistogram {

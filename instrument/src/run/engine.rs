@@ -3,18 +3,18 @@
 //! aborts the workers, which drops their in-flight calls (each transport aborts its
 //! fetch, a stream's included, when dropped) and keeps what was measured.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use futures_util::future::{AbortHandle, Abortable};
-use leptos::task::spawn_local;
+use wasm_bindgen_futures::spawn_local;
 
+use super::RunState;
 use super::config::{RunConfig, WorkloadKind};
-use super::{LabRun, RunState};
 use crate::transport::{self, Call, CallOptions, now_ms};
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Phase {
     #[default]
     Idle,
@@ -66,22 +66,17 @@ fn call_of(config: &RunConfig) -> Call {
     }
 }
 
-/// Starts `config` on `run`; `ended` is called once when the run finishes or stops.
-pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunControl {
+/// Starts `config` on `run`, which it resets; `ended` is called once when the run
+/// finishes or stops. Runs in whichever browser global calls it (the lab's worker).
+pub fn start(
+    config: RunConfig,
+    run: Rc<RefCell<RunState>>,
+    ended: impl Fn() + 'static,
+) -> RunControl {
     let origin = transport::origin();
     let call = Rc::new(call_of(&config));
     let start_ms = now_ms();
-    run.update(|state| {
-        *state = RunState {
-            config,
-            browser: transport::user_agent(),
-            origin: origin.clone(),
-            start_ms,
-            phase: Phase::Running,
-            timer: Some(crate::timer_resolution::of_page()),
-            ..RunState::default()
-        }
-    });
+    *run.borrow_mut() = RunState::started(config, start_ms, Some(crate::timer_resolution::here()));
 
     let next = Rc::new(Cell::new(0u64));
     let workers = config.concurrency.min(config.total).max(1);
@@ -91,14 +86,17 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
     for _ in 0..workers {
         let (abort, registration) = AbortHandle::new_pair();
         aborts.push(abort);
-        let (next, left, ended, origin, call) = (
+        let (next, left, ended, origin, call, run) = (
             next.clone(),
             left.clone(),
             ended.clone(),
             origin.clone(),
             call.clone(),
+            run.clone(),
         );
+        let recording = run.clone();
         let work = async move {
+            let run = recording;
             loop {
                 let seq = next.get();
                 if seq >= u64::from(config.total) {
@@ -116,45 +114,38 @@ pub fn start(config: RunConfig, run: LabRun, ended: impl Fn() + 'static) -> RunC
                 }
                 let protocol = config.protocol.protocol_for(seq);
                 // Checksums are taken until each protocol has one: the first responses.
-                let verify = run
-                    .peek(|state| state.data.stats[protocol.index()].checksum.is_none())
-                    .unwrap_or(false);
+                let verify = run.borrow().data.stats[protocol.index()].checksum.is_none();
                 let options = CallOptions {
                     compression: config.compression,
                     verify,
                 };
                 let outcome = transport::call(protocol, &origin, &call, options).await;
-                let recorded = run.update(|state| {
-                    let index = state.data.record(seq, protocol, &outcome, state.start_ms);
-                    if let Some(due) = due {
-                        state.data.set_intended_start(index, due);
-                    }
-                    state.done += 1;
-                    if let Some((index, timing)) =
-                        state
-                            .matcher
-                            .call_done(&outcome.url, outcome.started_ms, index)
-                    {
-                        state.data.attach_network(index, timing);
-                    }
-                });
-                if recorded.is_none() {
-                    break; // the page is gone
+                let mut state = run.borrow_mut();
+                let index = state.data.record(seq, protocol, &outcome, start_ms);
+                if let Some(due) = due {
+                    state.data.set_intended_start(index, due);
                 }
+                state.done += 1;
+                state.call_done(&outcome.url, outcome.started_ms, index);
             }
         };
         spawn_local(async move {
             let aborted = Abortable::new(work, registration).await.is_err();
             left.set(left.get() - 1);
             if left.get() == 0 {
-                run.update(|state| {
+                {
+                    let mut state = run.borrow_mut();
+                    // A run started since (after a Stop) owns the state now.
+                    if state.start_ms != start_ms {
+                        return;
+                    }
                     state.end_ms = Some(now_ms());
                     state.phase = if aborted {
                         Phase::Stopped
                     } else {
                         Phase::Finished
                     };
-                });
+                }
                 ended();
             }
         });

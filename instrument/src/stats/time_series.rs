@@ -7,7 +7,8 @@
 //! capacity while the whole run stays on screen.
 
 /// Everything recorded in one interval of run time: [`start_ms`, `start_ms` + width).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "BucketWire", from = "BucketWire")]
 pub struct Bucket {
     pub start_ms: f64,
     /// Successful samples (those with a value).
@@ -18,6 +19,37 @@ pub struct Bucket {
     pub sum: f64,
     pub min: f64,
     pub max: f64,
+}
+
+/// A bucket as it travels from the engine's worker to the page (JSON has no ±∞):
+/// start, count, errors, sum, and min and max when it holds a value.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct BucketWire(f64, u64, u64, f64, Option<(f64, f64)>);
+
+impl From<Bucket> for BucketWire {
+    fn from(b: Bucket) -> Self {
+        BucketWire(
+            b.start_ms,
+            b.count,
+            b.errors,
+            b.sum,
+            (b.count > 0).then_some((b.min, b.max)),
+        )
+    }
+}
+
+impl From<BucketWire> for Bucket {
+    fn from(BucketWire(start_ms, count, errors, sum, range): BucketWire) -> Self {
+        let (min, max) = range.unwrap_or((f64::INFINITY, f64::NEG_INFINITY));
+        Bucket {
+            start_ms,
+            count,
+            errors,
+            sum,
+            min,
+            max,
+        }
+    }
 }
 
 impl Bucket {
@@ -46,7 +78,7 @@ impl Bucket {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeSeries {
     capacity: usize,
     width_ms: f64,

@@ -15,7 +15,7 @@ use std::rc::Rc;
 use lab_proto::v1::{FetchResponse, Record, Shape, UploadResponse};
 
 /// The two protocols the lab compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Protocol {
     GrpcWeb,
     Rest,
@@ -203,23 +203,10 @@ pub async fn call(
     outcome.finish()
 }
 
-/// The page's origin, e.g. `http://127.0.0.1:8080`: both APIs live there.
-pub fn origin() -> String {
-    web_sys::window()
-        .and_then(|window| window.location().origin().ok())
-        .unwrap_or_default()
-}
+pub use crate::global_scope::{origin, user_agent};
 
-/// The browser's user agent string.
-pub fn user_agent() -> String {
-    web_sys::window()
-        .and_then(|window| window.navigator().user_agent().ok())
-        .unwrap_or_default()
-}
-
-/// `performance.now()` in milliseconds (`std::time::Instant` panics on wasm32).
+/// `performance.now()` in milliseconds (`std::time::Instant` panics on wasm32), in the
+/// global's own time origin: a worker's differs from its page's.
 pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|window| window.performance())
-        .map_or(0.0, |performance| performance.now())
+    crate::global_scope::performance().map_or(0.0, |performance| performance.now())
 }

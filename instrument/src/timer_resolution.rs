@@ -1,4 +1,4 @@
-//! How fine `performance.now()` is on this page. Browsers coarsen it unless the page
+//! How fine `performance.now()` is here (the page, or the worker that times runs). Browsers coarsen it unless the page
 //! is cross-origin isolated (Chromium: 100 µs, 5 µs isolated; Firefox: 1 ms, 20 µs
 //! isolated), and the lab times decodes of a few microseconds. Measured once per page,
 //! kept with each run and its export; a median within [`STEPS_AT_LIMIT`] steps of it is
@@ -12,8 +12,8 @@ pub const STEPS_AT_LIMIT: f64 = 5.0;
 const STEPS: usize = 20;
 const MAX_MS: f64 = 20.0;
 
-/// The page's timer.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A global's timer.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Timer {
     /// The smallest step `performance.now()` moved by, in ms.
     pub step_ms: f64,
@@ -70,12 +70,13 @@ fn measure() -> Timer {
 }
 
 thread_local! {
-    static PAGE_TIMER: OnceCell<Timer> = const { OnceCell::new() };
+    static TIMER: OnceCell<Timer> = const { OnceCell::new() };
 }
 
-/// This page's timer, measured the first time it is asked for.
-pub fn of_page() -> Timer {
-    PAGE_TIMER.with(|timer| *timer.get_or_init(measure))
+/// The timer of the global this runs in (the page, or the worker that times the runs:
+/// both cross-origin isolated or neither), measured the first time it is asked for.
+pub fn here() -> Timer {
+    TIMER.with(|timer| *timer.get_or_init(measure))
 }
 
 #[cfg(test)]

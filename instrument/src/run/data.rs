@@ -14,7 +14,7 @@ const TIME_BUCKETS: usize = 120;
 const INITIAL_BUCKET_MS: f64 = 100.0;
 
 /// One request, as measured.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     pub seq: u64,
     pub protocol: Protocol,
@@ -40,7 +40,7 @@ pub struct Sample {
 }
 
 /// Running totals for one protocol.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ProtocolStats {
     pub requests: u64,
     pub errors: u64,
@@ -153,7 +153,7 @@ pub struct Summary {
 }
 
 /// All of a run's measurements.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunData {
     pub samples: Vec<Sample>,
     pub stats: [ProtocolStats; 2],

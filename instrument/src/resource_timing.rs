@@ -69,7 +69,7 @@ pub fn observe(
                     on_entry(entry.name(), timing);
                 }
             }
-            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+            if let Some(performance) = crate::global_scope::performance() {
                 performance.clear_resource_timings();
             }
         },

@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 
 /// What Resource Timing says about one fetch.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NetworkTiming {
     /// `startTime`, on the same clock as `performance.now()`.
     pub start_ms: f64,
