@@ -479,7 +479,10 @@ impl fantoccini::wd::WebDriverCompatibleCommand for PerformanceLog {
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
@@ -512,13 +515,19 @@ async fn thread_profiles(browser: &Browser) -> Vec<(String, f64, String)> {
     // Per profile id: its nodes and each node's self time.
     let mut profiles = HashMap::<String, (Vec<serde_json::Value>, HashMap<i64, f64>)>::new();
     for event in &events {
-        let (pid, tid) = (event["pid"].as_i64().unwrap_or(0), event["tid"].as_i64().unwrap_or(0));
+        let (pid, tid) = (
+            event["pid"].as_i64().unwrap_or(0),
+            event["tid"].as_i64().unwrap_or(0),
+        );
         let id = event["id"].as_str().unwrap_or_default().to_owned();
         match event["name"].as_str().unwrap_or_default() {
             "thread_name" => {
                 names.insert(
                     (pid, tid),
-                    event["args"]["name"].as_str().unwrap_or_default().to_owned(),
+                    event["args"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                 );
             }
             "Profile" => {
@@ -531,7 +540,10 @@ async fn thread_profiles(browser: &Browser) -> Vec<(String, f64, String)> {
                 if let Some(more) = data["cpuProfile"]["nodes"].as_array() {
                     nodes.extend(more.iter().cloned());
                 }
-                let samples = data["cpuProfile"]["samples"].as_array().cloned().unwrap_or_default();
+                let samples = data["cpuProfile"]["samples"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
                 let deltas = data["timeDeltas"].as_array().cloned().unwrap_or_default();
                 for (sample, delta) in samples.iter().zip(&deltas) {
                     *self_us.entry(sample.as_i64().unwrap_or(-1)).or_default() +=
