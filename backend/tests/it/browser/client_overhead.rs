@@ -455,10 +455,14 @@ fn summarize(
         busy / 1e3
     );
     for (category, us) in &categories {
+        let (of, whole) = match *category {
+            "idle" => ("all", total),
+            _ => ("busy", busy),
+        };
         report += &format!(
-            "  {category}: {:.0} ms ({:.0}% of busy)\n",
+            "  {category}: {:.0} ms ({:.0}% of {of})\n",
             us / 1e3,
-            100.0 * us / busy.max(1.0)
+            100.0 * us / whole.max(1.0)
         );
     }
     let mut top: Vec<_> = functions.into_iter().collect();
@@ -617,6 +621,9 @@ async fn profile_the_lab_s_worker() {
             )
             .await;
         let rps = browser.summary(protocol, "rps").await;
+        // chromedriver hands over the trace when the page navigates.
+        browser.goto("about:blank").await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         println!("{protocol}, ping at concurrency 16, {rps:.0} req/s:");
         for (thread, _, report) in thread_profiles(&browser).await.into_iter().take(4) {
             println!("[{thread}]\n{report}");
