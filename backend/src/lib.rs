@@ -16,6 +16,7 @@ pub mod allowed_hosts;
 pub mod api_error;
 pub mod certificate;
 pub mod compression;
+pub mod custom_shape;
 pub mod grpc;
 pub mod http3;
 pub mod link;
