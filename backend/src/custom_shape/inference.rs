@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::{Map, Value};
+use super::ordered_json::Json;
 
 /// The largest sample accepted, in bytes.
 pub const MAX_SAMPLE_BYTES: usize = 64 * 1024;
@@ -108,33 +108,33 @@ struct Walk {
     fields: usize,
 }
 
-fn json_type(value: &Value) -> &'static str {
+fn json_type(value: &Json) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "an array",
+        Json::Object(_) => "an object",
     }
 }
 
 impl Walk {
     /// The kind of a non-array, non-null value.
-    fn kind_of(&mut self, value: &Value, path: &str, depth: usize) -> Result<Kind, InferenceError> {
+    fn kind_of(&mut self, value: &Json, path: &str, depth: usize) -> Result<Kind, InferenceError> {
         Ok(match value {
-            Value::Bool(_) => Kind::Bool,
-            Value::Number(n) => match n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)) {
+            Json::Bool(_) => Kind::Bool,
+            Json::Number(n) => match n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)) {
                 Some(i) => Kind::Integer { min: i, max: i },
                 None => Kind::Double,
             },
-            Value::String(_) => Kind::String,
-            Value::Object(object) => {
+            Json::String(_) => Kind::String,
+            Json::Object(object) => {
                 let mut fields = Fields::default();
                 self.add_object(&mut fields, object, path, depth + 1)?;
                 Kind::Message(Box::new(fields))
             }
-            Value::Null | Value::Array(_) => Kind::Unknown,
+            Json::Null | Json::Array(_) => Kind::Unknown,
         })
     }
 
@@ -142,7 +142,7 @@ impl Walk {
     fn add_object(
         &mut self,
         into: &mut Fields,
-        object: &Map<String, Value>,
+        object: &[(String, Json)],
         path: &str,
         depth: usize,
     ) -> Result<(), InferenceError> {
@@ -155,15 +155,15 @@ impl Walk {
         for (key, value) in object {
             let field_path = format!("{path}.{key}");
             let (kind, repeated, has_value) = match value {
-                Value::Null => (Kind::Unknown, false, false),
-                Value::Array(items) => {
+                Json::Null => (Kind::Unknown, false, false),
+                Json::Array(items) => {
                     let mut kind = Kind::Unknown;
                     for item in items {
                         let item_kind = match item {
-                            Value::Array(_) => {
+                            Json::Array(_) => {
                                 return Err(InferenceError::NestedArray { path: field_path });
                             }
-                            Value::Null => continue,
+                            Json::Null => continue,
                             other => self.kind_of(other, &field_path, depth)?,
                         };
                         kind = merge(kind, item_kind, &field_path)?;
@@ -175,7 +175,7 @@ impl Walk {
             match into.fields.iter_mut().find(|f| f.key == *key) {
                 Some(field) => {
                     if field.repeated != repeated
-                        && !matches!(value, Value::Null)
+                        && !matches!(value, Json::Null)
                         && field.present > 0
                     {
                         return Err(InferenceError::MixedTypes {
@@ -315,7 +315,7 @@ pub fn infer_proto(sample: &str) -> Result<String, InferenceError> {
     if sample.len() > MAX_SAMPLE_BYTES {
         return Err(InferenceError::TooLarge(sample.len()));
     }
-    let value: Value = serde_json::from_str(sample).map_err(|err| InferenceError::NotJson {
+    let value: Json = serde_json::from_str(sample).map_err(|err| InferenceError::NotJson {
         message: err
             .to_string()
             .split(" at line ")
@@ -328,10 +328,10 @@ pub fn infer_proto(sample: &str) -> Result<String, InferenceError> {
     let mut walk = Walk { fields: 0 };
     let mut record = Fields::default();
     match &value {
-        Value::Object(object) => walk.add_object(&mut record, object, "$", 1)?,
-        Value::Array(items) if !items.is_empty() => {
+        Json::Object(object) => walk.add_object(&mut record, object, "$", 1)?,
+        Json::Array(items) if !items.is_empty() => {
             for (index, item) in items.iter().enumerate() {
-                let Value::Object(object) = item else {
+                let Json::Object(object) = item else {
                     return Err(InferenceError::NotRecords(
                         "an array holding something else",
                     ));
@@ -339,7 +339,7 @@ pub fn infer_proto(sample: &str) -> Result<String, InferenceError> {
                 walk.add_object(&mut record, object, &format!("$[{index}]"), 1)?;
             }
         }
-        Value::Array(_) => return Err(InferenceError::NotRecords("an empty array")),
+        Json::Array(_) => return Err(InferenceError::NotRecords("an empty array")),
         other => return Err(InferenceError::NotRecords(json_type(other))),
     }
     let mut out = format!(
