@@ -117,13 +117,15 @@ impl Host {
             return; // the page has started another run meanwhile
         }
         let message = {
-            let state = self.state.borrow();
+            let mut state = self.state.borrow_mut();
+            // Moved, not copied: the page owns the run from here, and a long run's
+            // samples are the largest thing the worker holds.
             FromWorker::Ended {
                 run,
                 phase: state.phase,
                 elapsed_ms: state.elapsed_ms(),
                 done: state.done,
-                data: Box::new(state.data.clone()),
+                data: Box::new(std::mem::take(&mut state.data)),
                 timer: state.timer,
             }
         };
