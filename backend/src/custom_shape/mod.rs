@@ -2,11 +2,12 @@
 //! So far the schema, inferred from a JSON sample ([`inference`], reading it in order:
 //! [`ordered_json`]) or pasted as a `.proto`, compiled at run time ([`schema`]), and
 //! records generated from it ([`generator`]) with values like the sample's
-//! ([`sample_profile`]). Serving them over every transport, the shapes' registry and
-//! the page's editor are still to come.
+//! ([`sample_profile`]), kept by id in a bounded [`registry`]. Serving them over every
+//! transport and the page's editor are still to come.
 
 pub mod generator;
 pub mod inference;
 pub mod ordered_json;
+pub mod registry;
 pub mod sample_profile;
 pub mod schema;
