@@ -12,8 +12,9 @@ thread_local! {
     static PERFORMANCE: OnceCell<Option<Performance>> = const { OnceCell::new() };
 }
 
-/// The global's `performance`, in a page or a worker.
-pub fn performance() -> Option<Performance> {
+/// Calls `with` on the global's `performance`, in a page or a worker (without a handle
+/// to copy: `now_ms` runs several times per request).
+pub fn with_performance<T>(with: impl FnOnce(&Performance) -> T) -> Option<T> {
     PERFORMANCE.with(|cell| {
         cell.get_or_init(|| {
             js_sys::Reflect::get(&js_sys::global(), &"performance".into())
@@ -21,7 +22,8 @@ pub fn performance() -> Option<Performance> {
                 .filter(|p| !p.is_undefined())
                 .map(JsCast::unchecked_into)
         })
-        .clone()
+        .as_ref()
+        .map(with)
     })
 }
 

@@ -10,7 +10,7 @@ use js_sys::Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{
-    PerformanceObserver, PerformanceObserverEntryList, PerformanceObserverInit,
+    Performance, PerformanceObserver, PerformanceObserverEntryList, PerformanceObserverInit,
     PerformanceResourceTiming, PerformanceServerTiming,
 };
 
@@ -69,9 +69,7 @@ pub fn observe(
                     on_entry(entry.name(), timing);
                 }
             }
-            if let Some(performance) = crate::global_scope::performance() {
-                performance.clear_resource_timings();
-            }
+            crate::global_scope::with_performance(Performance::clear_resource_timings);
         },
     );
     let observer = PerformanceObserver::new(callback.as_ref().unchecked_ref()).ok()?;

@@ -55,10 +55,11 @@ impl<'a> CustomGenerator<'a> {
     fn message(&mut self, message: &MessageDescriptor, depth: usize) -> DynamicMessage {
         let mut out = DynamicMessage::new(message.clone());
         for field in message.fields() {
-            let profile = self.profile.field(&field).cloned();
+            // Borrowed from the profile, not from `self`: no copy per field and record.
+            let profile: Option<&'a FieldProfile> = self.profile.field(&field);
             // A field the sample sometimes lacked is there as often; one it never had
             // a value for stays unset, as in the sample.
-            if let Some(p) = &profile
+            if let Some(p) = profile
                 && p.occurrences > 0
                 && self.unit() >= f64::from(p.present) / f64::from(p.occurrences)
             {
@@ -70,17 +71,14 @@ impl<'a> CustomGenerator<'a> {
                 continue;
             }
             let value = if field.is_list() {
-                let items = profile
-                    .as_ref()
-                    .and_then(|p| p.items)
-                    .unwrap_or(DEFAULT_ITEMS);
+                let items = profile.and_then(|p| p.items).unwrap_or(DEFAULT_ITEMS);
                 let count = self.between(items);
                 let values: Vec<Value> = (0..count)
-                    .filter_map(|_| self.value(&field, profile.as_ref(), depth))
+                    .filter_map(|_| self.value(&field, profile, depth))
                     .collect();
                 Value::List(values)
             } else {
-                match self.value(&field, profile.as_ref(), depth) {
+                match self.value(&field, profile, depth) {
                     Some(value) => value,
                     None => continue,
                 }
@@ -110,14 +108,15 @@ impl<'a> CustomGenerator<'a> {
             Kind::String => Value::String(self.text(profile)),
             Kind::Bytes => Value::Bytes(Bytes::from(self.text(profile).into_bytes())),
             Kind::Enum(enumeration) => {
-                let seen = profile.map(|p| p.enum_values.clone()).unwrap_or_default();
-                let numbers: Vec<i32> = if seen.is_empty() {
-                    enumeration.values().map(|v| v.number()).collect()
-                } else {
-                    seen
+                let pick = self.rng.next_u64() as usize;
+                let number = match profile.map(|p| p.enum_values.as_slice()) {
+                    Some(seen) if !seen.is_empty() => seen[pick % seen.len()],
+                    _ => enumeration
+                        .values()
+                        .nth(pick % enumeration.values().len().max(1))
+                        .map_or(0, |v| v.number()),
                 };
-                let index = self.rng.next_u64() as usize % numbers.len().max(1);
-                Value::EnumNumber(numbers.get(index).copied().unwrap_or(0))
+                Value::EnumNumber(number)
             }
             Kind::Message(message) => {
                 if depth >= MAX_DEPTH {

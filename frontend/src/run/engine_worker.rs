@@ -29,7 +29,7 @@ pub struct EngineWorker {
     pending: RefCell<Option<ToWorker>>,
     /// The number of the page's latest run, and what to call when it ends.
     current: Cell<u32>,
-    ended: RefCell<Option<Rc<dyn Fn()>>>,
+    ended: RefCell<Option<Box<dyn Fn()>>>,
     _on_message: Closure<dyn Fn(MessageEvent)>,
     _on_error: Closure<dyn Fn(web_sys::Event)>,
 }
@@ -73,7 +73,7 @@ impl EngineWorker {
     pub fn start(&self, config: RunConfig, ended: impl Fn() + 'static) {
         let run = self.current.get() + 1;
         self.current.set(run);
-        *self.ended.borrow_mut() = Some(Rc::new(ended));
+        *self.ended.borrow_mut() = Some(Box::new(ended));
         // The worker's timer arrives with its first progress.
         self.run
             .update(|state| *state = RunState::started(config, now_ms(), None));

@@ -208,5 +208,5 @@ pub use crate::global_scope::{origin, user_agent};
 /// `performance.now()` in milliseconds (`std::time::Instant` panics on wasm32), in the
 /// global's own time origin: a worker's differs from its page's.
 pub fn now_ms() -> f64 {
-    crate::global_scope::performance().map_or(0.0, |performance| performance.now())
+    crate::global_scope::with_performance(web_sys::Performance::now).unwrap_or(0.0)
 }

@@ -226,7 +226,7 @@ async fn bare_loop(
 async fn bypass_csp(browser: &Browser) {
     browser
         .client
-        .issue_cmd(Cdp(
+        .issue_cmd(cdp_command(
             "Page.setBypassCSP",
             serde_json::json!({ "enabled": true }),
         ))
@@ -347,25 +347,47 @@ async fn measure_client_overhead() {
     browser.close().await;
 }
 
-/// A Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute`.
+/// A chromedriver extension command: a POST of `body` to `session/{id}/{path}`.
 #[derive(Debug)]
-struct Cdp(&'static str, serde_json::Value);
+struct DriverCommand(&'static str, serde_json::Value);
 
-impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+impl fantoccini::wd::WebDriverCompatibleCommand for DriverCommand {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.0
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = serde_json::json!({ "cmd": self.0, "params": self.1 });
-        (http::Method::POST, Some(body.to_string()))
+        (http::Method::POST, Some(self.1.to_string()))
+    }
+}
+
+/// A Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute`.
+fn cdp_command(cmd: &'static str, params: serde_json::Value) -> DriverCommand {
+    DriverCommand(
+        "goog/cdp/execute",
+        serde_json::json!({ "cmd": cmd, "params": params }),
+    )
+}
+
+/// Adds a sampling profile's `samples` to `self_us`, each node id's self time: a
+/// sample's time is the delta to the next sample (`timeDeltas[i]` is the time before
+/// sample `i`; the last sample gets none).
+fn add_self_times(
+    self_us: &mut std::collections::HashMap<i64, f64>,
+    samples: &[serde_json::Value],
+    deltas: &[serde_json::Value],
+) {
+    for (sample, delta) in samples.iter().zip(deltas.iter().skip(1)) {
+        *self_us.entry(sample.as_i64().unwrap_or(-1)).or_default() +=
+            delta.as_f64().unwrap_or(0.0).max(0.0);
     }
 }
 
@@ -373,7 +395,7 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 /// (100 µs): idle, the browser's own work ("(program)", GC), the wasm module, the JS
 /// glue, other JS; the top wasm functions by self time (unnamed in a release build).
 async fn profile_run(browser: &Browser, url: &str) -> String {
-    let cdp = |cmd, params| browser.client.issue_cmd(Cdp(cmd, params));
+    let cdp = |cmd, params| browser.client.issue_cmd(cdp_command(cmd, params));
     browser.goto(url).await;
     browser.wait_for("[data-testid=run]").await;
     cdp("Profiler.enable", serde_json::json!({})).await.unwrap();
@@ -398,11 +420,8 @@ async fn profile_run(browser: &Browser, url: &str) -> String {
         profile["samples"].as_array().unwrap(),
         profile["timeDeltas"].as_array().unwrap(),
     );
-    // Self time per node id: each sample's delta belongs to the node it hit.
     let mut self_us = std::collections::HashMap::<i64, f64>::new();
-    for (sample, delta) in samples.iter().zip(deltas.iter().skip(1).chain([&0.into()])) {
-        *self_us.entry(sample.as_i64().unwrap()).or_default() += delta.as_f64().unwrap_or(0.0);
-    }
+    add_self_times(&mut self_us, samples, deltas);
     summarize("main thread", nodes, &self_us)
 }
 
@@ -473,30 +492,6 @@ fn summarize(
     report
 }
 
-/// chromedriver's performance log: the trace events recorded since the last read.
-#[derive(Debug)]
-struct PerformanceLog;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for PerformanceLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(serde_json::json!({ "type": "performance" }).to_string()),
-        )
-    }
-}
-
 /// Each sampled thread's profile from the trace in chromedriver's performance log
 /// (`Profile` and `ProfileChunk` events of `disabled-by-default-v8.cpu_profiler`),
 /// summarized as [`summarize`] does, named by the trace's thread names.
@@ -504,7 +499,11 @@ async fn thread_profiles(browser: &Browser) -> Vec<(String, f64, String)> {
     use std::collections::HashMap;
     let log = browser
         .client
-        .issue_cmd(PerformanceLog)
+        // chromedriver's performance log: the trace events recorded since the last read.
+        .issue_cmd(DriverCommand(
+            "se/log",
+            serde_json::json!({ "type": "performance" }),
+        ))
         .await
         .expect("read the performance log");
     let events: Vec<serde_json::Value> = log
@@ -544,15 +543,12 @@ async fn thread_profiles(browser: &Browser) -> Vec<(String, f64, String)> {
                 if let Some(more) = data["cpuProfile"]["nodes"].as_array() {
                     nodes.extend(more.iter().cloned());
                 }
-                let samples = data["cpuProfile"]["samples"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                let deltas = data["timeDeltas"].as_array().cloned().unwrap_or_default();
-                for (sample, delta) in samples.iter().zip(&deltas) {
-                    *self_us.entry(sample.as_i64().unwrap_or(-1)).or_default() +=
-                        delta.as_f64().unwrap_or(0.0).max(0.0);
-                }
+                let none = Vec::new();
+                add_self_times(
+                    self_us,
+                    data["cpuProfile"]["samples"].as_array().unwrap_or(&none),
+                    data["timeDeltas"].as_array().unwrap_or(&none),
+                );
             }
             _ => {}
         }
