@@ -76,6 +76,9 @@ impl From<RequestError> for ApiError {
             RequestError::Busy(msg) => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "too_many_streams", msg)
             }
+            RequestError::UnknownShape(msg) => {
+                Self::new(StatusCode::NOT_FOUND, "unknown_shape", msg)
+            }
         }
     }
 }

@@ -3,15 +3,19 @@
 use std::pin::Pin;
 
 use futures_util::{Stream, StreamExt};
+use lab_proto::contract::{MAX_MESSAGE_BYTES, grpc::SHAPE_METADATA};
 use lab_proto::dataset;
 use lab_proto::v1::lab_service_server::{LabService, LabServiceServer};
 use lab_proto::v1::{
-    FetchRequest, FetchResponse, PingRequest, PingResponse, StreamRequest, StreamResponse,
-    UploadRequest, UploadResponse,
+    CustomRecords, CustomStreamResponse, FetchCustomRequest, FetchRequest, FetchResponse,
+    PingRequest, PingResponse, StreamCustomRequest, StreamRequest, StreamResponse, UploadRequest,
+    UploadResponse,
 };
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use crate::AppState;
+use crate::custom_workload::{self, CustomSpec};
 use crate::workload::{self, RecordsSpec, RequestError};
 
 impl From<RequestError> for Status {
@@ -19,6 +23,7 @@ impl From<RequestError> for Status {
         match err {
             RequestError::InvalidArgument(msg) => Status::invalid_argument(msg),
             RequestError::Busy(msg) => Status::resource_exhausted(msg),
+            RequestError::UnknownShape(msg) => Status::not_found(msg),
         }
     }
 }
@@ -41,6 +46,7 @@ pub struct LabGrpc {
 }
 
 type RecordStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
+type CustomRecordStream = Pin<Box<dyn Stream<Item = Result<CustomStreamResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl LabService for LabGrpc {
@@ -74,6 +80,57 @@ impl LabService for LabGrpc {
         let spec = RecordsSpec::from_wire(req.shape, req.count, req.seed)?;
         let interval = workload::stream_interval(req.interval_ms)?;
         let stream = crate::record_stream::records(spec, interval, &self.state.live_streams)?;
+        Ok(Response::new(Box::pin(stream.map(Ok))))
+    }
+
+    async fn fetch_custom(
+        &self,
+        req: Request<FetchCustomRequest>,
+    ) -> Result<Response<CustomRecords>, Status> {
+        let req = req.into_inner();
+        let spec = CustomSpec::new(&self.state.shapes, &req.shape_id, req.count, req.seed)?;
+        let records = spec.protobuf(MAX_MESSAGE_BYTES)?;
+        Ok(Response::new(CustomRecords { records }))
+    }
+
+    async fn upload_custom(
+        &self,
+        req: Request<CustomRecords>,
+    ) -> Result<Response<UploadResponse>, Status> {
+        let id = req
+            .metadata()
+            .get(SHAPE_METADATA)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "name the records' custom shape in the `{SHAPE_METADATA}` metadata"
+                ))
+            })?
+            .to_owned();
+        let shape = custom_workload::find(&self.state.shapes, &id)?;
+        let answer = custom_workload::upload_protobuf(&shape, req.into_inner().records)?;
+        Ok(Response::new(answer))
+    }
+
+    type StreamCustomStream = CustomRecordStream;
+
+    async fn stream_custom(
+        &self,
+        req: Request<StreamCustomRequest>,
+    ) -> Result<Response<CustomRecordStream>, Status> {
+        let req = req.into_inner();
+        let spec = CustomSpec::new(&self.state.shapes, &req.shape_id, req.count, req.seed)?;
+        let interval = workload::stream_interval(req.interval_ms)?;
+        let mut generator = spec.generator();
+        let stream = crate::record_stream::paced(
+            spec.count,
+            interval,
+            &self.state.live_streams,
+            move |seq| CustomStreamResponse {
+                seq,
+                record: Some(generator.next_record().encode_to_vec()),
+            },
+        )?;
         Ok(Response::new(Box::pin(stream.map(Ok))))
     }
 }

@@ -17,6 +17,7 @@ pub mod api_error;
 pub mod certificate;
 pub mod compression;
 pub mod custom_shape;
+pub mod custom_workload;
 pub mod grpc;
 pub mod http3;
 pub mod link;
@@ -30,6 +31,8 @@ pub mod serve;
 pub mod server_timing;
 pub mod trust_store;
 pub mod workload;
+
+use custom_shape::registry::ShapeRegistry;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -114,6 +117,8 @@ pub struct AppState {
     pub listeners: Arc<[ListenerInfo]>,
     /// The names and origins the lab answers to, with its refusals.
     pub hosts: AllowedHosts,
+    /// The custom shapes people registered (issue 22).
+    pub shapes: Arc<ShapeRegistry>,
 }
 
 impl AppState {
@@ -122,6 +127,7 @@ impl AppState {
             live_streams: LiveStreams::new(config.max_streams),
             requests: RequestCounts::default(),
             listeners: Arc::new([]),
+            shapes: Arc::default(),
             hosts: AllowedHosts::new(config.allowed_hosts.clone(), [], &config.cors_origins),
             config: Arc::new(config),
         }

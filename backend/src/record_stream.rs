@@ -66,25 +66,30 @@ impl Drop for LiveStreamGuard {
     }
 }
 
-struct Producer {
-    generator: Generator,
+struct Producer<F> {
+    next: F,
     seq: u64,
     remaining: u32,
     interval: Duration,
     _guard: LiveStreamGuard,
 }
 
-/// `spec.count` messages, `interval` apart (the first one without delay), or
-/// [`RequestError::Busy`] when `live` is at its limit.
-pub fn records(
-    spec: RecordsSpec,
+/// `count` messages made by `next(seq)` (from 1), `interval` apart (the first one
+/// without delay), or [`RequestError::Busy`] when `live` is at its limit.
+pub fn paced<T, F>(
+    count: u32,
     interval: Duration,
     live: &LiveStreams,
-) -> Result<impl Stream<Item = StreamResponse> + Send + use<>, RequestError> {
+    next: F,
+) -> Result<impl Stream<Item = T> + Send + use<T, F>, RequestError>
+where
+    T: Send,
+    F: FnMut(u64) -> T + Send,
+{
     let producer = Producer {
-        generator: Generator::new(spec.shape, spec.seed),
+        next,
         seq: 0,
-        remaining: spec.count,
+        remaining: count,
         interval,
         _guard: live.enter()?,
     };
@@ -97,12 +102,22 @@ pub fn records(
         }
         p.remaining -= 1;
         p.seq += 1;
-        let message = StreamResponse {
-            seq: p.seq,
-            record: Some(p.generator.next_record()),
-        };
+        let message = (p.next)(p.seq);
         Some((message, p))
     }))
+}
+
+/// A built-in shape's `spec.count` records, as [`paced`] messages.
+pub fn records(
+    spec: RecordsSpec,
+    interval: Duration,
+    live: &LiveStreams,
+) -> Result<impl Stream<Item = StreamResponse> + Send + use<>, RequestError> {
+    let mut generator = Generator::new(spec.shape, spec.seed);
+    paced(spec.count, interval, live, move |seq| StreamResponse {
+        seq,
+        record: Some(generator.next_record()),
+    })
 }
 
 #[cfg(test)]

@@ -22,10 +22,14 @@ const ROUTES: [&str; SLOTS] = [
     rest::RECORDS_STREAM,
     rest::UPLOADS,
     rest::STATUS,
+    rest::SHAPES,
     grpc::PING,
     grpc::FETCH,
     grpc::UPLOAD,
     grpc::STREAM,
+    grpc::FETCH_CUSTOM,
+    grpc::UPLOAD_CUSTOM,
+    grpc::STREAM_CUSTOM,
     rest::UNKNOWN_ROUTE,
 ];
 const SLOTS: usize = rest::ROUTES.len() + grpc::METHODS.len() + 1;
@@ -38,10 +42,21 @@ fn slot(path: &str) -> usize {
         rest::RECORDS_STREAM => 2,
         rest::UPLOADS => 3,
         rest::STATUS => 4,
-        grpc::PING => 5,
-        grpc::FETCH => 6,
-        grpc::UPLOAD => 7,
-        grpc::STREAM => 8,
+        grpc::PING => 6,
+        grpc::FETCH => 7,
+        grpc::UPLOAD => 8,
+        grpc::STREAM => 9,
+        grpc::FETCH_CUSTOM => 10,
+        grpc::UPLOAD_CUSTOM => 11,
+        grpc::STREAM_CUSTOM => 12,
+        // A shape's info and descriptors (`/api/v1/shapes/{id}…`) count as the route.
+        shapes
+            if shapes
+                .strip_prefix(rest::SHAPES)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')) =>
+        {
+            5
+        }
         _ => SLOTS - 1,
     }
 }
@@ -132,13 +147,16 @@ mod tests {
         counts.record(rest::PING);
         counts.record(rest::PING);
         counts.record(grpc::STREAM);
+        counts.record(&format!("{}/0123/descriptor", rest::SHAPES));
+        counts.record(&format!("{}x", rest::SHAPES));
         counts.record("/api/v2/nothing");
         counts.record(&format!("/{}/Explode", grpc::SERVICE));
         let snapshot = counts.snapshot();
         assert_eq!(snapshot.len(), SLOTS);
         assert_eq!(snapshot[rest::PING], 2);
         assert_eq!(snapshot[grpc::STREAM], 1);
-        assert_eq!(snapshot[rest::UNKNOWN_ROUTE], 2);
+        assert_eq!(snapshot[rest::SHAPES], 1);
+        assert_eq!(snapshot[rest::UNKNOWN_ROUTE], 3);
         assert_eq!(snapshot[grpc::PING], 0);
     }
 }

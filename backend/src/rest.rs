@@ -8,8 +8,13 @@
 //! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
 //! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
 //! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams, requests per route, limits, listeners and their connections |
+//! | POST | `/api/v1/shapes` | `ShapeInput` (a JSON sample, or a .proto and its message) | `ShapeInfo` |
+//! | GET | `/api/v1/shapes/{id}` | – | `ShapeInfo` |
+//! | GET | `/api/v1/shapes/{id}/descriptor` | – | the shape's `FileDescriptorSet` (protobuf) |
 //!
-//! The paths and query keys are `lab_proto::contract::rest`'s.
+//! A custom shape's key (`shape=custom-{id}`) goes where a built-in shape's does, and
+//! on an upload's URL: its records travel as the proto3 canonical JSON of its schema
+//! (`custom_workload`). The paths and query keys are `lab_proto::contract::rest`'s.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -18,12 +23,14 @@ use std::time::Instant;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::{Stream, StreamExt};
+use lab_proto::contract::MAX_MESSAGE_BYTES;
+use lab_proto::contract::custom::{self, ShapeInput};
 use lab_proto::contract::rest::{self as paths, API_PREFIX, END_EVENT};
 use lab_proto::dataset;
 use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
@@ -33,6 +40,7 @@ use tower::ServiceBuilder;
 
 use crate::AppState;
 use crate::api_error::ApiError;
+use crate::custom_workload::{self, CustomSpec, UploadJsonError};
 use crate::listener::{ListenerInfo, ListenerStatus};
 use crate::request_counts::{CountLayer, RequestCounts};
 use crate::server_timing;
@@ -48,6 +56,12 @@ pub fn routes(max_body: usize, counts: RequestCounts) -> Router<AppState> {
         .route(paths::RECORDS_STREAM, get(stream))
         .route(paths::UPLOADS, post(upload))
         .route(paths::STATUS, get(status))
+        .route(paths::SHAPES, post(register_shape))
+        .route(&format!("{}/{{id}}", paths::SHAPES), get(shape_info))
+        .route(
+            &format!("{}/{{id}}/descriptor", paths::SHAPES),
+            get(shape_descriptor),
+        )
         .route(
             &format!("{API_PREFIX}{{*rest}}"),
             axum::routing::any(unknown_route),
@@ -75,23 +89,50 @@ struct RecordsQuery {
     interval_ms: u32,
 }
 
+/// What a records request names: a built-in shape or a custom one.
+enum Records {
+    BuiltIn(RecordsSpec),
+    Custom(CustomSpec),
+}
+
 impl RecordsQuery {
-    fn spec(&self) -> Result<RecordsSpec, ApiError> {
+    fn spec(&self, state: &AppState) -> Result<Records, ApiError> {
+        if let Some(id) = custom::id_in_key(&self.shape) {
+            let spec = CustomSpec::new(&state.shapes, id, self.count, self.seed)?;
+            return Ok(Records::Custom(spec));
+        }
         let shape = Shape::from_key(&self.shape).ok_or_else(|| {
             ApiError::from(workload::RequestError::InvalidArgument(format!(
-                "shape `{}` is unknown: use telemetry, log or order",
-                self.shape
+                "shape `{}` is unknown: use telemetry, log, order or a custom shape's \
+                 `{}…` key",
+                self.shape,
+                custom::KEY_PREFIX
             )))
         })?;
-        Ok(RecordsSpec::new(shape, self.count, self.seed)?)
+        Ok(Records::BuiltIn(RecordsSpec::new(
+            shape, self.count, self.seed,
+        )?))
     }
+}
+
+/// The query of `POST /api/v1/uploads`: a custom shape's key, for its records.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadQuery {
+    shape: Option<String>,
 }
 
 /// Serializes `value` as the JSON response, with its `Server-Timing`.
 fn timed_json<T: Serialize>(value: &T, started: Instant) -> Response {
     let ser_started = Instant::now();
-    let handler = ser_started - started;
     let body = serde_json::to_vec(value).expect("prost values always serialize");
+    json_response(body, started, ser_started)
+}
+
+/// A JSON `body` serialized from `ser_started` on, by a handler that started at
+/// `started`, with its `Server-Timing`.
+fn json_response(body: Vec<u8>, started: Instant, ser_started: Instant) -> Response {
+    let handler = ser_started - started;
     let timing = server_timing::header_value(handler, ser_started.elapsed());
     (
         [
@@ -150,15 +191,29 @@ async fn ping() -> Response {
     timed_json(&PingResponse {}, Instant::now())
 }
 
-async fn fetch(query: Result<Query<RecordsQuery>, QueryRejection>) -> Result<Response, ApiError> {
+async fn fetch(
+    State(state): State<AppState>,
+    query: Result<Query<RecordsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
-    let spec = query?.spec()?;
-    let records = dataset::generate(spec.shape, spec.seed, spec.count as usize);
-    Ok(timed_json(&FetchResponse { records }, started))
+    match query?.spec(&state)? {
+        Records::BuiltIn(spec) => {
+            let records = dataset::generate(spec.shape, spec.seed, spec.count as usize);
+            Ok(timed_json(&FetchResponse { records }, started))
+        }
+        // Generated and serialized in one pass, record by record: all of it counts as
+        // serialization.
+        Records::Custom(spec) => Ok(json_response(
+            spec.json(MAX_MESSAGE_BYTES)?,
+            started,
+            started,
+        )),
+    }
 }
 
 async fn upload(
     State(state): State<AppState>,
+    query: Result<Query<UploadQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -166,6 +221,22 @@ async fn upload(
     // covers decoding it, not receiving it.
     let body = body.map_err(|r| ApiError::unreadable_body(r, state.config.max_body_bytes))?;
     let started = Instant::now();
+    if let Some(key) = query?.0.shape {
+        let id = custom::id_in_key(&key).ok_or_else(|| {
+            ApiError::from(workload::RequestError::InvalidArgument(format!(
+                "`shape` on an upload names a custom shape (`{}…`), not `{key}`: built-in \
+                 records say their shape themselves",
+                custom::KEY_PREFIX
+            )))
+        })?;
+        let shape = custom_workload::find(&state.shapes, id)?;
+        require_json(&headers)?;
+        let answer = custom_workload::upload_json(&shape, &body).map_err(|err| match err {
+            UploadJsonError::Json(detail) => ApiError::invalid_json(detail),
+            UploadJsonError::Request(err) => err.into(),
+        })?;
+        return Ok(timed_json(&answer, started));
+    }
     let records = parse_json::<UploadRequest>(&headers, &body)?.records;
     workload::check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
     let answer = UploadResponse {
@@ -180,14 +251,34 @@ async fn stream(
     query: Result<Query<RecordsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let query = query?.0;
-    let spec = query.spec()?;
+    let spec = query.spec(&state)?;
     let interval = workload::stream_interval(query.interval_ms)?;
-    let messages =
-        crate::record_stream::records(spec, interval, &state.live_streams)?.map(|message| {
-            Event::default()
-                .json_data(&message)
-                .expect("prost values always serialize")
-        });
+    let messages = match spec {
+        Records::BuiltIn(spec) => {
+            crate::record_stream::records(spec, interval, &state.live_streams)?
+                .map(|message| {
+                    Event::default()
+                        .json_data(&message)
+                        .expect("prost values always serialize")
+                })
+                .boxed()
+        }
+        Records::Custom(spec) => {
+            // Each message is the canonical JSON of the envelope's `StreamItem`.
+            let item = spec.shape.envelope.stream_item.clone();
+            let mut generator = spec.generator();
+            crate::record_stream::paced(spec.count, interval, &state.live_streams, move |seq| {
+                let mut message = prost_reflect::DynamicMessage::new(item.clone());
+                message.set_field_by_number(1, prost_reflect::Value::U64(seq));
+                message
+                    .set_field_by_number(2, prost_reflect::Value::Message(generator.next_record()));
+                Event::default()
+                    .json_data(&message)
+                    .expect("a dynamic message always serializes")
+            })?
+            .boxed()
+        }
+    };
     // An explicit end event, so an EventSource closes instead of reconnecting (with
     // data: an event without any is never dispatched).
     let end =
@@ -195,16 +286,23 @@ async fn stream(
     Ok(Sse::new(messages.chain(end).map(Ok)))
 }
 
-/// Decodes a JSON body the way axum's `Json` extractor does, inside the timed region.
-fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+/// Refuses a body whose `Content-Type` is not JSON, as axum's `Json` extractor does.
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<mime::Mime>().ok())
         .is_some_and(|mime| mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"));
-    if !is_json {
-        return Err(ApiError::unsupported_media_type());
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::unsupported_media_type())
     }
+}
+
+/// Decodes a JSON body the way axum's `Json` extractor does, inside the timed region.
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    require_json(headers)?;
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer)
         .map_err(|err| ApiError::invalid_json(format!("{} at `{}`", err.inner(), err.path())))?;
@@ -214,6 +312,51 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<
         .end()
         .map_err(|err| ApiError::invalid_json(err.to_string()))?;
     Ok(value)
+}
+
+/// `POST /api/v1/shapes`: compiles (off the async workers: a large schema takes a
+/// while) and keeps a custom shape.
+async fn register_shape(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|r| ApiError::unreadable_body(r, state.config.max_body_bytes))?;
+    let input = parse_json::<ShapeInput>(&headers, &body)?;
+    let shapes = state.shapes.clone();
+    let info = tokio::task::spawn_blocking(move || custom_workload::register(&shapes, &input))
+        .await
+        .map_err(|err| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("registering the shape failed: {err}"),
+            )
+        })??;
+    Ok((StatusCode::CREATED, timed_json(&info, Instant::now())).into_response())
+}
+
+async fn shape_info(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let shape = custom_workload::find(&state.shapes, &id)?;
+    Ok(timed_json(&custom_workload::info(&shape), Instant::now()))
+}
+
+async fn shape_descriptor(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let shape = custom_workload::find(&state.shapes, &id)?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/x-protobuf"),
+        )],
+        shape.envelope.descriptor_set(),
+    )
+        .into_response())
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

@@ -20,6 +20,9 @@ pub enum RequestError {
     /// The server is at a capacity limit right now; the same request may succeed later.
     #[error("{0}")]
     Busy(String),
+    /// A custom shape the backend does not have (never registered, or dropped).
+    #[error("{0}")]
+    UnknownShape(String),
 }
 
 /// A validated request for generated records.

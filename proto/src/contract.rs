@@ -35,8 +35,13 @@ pub mod rest {
     pub const UPLOADS: &str = "/api/v1/uploads";
     /// `GET`: the backend's live streams, request counts and limits.
     pub const STATUS: &str = "/api/v1/status";
+    /// `POST` a [`custom::ShapeInput`](crate::contract::custom::ShapeInput): a
+    /// [`custom::ShapeInfo`](crate::contract::custom::ShapeInfo). `GET {SHAPES}/{id}`:
+    /// that shape's info again; `GET {SHAPES}/{id}/descriptor`: its descriptors (a
+    /// `FileDescriptorSet`, protobuf). All three are counted under this path.
+    pub const SHAPES: &str = "/api/v1/shapes";
     /// Every REST path of the API.
-    pub const ROUTES: [&str; 5] = [PING, RECORDS, RECORDS_STREAM, UPLOADS, STATUS];
+    pub const ROUTES: [&str; 6] = [PING, RECORDS, RECORDS_STREAM, UPLOADS, STATUS, SHAPES];
 
     /// [`STATUS`] counts requests per route under the route's path (a REST path or a
     /// gRPC method path); requests to a path under [`API_PREFIX`] or the gRPC service
@@ -48,8 +53,11 @@ pub mod rest {
     /// when the server closes the stream.
     pub const END_EVENT: &str = "end";
 
-    /// Query keys of [`RECORDS`] and [`RECORDS_STREAM`].
+    /// Query keys of [`RECORDS`] and [`RECORDS_STREAM`] (and [`UPLOADS`]: `shape`,
+    /// for a custom shape's records).
     pub mod query {
+        /// A built-in shape's key, or a custom shape's
+        /// [`custom::key`](crate::contract::custom::key).
         pub const SHAPE: &str = "shape";
         pub const COUNT: &str = "count";
         pub const SEED: &str = "seed";
@@ -95,12 +103,89 @@ pub mod grpc {
     pub const FETCH: &str = "/lab.v1.LabService/Fetch";
     pub const UPLOAD: &str = "/lab.v1.LabService/Upload";
     pub const STREAM: &str = "/lab.v1.LabService/Stream";
+    pub const FETCH_CUSTOM: &str = "/lab.v1.LabService/FetchCustom";
+    pub const UPLOAD_CUSTOM: &str = "/lab.v1.LabService/UploadCustom";
+    pub const STREAM_CUSTOM: &str = "/lab.v1.LabService/StreamCustom";
     /// Every method path of the service.
-    pub const METHODS: [&str; 4] = [PING, FETCH, UPLOAD, STREAM];
+    pub const METHODS: [&str; 7] = [
+        PING,
+        FETCH,
+        UPLOAD,
+        STREAM,
+        FETCH_CUSTOM,
+        UPLOAD_CUSTOM,
+        STREAM_CUSTOM,
+    ];
     /// The methods whose responses are server streams: whatever sits between client
     /// and service must pass their messages on as they come, never buffer them whole.
     /// A test checks this list against the .proto.
-    pub const SERVER_STREAMING: [&str; 1] = [STREAM];
+    pub const SERVER_STREAMING: [&str; 2] = [STREAM, STREAM_CUSTOM];
+    /// The metadata key naming the custom shape of an `UploadCustom` call's records
+    /// (its request is the records alone, as a generated service's would be).
+    pub const SHAPE_METADATA: &str = "lab-shape";
+}
+
+/// A person's own payload (issue 22): a custom shape, registered at
+/// [`rest::SHAPES`] from a JSON sample or a `.proto`, then named like a built-in shape.
+pub mod custom {
+    use super::{Deserialize, Serialize};
+
+    /// What a custom shape's key starts with where a built-in shape's key would go
+    /// (`shape=custom-0123456789abcdef`).
+    pub const KEY_PREFIX: &str = "custom-";
+    /// The package of the envelope messages the backend adds beside a custom schema:
+    /// what a REST API or a generated service built from that schema would send.
+    pub const ENVELOPE_PACKAGE: &str = "lab.custom.envelope";
+    /// `{ repeated Record records = 1; }`: a fetch's response and an upload's request.
+    pub const RECORDS_MESSAGE: &str = "lab.custom.envelope.Records";
+    /// `{ uint64 seq = 1; Record record = 2; }`: one streamed message.
+    pub const STREAM_ITEM_MESSAGE: &str = "lab.custom.envelope.StreamItem";
+
+    /// The `shape` value naming custom shape `id`.
+    pub fn key(id: &str) -> String {
+        format!("{KEY_PREFIX}{id}")
+    }
+
+    /// The id in a custom shape's `shape` value, if it is one.
+    pub fn id_in_key(key: &str) -> Option<&str> {
+        key.strip_prefix(KEY_PREFIX)
+    }
+
+    /// `POST /api/v1/shapes`: a JSON sample (its schema inferred), or a `.proto` and
+    /// the message to use (with a sample, its values guide the generated ones).
+    #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct ShapeInput {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub sample: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub proto: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub message: Option<String>,
+    }
+
+    /// A registered custom shape.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ShapeInfo {
+        /// 16 hex digits: a hash of the schema, the message and the sample.
+        pub id: String,
+        /// The schema: the one pasted, or the one inferred from the sample.
+        pub proto: String,
+        /// The record message's full name.
+        pub message: String,
+        pub sample: Option<String>,
+        /// The sample's own JSON (compact) per record, in bytes: what the person's API
+        /// sends today, beside what the schema's canonical JSON mapping sends.
+        pub sample_json_bytes_per_record: Option<f64>,
+        /// Over the first 100 generated records (seed 1): protobuf and canonical JSON
+        /// bytes per record.
+        pub protobuf_bytes_per_record: f64,
+        pub json_bytes_per_record: f64,
+        /// The largest count whose fetch (seed 1) fits the message limit in both
+        /// encodings, at most the lab's maximum count.
+        pub max_count: u32,
+    }
 }
 
 /// The names of the backend's listeners in `GET /api/v1/status` (the page's `http=`

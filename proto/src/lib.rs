@@ -9,6 +9,8 @@
 //! - [`checksum`]: the digest both sides use to prove they hold the same records.
 
 pub mod contract;
+#[cfg(feature = "reflect")]
+pub mod custom_envelope;
 pub mod dataset;
 
 /// Generated code for package `lab.v1`.
@@ -40,11 +42,7 @@ pub struct RecordDigest {
 
 impl RecordDigest {
     pub fn add(&mut self, record: &v1::Record) {
-        self.buf.clear();
-        record
-            .encode_length_delimited(&mut self.buf)
-            .expect("a Vec grows to fit any message");
-        self.hasher.update(&self.buf);
+        self.add_message(record);
         // prost leaves out a double equal to 0.0, −0.0 included, which JSON and other
         // protobuf implementations carry: every double also goes in by its bits, so a
         // signed zero cannot pass for the same data.
@@ -53,6 +51,16 @@ impl RecordDigest {
                 self.hasher.update(&value.to_bits().to_le_bytes());
             }
         }
+    }
+
+    /// Adds any message by its length-delimited encoding: a custom shape's records
+    /// (`prost_reflect::DynamicMessage`) are digested this way.
+    pub fn add_message(&mut self, message: &impl Message) {
+        self.buf.clear();
+        message
+            .encode_length_delimited(&mut self.buf)
+            .expect("a Vec grows to fit any message");
+        self.hasher.update(&self.buf);
     }
 
     pub fn finish(self) -> u32 {

@@ -4,6 +4,8 @@
 //! fields, the enum values seen) so that sizes are realistic. Without a sample (a
 //! pasted `.proto` alone), modest defaults. Pure: unit-tested natively.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 use rand_chacha::ChaCha8Rng;
@@ -21,15 +23,16 @@ const DEFAULT_ITEMS: (usize, usize) = (1, 3);
 /// Characters of generated strings.
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
-/// An endless, deterministic source of records of one custom shape.
-pub struct CustomGenerator<'a> {
+/// An endless, deterministic source of records of one custom shape (owning what it
+/// needs, so that a stream can keep one).
+pub struct CustomGenerator {
     record: MessageDescriptor,
-    profile: &'a SampleProfile,
+    profile: Arc<SampleProfile>,
     rng: ChaCha8Rng,
 }
 
-impl<'a> CustomGenerator<'a> {
-    pub fn new(record: MessageDescriptor, profile: &'a SampleProfile, seed: u64) -> Self {
+impl CustomGenerator {
+    pub fn new(record: MessageDescriptor, profile: Arc<SampleProfile>, seed: u64) -> Self {
         Self {
             record,
             profile,
@@ -37,10 +40,15 @@ impl<'a> CustomGenerator<'a> {
         }
     }
 
+    /// The next record.
+    pub fn next_record(&mut self) -> DynamicMessage {
+        let record = self.record.clone();
+        self.message(&record, 0)
+    }
+
     /// The next `count` records.
     pub fn take(&mut self, count: usize) -> Vec<DynamicMessage> {
-        let record = self.record.clone();
-        (0..count).map(|_| self.message(&record, 0)).collect()
+        (0..count).map(|_| self.next_record()).collect()
     }
 
     fn unit(&mut self) -> f64 {
@@ -54,9 +62,11 @@ impl<'a> CustomGenerator<'a> {
 
     fn message(&mut self, message: &MessageDescriptor, depth: usize) -> DynamicMessage {
         let mut out = DynamicMessage::new(message.clone());
+        // Borrowed from this handle, not from `self` (whose generator state changes
+        // meanwhile): no copy of a field's profile per field and record.
+        let profiles = Arc::clone(&self.profile);
         for field in message.fields() {
-            // Borrowed from the profile, not from `self`: no copy per field and record.
-            let profile: Option<&'a FieldProfile> = self.profile.field(&field);
+            let profile: Option<&FieldProfile> = profiles.field(&field);
             // A field the sample sometimes lacked is there as often; one it never had
             // a value for stays unset, as in the sample.
             if let Some(p) = profile
@@ -150,8 +160,8 @@ mod tests {
 
     fn records(seed: u64, count: usize) -> Vec<DynamicMessage> {
         let record = compile(&infer_proto(SAMPLE).unwrap(), RECORD).unwrap();
-        let profile = SampleProfile::of(SAMPLE, &record);
-        CustomGenerator::new(record, &profile, seed).take(count)
+        let profile = Arc::new(SampleProfile::of(SAMPLE, &record));
+        CustomGenerator::new(record, profile, seed).take(count)
     }
 
     fn bytes(records: &[DynamicMessage]) -> Vec<Vec<u8>> {
@@ -193,8 +203,7 @@ mod tests {
     fn a_recursive_schema_ends_at_the_depth_limit() {
         let proto = "syntax = \"proto3\";\nmessage Node { string name = 1; Node child = 2; }\n";
         let node = compile(proto, "Node").unwrap();
-        let profile = SampleProfile::default();
-        let record = CustomGenerator::new(node, &profile, 1).take(1).remove(0);
+        let record = CustomGenerator::new(node, Arc::default(), 1).next_record();
         let mut depth = 0;
         let mut current = record;
         while let Some(child) = current
@@ -213,8 +222,11 @@ mod tests {
         let proto = "syntax = \"proto3\";\nenum Level { LEVEL_UNSPECIFIED = 0; INFO = 1; WARN = 2; }\n\
                      message Entry { Level level = 1; string text = 2; repeated int64 ids = 3; }\n";
         let entry = compile(proto, "Entry").unwrap();
-        let profile = SampleProfile::of(r#"[{"level": "WARN"}, {"level": "INFO"}]"#, &entry);
-        for record in CustomGenerator::new(entry.clone(), &profile, 2).take(200) {
+        let profile = Arc::new(SampleProfile::of(
+            r#"[{"level": "WARN"}, {"level": "INFO"}]"#,
+            &entry,
+        ));
+        for record in CustomGenerator::new(entry.clone(), profile, 2).take(200) {
             let level = record
                 .get_field_by_name("level")
                 .unwrap()
@@ -222,8 +234,7 @@ mod tests {
                 .unwrap();
             assert!([1, 2].contains(&level), "{level}");
         }
-        let none = SampleProfile::default();
-        for record in CustomGenerator::new(entry, &none, 2).take(200) {
+        for record in CustomGenerator::new(entry, Arc::default(), 2).take(200) {
             let text = record.get_field_by_name("text").unwrap();
             assert!((4..=16).contains(&text.as_str().unwrap().len()));
             let ids = record.get_field_by_name("ids").unwrap();

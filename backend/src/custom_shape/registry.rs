@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use lab_proto::custom_envelope::Envelope;
 use prost_reflect::MessageDescriptor;
 
 use super::sample_profile::SampleProfile;
@@ -25,7 +26,9 @@ pub struct CustomShape {
     pub message: String,
     pub sample: Option<String>,
     pub record: MessageDescriptor,
-    pub profile: SampleProfile,
+    /// The envelope messages around `record`, in the same pool.
+    pub envelope: Envelope,
+    pub profile: Arc<SampleProfile>,
 }
 
 /// The id of a shape made from these inputs: each is length-prefixed before hashing,
@@ -70,13 +73,15 @@ impl ShapeRegistry {
         // Compiled outside the lock: other requests go on meanwhile.
         let record = schema::compile(proto, message)?;
         let profile = sample.map_or_else(SampleProfile::default, |s| SampleProfile::of(s, &record));
+        let envelope = Envelope::around(&record).map_err(SchemaError::Import)?;
         let shape = Arc::new(CustomShape {
             id,
             proto: proto.to_owned(),
             message: message.to_owned(),
             sample: sample.map(str::to_owned),
             record,
-            profile,
+            envelope,
+            profile: Arc::new(profile),
         });
         let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         shapes.retain(|s| s.id != shape.id);

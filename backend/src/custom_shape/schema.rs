@@ -69,10 +69,20 @@ pub fn compile(source: &str, message: &str) -> Result<MessageDescriptor, SchemaE
                 "{err}: only protobuf's well-known types (google/protobuf/*.proto) can be imported"
             )));
         }
+        // An error at the end of the file carries no label: it is where the file ends.
         let offset = err
             .labels()
             .and_then(|mut labels| labels.next())
-            .map_or(0, |label| label.offset());
+            .map_or_else(
+                || {
+                    if err.to_string().contains("end of file") {
+                        source.len()
+                    } else {
+                        0
+                    }
+                },
+                |label| label.offset(),
+            );
         let (line, column) = line_and_column(source, offset);
         return Err(SchemaError::Compile {
             line,

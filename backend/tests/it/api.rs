@@ -251,6 +251,10 @@ async fn status_counts_the_requests_of_every_route_exactly() {
         (grpc::FETCH, binary_and_text + 1),
         (grpc::UPLOAD, binary_and_text),
         (grpc::STREAM, binary_and_text),
+        (rest::SHAPES, 0),
+        (grpc::FETCH_CUSTOM, 0),
+        (grpc::UPLOAD_CUSTOM, 0),
+        (grpc::STREAM_CUSTOM, 0),
         (rest::UNKNOWN_ROUTE, 2),
     ]);
     assert_eq!(risen, expected);

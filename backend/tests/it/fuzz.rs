@@ -1,5 +1,6 @@
 //! Property-based fuzzing of the server's input paths over real sockets: REST query
-//! parameters, JSON upload bodies and gRPC-Web framing. Every input must get a clear
+//! parameters, JSON upload bodies, gRPC-Web framing and custom shapes (samples to
+//! infer a schema from, and `.proto` files). Every input must get a clear
 //! answer (a status the API documents, with a message) within a time limit, and the
 //! server must keep serving. `LAB_FUZZ_CASES` sets the cases per target (default
 //! 5,000, what the test command runs); each target prints how many inputs it sent and
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use lab_backend::Config;
 use lab_backend::link::LinkProfile;
+use lab_proto::contract::custom::{ShapeInfo, ShapeInput};
 use lab_proto::contract::grpc;
 use lab_proto::contract::rest::{self, ErrorBody, query as key};
 use lab_proto::dataset;
@@ -365,15 +367,129 @@ fn grpc_web_body_strategy() -> impl Strategy<Value = (usize, Vec<u8>)> {
 /// be valid), INVALID_ARGUMENT, RESOURCE_EXHAUSTED (a body over the limit), OUT_OF_RANGE
 /// (tonic: a frame header announcing more than the limit, the body being small),
 /// INTERNAL (undecodable message, broken framing), UNIMPLEMENTED (a compressed-flag
-/// frame: the lab sends none).
-const EXPECTED_CODES: [tonic::Code; 6] = [
+/// frame: the lab sends none), NOT_FOUND (a custom shape the backend does not have).
+const EXPECTED_CODES: [tonic::Code; 7] = [
     tonic::Code::Ok,
     tonic::Code::InvalidArgument,
     tonic::Code::ResourceExhausted,
     tonic::Code::OutOfRange,
     tonic::Code::Internal,
     tonic::Code::Unimplemented,
+    tonic::Code::NotFound,
 ];
+
+/// JSON values of every kind, nested a few levels.
+fn json_strategy() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value as Json;
+    let leaf = prop_oneof![
+        Just(Json::Null),
+        any::<bool>().prop_map(Json::from),
+        any::<i64>().prop_map(Json::from),
+        any::<u64>().prop_map(Json::from),
+        any::<f64>()
+            .prop_filter("JSON numbers are finite", |f| f.is_finite())
+            .prop_map(Json::from),
+        "[a-zA-Z0-9 é]{0,12}".prop_map(Json::from),
+    ];
+    leaf.prop_recursive(5, 48, 5, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Json::Array),
+            prop::collection::btree_map("[a-zA-Z_0-9-]{1,8}", inner, 0..5)
+                .prop_map(|m| Json::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A byte of `text` changed, cut there, or one inserted (on a char boundary).
+fn mutate(text: String, at: prop::sample::Index, byte: u8, how: u8) -> String {
+    let mut bytes = text.into_bytes();
+    if !bytes.is_empty() {
+        let at = at.index(bytes.len());
+        match how % 3 {
+            0 => bytes.truncate(at),
+            1 => bytes[at] = byte,
+            _ => bytes.insert(at, byte),
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// What a person might paste: samples (valid, mutated, of any JSON kind) and `.proto`
+/// files (valid, mutated, arbitrary), with a message name.
+fn shape_input_strategy() -> impl Strategy<Value = ShapeInput> {
+    let proto = "syntax = \"proto3\";\npackage p;\nenum E { E_UNSPECIFIED = 0; E_A = 1; }\n\
+                 message Inner { repeated string s = 1; E e = 2; }\n\
+                 message Rec { int64 id = 1; Inner inner = 2; map<string, double> m = 3; \
+                 optional bytes b = 4; Rec next = 5; }\n";
+    let samples = prop_oneof![
+        2 => json_strategy().prop_map(|v| v.to_string()),
+        2 => (json_strategy(), any::<prop::sample::Index>(), any::<u8>(), any::<u8>())
+            .prop_map(|(v, at, byte, how)| mutate(v.to_string(), at, byte, how)),
+        1 => any::<String>(),
+    ]
+    .prop_map(|sample| ShapeInput {
+        sample: Some(sample),
+        ..ShapeInput::default()
+    });
+    let protos = prop_oneof![
+        1 => Just(proto.to_owned()),
+        3 => (any::<prop::sample::Index>(), any::<u8>(), any::<u8>())
+            .prop_map(move |(at, byte, how)| mutate(proto.to_owned(), at, byte, how)),
+        1 => any::<String>(),
+    ];
+    let protos = (
+        protos,
+        prop::sample::select(vec!["Rec", "p.Inner", "Nope", ""]),
+    )
+        .prop_map(|(proto, message)| ShapeInput {
+            proto: Some(proto),
+            message: Some(message.to_owned()),
+            sample: None,
+        });
+    prop_oneof![samples, protos]
+}
+
+#[test]
+fn custom_shapes_get_a_shape_that_serves_or_a_json_400() {
+    let target = Target::start();
+    let addr = target.server.addr;
+    target.run("custom shapes", shape_input_strategy(), |input| {
+        let client = &target.client;
+        let (status, body) = target.send(async {
+            let response = client
+                .post(format!("http://{addr}{}", rest::SHAPES))
+                .json(&input)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.bytes().await.unwrap())
+        })?;
+        target.note(format!("HTTP {status}"));
+        match status {
+            201 => {
+                let info: ShapeInfo = serde_json::from_slice(&body)
+                    .map_err(|err| TestCaseError::fail(format!("201 with bad JSON: {err}")))?;
+                // A shape that registers serves: a few records in either encoding.
+                let key = lab_proto::contract::custom::key(&info.id);
+                let url = format!("http://{addr}{}?shape={key}&count=3&seed=1", rest::RECORDS);
+                let (status, body) = target.send(async {
+                    let response = client.get(&url).send().await.unwrap();
+                    (response.status().as_u16(), response.bytes().await.unwrap())
+                })?;
+                prop_assert_eq!(
+                    status,
+                    200,
+                    "{:?}: {}",
+                    input,
+                    String::from_utf8_lossy(&body)
+                );
+            }
+            400 => check_error_body(status, &body)?,
+            other => prop_assert!(false, "{input:?} answered HTTP {other}"),
+        }
+        Ok(())
+    });
+}
 
 #[test]
 fn grpc_web_framing_gets_a_grpc_status_never_a_crash() {
