@@ -33,7 +33,8 @@ export async function minifyGlue(dir) {
     const original = await readFile(path);
     const before = sri(original);
     const module = html.includes(before);
-    if (!module && !name.startsWith("lab-worker")) {
+    const isWorker = name.startsWith("lab-worker") || name.startsWith("lab-custom-worker");
+    if (!module && !isWorker) {
       throw new Error(`minify-glue: index.html has no integrity ${before} for ${name}`);
     }
     // The module's exported names (init, the wasm-streams classes) and the import

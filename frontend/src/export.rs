@@ -3,6 +3,7 @@
 //! figures with their 95% intervals, and the ratios) and its claims as JSON, its
 //! points or cells as CSV.
 
+use lab_proto::contract::custom::ShapeInfo;
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
@@ -32,6 +33,9 @@ struct RunExport<'a> {
     config: &'a str,
     /// Whether the page was cross-origin isolated, and its timer's step.
     cross_origin_isolated: Option<bool>,
+    /// The person's own shape the run used: its schema, message and sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_shape: Option<&'a ShapeInfo>,
     origin: &'a str,
     samples_csv: &'a str,
     summary: Vec<SummaryExport<'a>>,
@@ -48,6 +52,8 @@ pub struct RunContext<'a> {
     pub origin: &'a str,
     /// The page's timer.
     pub timer: Option<Timer>,
+    /// The person's own shape, when the run used one.
+    pub custom_shape: Option<&'a ShapeInfo>,
 }
 
 /// One protocol's summary in the export.
@@ -132,6 +138,7 @@ pub fn run_json(context: &RunContext<'_>, summaries: &[Summary], samples_csv: &s
         browser: context.browser,
         config: context.config,
         cross_origin_isolated: context.timer.map(|t| t.isolated),
+        custom_shape: context.custom_shape,
         origin: context.origin,
         samples_csv,
         summary: summaries.iter().map(SummaryExport::from).collect(),
@@ -513,6 +520,7 @@ mod tests {
                 step_ms: 0.005,
                 isolated: true,
             }),
+            custom_shape: None,
         };
         assert_eq!(
             run_json(&context, &summaries, csv),

@@ -67,10 +67,14 @@ pub mod rest {
 
     /// `path?shape=…&count=…&seed=…` for [`RECORDS`] or [`RECORDS_STREAM`].
     pub fn records_url(path: &str, shape: Shape, count: u32, seed: u64) -> String {
+        keyed_records_url(path, shape.key(), count, seed)
+    }
+
+    /// [`records_url`] for a shape's key (a custom shape's included).
+    pub fn keyed_records_url(path: &str, shape_key: &str, count: u32, seed: u64) -> String {
         format!(
-            "{path}?{}={}&{}={count}&{}={seed}",
+            "{path}?{}={shape_key}&{}={count}&{}={seed}",
             query::SHAPE,
-            shape.key(),
             query::COUNT,
             query::SEED
         )
@@ -78,11 +82,21 @@ pub mod rest {
 
     /// [`RECORDS_STREAM`] with its interval.
     pub fn stream_url(shape: Shape, count: u32, seed: u64, interval_ms: u32) -> String {
+        keyed_stream_url(shape.key(), count, seed, interval_ms)
+    }
+
+    /// [`stream_url`] for a shape's key.
+    pub fn keyed_stream_url(shape_key: &str, count: u32, seed: u64, interval_ms: u32) -> String {
         format!(
             "{}&{}={interval_ms}",
-            records_url(RECORDS_STREAM, shape, count, seed),
+            keyed_records_url(RECORDS_STREAM, shape_key, count, seed),
             query::INTERVAL_MS
         )
+    }
+
+    /// [`UPLOADS`] for a custom shape's records.
+    pub fn custom_upload_url(shape_key: &str) -> String {
+        format!("{UPLOADS}?{}={shape_key}", query::SHAPE)
     }
 
     /// Every REST error's body, with a 4xx or 5xx status.

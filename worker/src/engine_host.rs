@@ -30,6 +30,8 @@ struct Host {
     control: RefCell<RunControl>,
     /// The page's number of the run under way (or last).
     run: Cell<u32>,
+    /// Stop came while the run was being prepared.
+    stop_asked: Cell<bool>,
 }
 
 /// Installs the message handler and tells the page it is ready (messages sent before
@@ -41,6 +43,7 @@ pub fn serve() {
         state: Rc::default(),
         control: RefCell::default(),
         run: Cell::new(0),
+        stop_asked: Cell::new(false),
     });
     let observed = host.state.clone();
     // Lives as long as the worker.
@@ -50,7 +53,10 @@ pub fn serve() {
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         match worker_protocol::decode::<ToWorker>(&event.data()) {
             Ok(ToWorker::Start { run, settings }) => host.start(run, &settings),
-            Ok(ToWorker::Stop) => host.control.borrow().stop(),
+            Ok(ToWorker::Stop) => {
+                host.stop_asked.set(true);
+                host.control.borrow().stop();
+            }
             Err(reason) => web_sys::console::error_1(&reason.into()),
         }
     });
@@ -74,10 +80,30 @@ impl Host {
             let host = host.clone();
             wasm_bindgen_futures::spawn_local(async move { host.end(run).await });
         };
-        let control = engine::start(RunConfig::from_query(settings), self.state.clone(), ended);
-        *self.control.borrow_mut() = control;
+        let config = RunConfig::from_query(settings);
+        self.stop_asked.set(false);
         let host = self.clone();
-        wasm_bindgen_futures::spawn_local(async move { host.report_progress(run).await });
+        wasm_bindgen_futures::spawn_local(async move {
+            // A custom shape's run first fetches its descriptors.
+            let prepared = engine::prepare(&config, &lab_instrument::transport::origin()).await;
+            if host.run.get() != run {
+                return; // the page has started another run meanwhile
+            }
+            match prepared {
+                Ok(call) => {
+                    let control = engine::start(config, call, host.state.clone(), ended);
+                    if host.stop_asked.get() {
+                        control.stop();
+                    }
+                    *host.control.borrow_mut() = control;
+                    host.report_progress(run).await;
+                }
+                Err(error) => {
+                    engine::fail(config, &host.state, error);
+                    ended();
+                }
+            }
+        });
     }
 
     /// Posts the run's aggregates every [`PROGRESS_MS`] while it goes on.

@@ -85,7 +85,7 @@ fn visit(path: &Path, hasher: &mut DefaultHasher) {
 
 /// Prints each bundle file's size in `dist` (the wasm, the JS glue and their `.gz`
 /// and `.br` copies), then each part's totals against its budget
-/// ([`bundle_budget::PAGE`], [`bundle_budget::WORKER`]). Over budget is a failure when
+/// ([`bundle_budget::Part`]). Over budget is a failure when
 /// `enforced`, a note otherwise.
 pub fn judge_budget(dist: &Path, enforced: bool) -> Result<(), Failure> {
     let mut files = Vec::new();
@@ -100,18 +100,16 @@ pub fn judge_budget(dist: &Path, enforced: bool) -> Result<(), Failure> {
         }
     }
     let mut exceeded = Vec::new();
-    for (part, worker, budget) in [
-        ("page", false, bundle_budget::PAGE),
-        ("worker", true, bundle_budget::WORKER),
-    ] {
+    for part in bundle_budget::Part::ALL {
+        let (name, budget) = (part.name(), part.budget());
         let sizes = BundleSizes::from_files(
             files
                 .iter()
-                .filter(|(name, _)| bundle_budget::is_worker_file(name) == worker)
-                .map(|(name, bytes)| (name.as_str(), *bytes)),
+                .filter(|(file, _)| bundle_budget::Part::of(file) == part)
+                .map(|(file, bytes)| (file.as_str(), *bytes)),
         )
-        .map_err(|err| Failure(format!("{part}: {err}")))?;
-        let report = budget.report(part, &sizes);
+        .map_err(|err| Failure(format!("{name}: {err}")))?;
+        let report = budget.report(name, &sizes);
         println!("{report}");
         if !budget.is_met_by(&sizes) {
             exceeded.push(report);

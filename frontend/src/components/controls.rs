@@ -1,12 +1,13 @@
 //! The run's settings: labelled, keyboard-usable form controls bound to one
 //! [`RunConfig`] signal.
 
-use lab_proto::v1::Shape;
 use leptos::prelude::*;
 
+use super::custom_shape_editor::{self, CustomShapeEditor, YOUR_OWN};
 use super::http_version::{HttpVersionChoice, NetworkChoice};
 use crate::run::LabSession;
 use crate::run::config::{MAX_CONCURRENCY, MAX_TOTAL, ProtocolChoice, RunConfig, WorkloadKind};
+use crate::run::shape_choice::{CustomShapeId, ShapeChoice};
 
 /// `value` as a number clamped to `min..=max`, or `fallback` when it is not one.
 pub(super) fn number(value: String, fallback: u32, min: u32, max: u32) -> u32 {
@@ -77,7 +78,13 @@ pub fn Controls(
             }
         })
         .collect_view();
-    let shapes = [Shape::Telemetry, Shape::Log, Shape::Order];
+    // "Your own" shows its editor; a registered shape is the run's until another is chosen.
+    let your_own = RwSignal::new(config.with_untracked(|c| c.shape.custom().is_some()));
+    let registered = move || {
+        session
+            .custom_shape
+            .with_untracked(|info| info.as_ref().and_then(|i| CustomShapeId::parse(&i.id)))
+    };
     view! {
         <form class="controls" on:submit=|ev| ev.prevent_default()>
             <fieldset role="radiogroup" aria-label="Protocol">
@@ -107,18 +114,23 @@ pub fn Controls(
                 "Shape"
                 <select id="shape" data-testid="shape" disabled=disabled
                     on:change=move |ev| {
-                        if let Some(shape) = Shape::from_key(&event_target_value(&ev)) {
-                            config.update(|c| c.shape = shape);
-                        }
+                        let key = event_target_value(&ev);
+                        your_own.set(key == YOUR_OWN);
+                        config.update(|c| c.shape = custom_shape_editor::chosen(&key, registered(), c.shape));
                     }>
-                    {shapes
+                    {ShapeChoice::BUILT_IN
                         .into_iter()
                         .map(|s| view! {
-                            <option value=s.key() selected=move || config.get().shape == s>{s.key()}</option>
+                            <option value=s.key()
+                                selected=move || !your_own.get() && config.get().shape == ShapeChoice::BuiltIn(s)>{s.key()}</option>
                         })
                         .collect_view()}
+                    <option value=YOUR_OWN selected=move || your_own.get()>"Your own…"</option>
                 </select>
             </label>
+            <Show when=move || your_own.get()>
+                <CustomShapeEditor session disabled />
+            </Show>
             <NumberField label="Records per request" id="count" config disabled min=1
                 max=lab_proto::dataset::MAX_RECORDS get=|c| c.count set=|c, v| c.count = v />
             <label class="choice" for="compression">

@@ -4,6 +4,7 @@ pub mod app;
 pub mod charts;
 pub mod claims_panel;
 pub mod controls;
+pub mod custom_shape_editor;
 pub mod embedded_cell;
 pub mod http_version;
 pub mod lab;

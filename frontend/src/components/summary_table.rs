@@ -338,6 +338,12 @@ pub fn SummaryTable(
             {errors}
             <p class="note" data-testid="incomplete-entries">{incomplete}</p>
             <p class="note" data-testid="run-network">{network}</p>
+            <p class="note" data-testid="custom-decode-note"
+                hidden=move || run.with(|run| run.config.shape.custom().is_none())>
+                "Your own shape: both protocols decode it by reflection (prost-reflect), so \
+                 their client decode times compare with each other, not with the built-in \
+                 shapes' (generated code). REST carries the schema's canonical JSON."
+            </p>
             <p class="note" data-testid="timer-resolution" data-isolated=timer.isolated.to_string()
                 data-step-ms=timer.step_ms.to_string()>
                 {timer_note(&timer)}

@@ -149,7 +149,7 @@ fn estimate_ms(estimate: &Option<Estimate>) -> String {
 fn conditions(config: &RunConfig) -> String {
     let records = match config.workload {
         WorkloadKind::Ping => "ping".to_owned(),
-        _ => format!("{} × {} records", config.shape.key(), config.count),
+        _ => format!("{} × {} records", config.shape.label(), config.count),
     };
     format!(
         "{records}, compression {}, concurrency {}, {}, {} network",

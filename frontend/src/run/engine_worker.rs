@@ -18,7 +18,10 @@ use super::{LabRun, Phase, RunState};
 use crate::transport::now_ms;
 
 /// The worker's loader, which Trunk writes next to `index.html` (`data-loader-shim`).
-const WORKER_SCRIPT: &str = "/lab-worker_loader.js";
+pub const WORKER_SCRIPT: &str = "/lab-worker_loader.js";
+/// The same engine with the custom shapes' codec (prost-reflect), loaded only once the
+/// person brings their own shape: it costs more than the rest of the engine.
+pub const CUSTOM_WORKER_SCRIPT: &str = "/lab-custom-worker_loader.js";
 
 /// The page's worker and the run it is running for the page.
 pub struct EngineWorker {
@@ -35,9 +38,9 @@ pub struct EngineWorker {
 }
 
 impl EngineWorker {
-    /// Starts the worker; its runs land in `run`.
-    pub fn spawn(run: LabRun) -> Result<Rc<Self>, String> {
-        let worker = Worker::new(WORKER_SCRIPT)
+    /// Starts the worker from `script`; its runs land in `run`.
+    pub fn spawn(run: LabRun, script: &str) -> Result<Rc<Self>, String> {
+        let worker = Worker::new(script)
             .map_err(|err| format!("cannot start the engine's worker: {err:?}"))?;
         Ok(Rc::new_cyclic(|this: &std::rc::Weak<Self>| {
             let this_message = this.clone();

@@ -12,15 +12,18 @@ use leptos::task::spawn_local;
 use super::cell_frame::{self, CellMessage, Embedding};
 use super::config::{HttpVersion, Network, RunConfig};
 use super::data::Sample;
-use super::engine_worker::EngineWorker;
+use super::engine_worker::{self, EngineWorker};
 use super::history::{self, SavedRun, SavedSummary};
 use super::matrix::{self, CellFigures, MatrixCell, MatrixPlan, MatrixState};
+use super::shape_choice::{CustomShapeId, ShapeChoice};
 use super::sweep::{SweepPlan, SweepState};
 use super::sweep_point::{PointFigures, measure};
 use super::{LabRun, Phase, RunState};
 use crate::export::{self, ExportFormat};
+use crate::transport::custom_call;
 use crate::transport::server_status::{self, Listener};
-use crate::transport::{self, Protocol};
+use crate::transport::{self, Protocol, TransportError};
+use lab_proto::contract::custom::ShapeInfo;
 
 /// How long a matrix cell's frame may take to load and start its run before the cell
 /// counts as failed (a listener whose certificate the browser refuses never starts).
@@ -100,16 +103,19 @@ fn saved(state: &RunState) -> SavedRun {
     }
 }
 
-/// The file an export produces from `state`.
-fn export_contents(state: &RunState, format: ExportFormat) -> String {
+/// The file an export produces from `state` (with `custom`, the person's shape, when
+/// the run used it: the schema travels with the figures).
+fn export_contents(state: &RunState, format: ExportFormat, custom: Option<&ShapeInfo>) -> String {
     match format {
         ExportFormat::Json => {
             let summaries = Protocol::ALL.map(|p| state.data.summary(p, true));
+            let used = state.config.shape.custom().map(|id| id.hex());
             let context = export::RunContext {
                 config: &state.config.to_query(),
                 browser: &state.browser,
                 origin: &state.origin,
                 timer: state.timer,
+                custom_shape: custom.filter(|info| Some(&info.id) == used.as_ref()),
             };
             export::run_json(&context, &summaries, &state.data.to_csv())
         }
@@ -143,6 +149,10 @@ pub struct LabSession {
     /// Whether the page shows a run, a sweep or a matrix: the claims and the exports
     /// follow it.
     pub showing: RwSignal<Shown>,
+    /// The person's own shape, once the backend has registered it (issue 22).
+    pub custom_shape: RwSignal<Option<ShapeInfo>>,
+    /// Why the last shape was refused, or why the link's shape is not on this backend.
+    pub custom_shape_error: RwSignal<Option<String>>,
     /// A run or a sweep goes on.
     pub busy: Memo<bool>,
     /// The run's figures per protocol and compared (ratios with their intervals), once
@@ -153,6 +163,8 @@ pub struct LabSession {
     export_error: RwSignal<Option<String>>,
     /// The worker that runs the engine (`None` if the browser would not start it).
     engine: StoredValue<Option<Rc<EngineWorker>>, LocalStorage>,
+    /// The worker that runs custom shapes, started once one is registered or run.
+    custom_engine: StoredValue<Option<Rc<EngineWorker>>, LocalStorage>,
     /// Connections the page's listener had accepted when last asked: the count a run
     /// starts from (the page sends nothing between runs).
     accepted: StoredValue<Option<u64>>,
@@ -174,6 +186,43 @@ async fn connection_count(http: HttpVersion) -> Option<(Listener, Vec<Listener>)
 }
 
 impl LabSession {
+    /// Makes a registered custom shape the next run's, its count within what fits.
+    pub fn use_custom_shape(self, info: ShapeInfo) {
+        if let Some(id) = CustomShapeId::parse(&info.id) {
+            self.config.try_update(|c| {
+                c.shape = ShapeChoice::Custom(id);
+                c.count = c.count.min(info.max_count.max(1));
+            });
+        }
+        self.custom_shape_error.try_set(None);
+        self.custom_shape.try_set(Some(info));
+        // Its worker loads while the person reads the schema.
+        self.custom_engine();
+    }
+
+    /// A link naming a custom shape: its schema and sizes from the backend, or a clear
+    /// word that this backend no longer has it.
+    fn load_custom_shape(self) {
+        let Some(id) = self.config.with_untracked(|c| c.shape.custom()) else {
+            return;
+        };
+        spawn_local(async move {
+            match custom_call::info(&transport::origin(), id).await {
+                Ok(info) => self.use_custom_shape(info),
+                Err(err) => {
+                    let reason = match err {
+                        TransportError::Http { detail, .. } => detail,
+                        other => other.to_string(),
+                    };
+                    self.custom_shape_error.try_set(Some(format!(
+                        "The shape in this link ({}) cannot be used: {reason}",
+                        id.hex()
+                    )));
+                }
+            }
+        });
+    }
+
     /// The last runs kept in this browser, newest first.
     pub fn history(self) -> Signal<Vec<SavedRun>> {
         self.history.into()
@@ -277,21 +326,39 @@ impl LabSession {
             // Its frame goes with it, and with the frame every call it had in flight.
             self.end_matrix(Phase::Stopped);
         }
-        self.engine.with_value(|engine| {
-            if let Some(engine) = engine {
-                engine.stop();
-            }
-        });
+        for engine in [self.engine, self.custom_engine] {
+            engine.with_value(|engine| {
+                if let Some(engine) = engine {
+                    engine.stop();
+                }
+            });
+        }
     }
 
-    /// Runs `settings` in the engine's worker; `ended` once it has all arrived.
+    /// The worker for custom shapes, started now if it is not yet.
+    fn custom_engine(self) -> Option<Rc<EngineWorker>> {
+        if self.custom_engine.with_value(Option::is_none) {
+            let engine = EngineWorker::spawn(self.run, engine_worker::CUSTOM_WORKER_SCRIPT)
+                .inspect_err(|err| web_sys::console::error_1(&err.into()))
+                .ok();
+            self.custom_engine.set_value(engine);
+        }
+        self.custom_engine.get_value()
+    }
+
+    /// Runs `settings` in the engine's worker (the custom shapes' one for a custom
+    /// shape); `ended` once it has all arrived.
     fn run_in_worker(self, settings: RunConfig, ended: impl Fn() + 'static) {
-        self.engine.with_value(|engine| match engine {
+        let engine = match settings.shape.custom() {
+            Some(_) => self.custom_engine(),
+            None => self.engine.get_value(),
+        };
+        match engine {
             Some(engine) => engine.start(settings, ended),
             None => self.export_error.set(Some(
                 "This browser would not start the lab's worker: cannot run.".into(),
             )),
-        });
+        }
     }
 
     /// Starts the HTTP-version × network matrix of the current settings with the
@@ -599,7 +666,12 @@ impl LabSession {
                 .with_untracked(|m| m.as_ref().map(|m| export::matrix_file(m, format, &history))),
         };
         let outcome = series
-            .or_else(|| self.run.peek(|state| export_contents(state, format)))
+            .or_else(|| {
+                self.custom_shape.with_untracked(|custom| {
+                    self.run
+                        .peek(|state| export_contents(state, format, custom.as_ref()))
+                })
+            })
             .ok_or_else(|| "the page is closing".to_owned())
             .and_then(|contents| export::download(format, &contents));
         self.export_error
@@ -650,7 +722,7 @@ fn history_from_fragment() -> Vec<SavedRun> {
 /// backend for its listeners and the page's connection count.
 pub fn use_lab_run() -> LabSession {
     let run = LabRun::new();
-    let engine = EngineWorker::spawn(run)
+    let engine = EngineWorker::spawn(run, engine_worker::WORKER_SCRIPT)
         .inspect_err(|err| web_sys::console::error_1(&err.into()))
         .ok();
     // Owned by the component: the worker, and every call it has in flight, end with it.
@@ -672,6 +744,8 @@ pub fn use_lab_run() -> LabSession {
         matrix,
         matrix_error: RwSignal::new(None),
         showing: RwSignal::new(Shown::Run),
+        custom_shape: RwSignal::new(None),
+        custom_shape_error: RwSignal::new(None),
         run_figures: Memo::new(move |_| {
             run.with(|run| {
                 run.is_over()
@@ -686,6 +760,7 @@ pub fn use_lab_run() -> LabSession {
         history: RwSignal::new(history_from_fragment()),
         export_error: RwSignal::new(None),
         engine,
+        custom_engine: StoredValue::new_local(None),
         accepted: StoredValue::new(None),
         embedding: StoredValue::new(Embedding::of_page()),
     };
@@ -695,5 +770,6 @@ pub fn use_lab_run() -> LabSession {
     });
     on_cleanup(move || messages.remove());
     session.take_connection_count();
+    session.load_custom_shape();
     session
 }

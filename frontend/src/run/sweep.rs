@@ -224,7 +224,7 @@ impl SweepPlan {
         match self.variable {
             SweepVariable::Count => config.count = value,
             SweepVariable::Concurrency => config.concurrency = value,
-            SweepVariable::Shape => config.shape = SHAPES[value as usize % SHAPES.len()],
+            SweepVariable::Shape => config.shape = SHAPES[value as usize % SHAPES.len()].into(),
             SweepVariable::Compression => config.compression = value == 1,
         }
         config
@@ -382,7 +382,7 @@ mod tests {
             variable: SweepVariable::Shape,
             ..plan
         };
-        assert_eq!(shape.config_at(&base, 2).shape, Shape::Log);
+        assert_eq!(shape.config_at(&base, 2).shape, Shape::Log.into());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use lab_proto::contract::{listener, network};
 use lab_proto::v1::Shape;
 
+use super::shape_choice::ShapeChoice;
 use crate::transport::{FetchParams, Protocol};
 
 /// Which protocol(s) a run uses.
@@ -196,7 +197,7 @@ pub const MAX_TOTAL: u32 = 1_000_000;
 pub struct RunConfig {
     pub protocol: ProtocolChoice,
     pub workload: WorkloadKind,
-    pub shape: Shape,
+    pub shape: ShapeChoice,
     /// Records per request (fetch, upload, stream).
     pub count: u32,
     pub seed: u64,
@@ -221,7 +222,7 @@ impl Default for RunConfig {
         Self {
             protocol: ProtocolChoice::Both,
             workload: WorkloadKind::Fetch,
-            shape: Shape::Telemetry,
+            shape: ShapeChoice::BuiltIn(Shape::Telemetry),
             count: 100,
             seed: 1,
             compression: false,
@@ -284,7 +285,7 @@ impl RunConfig {
                         config.workload = w;
                     }
                 }
-                "shape" => config.shape = Shape::from_key(value).unwrap_or(config.shape),
+                "shape" => config.shape = ShapeChoice::from_key(value).unwrap_or(config.shape),
                 "count" => {
                     config.count = number(lab_proto::dataset::MAX_RECORDS)
                         .unwrap_or(config.count)
@@ -317,7 +318,7 @@ mod tests {
         let config = RunConfig {
             protocol: ProtocolChoice::Rest,
             workload: WorkloadKind::Upload,
-            shape: Shape::Order,
+            shape: ShapeChoice::Custom(crate::run::shape_choice::CustomShapeId(0xfeed)),
             count: 2_500,
             seed: 77,
             compression: true,
@@ -348,7 +349,7 @@ mod tests {
         assert_eq!(config.count, 1);
         assert_eq!(config.concurrency, MAX_CONCURRENCY);
         assert_eq!(config.total, RunConfig::default().total);
-        assert_eq!(config.shape, Shape::Log);
+        assert_eq!(config.shape, ShapeChoice::BuiltIn(Shape::Log));
         assert_eq!(
             RunConfig::from_query("count=5000000").count,
             lab_proto::dataset::MAX_RECORDS

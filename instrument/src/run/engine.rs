@@ -11,7 +11,9 @@ use wasm_bindgen_futures::spawn_local;
 
 use super::RunState;
 use super::config::{RunConfig, WorkloadKind};
-use crate::transport::{self, Call, CallOptions, now_ms};
+use super::shape_choice::ShapeChoice;
+use crate::transport::custom_call::{self, CustomWork};
+use crate::transport::{self, Call, CallOptions, CallOutcome, TransportError, now_ms};
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -49,32 +51,80 @@ impl RunControl {
     }
 }
 
-/// The request a run repeats, built once for all its requests.
+/// The request a run of a built-in shape repeats, built once for all its requests.
 fn call_of(config: &RunConfig) -> Call {
-    match config.workload {
-        WorkloadKind::Ping => Call::Ping,
-        WorkloadKind::Fetch => Call::Fetch(config.fetch_params()),
-        WorkloadKind::Upload => Call::Upload(Rc::new(lab_proto::dataset::generate(
-            config.shape,
-            config.seed,
-            config.count as usize,
-        ))),
-        WorkloadKind::Stream => Call::Stream {
+    match (config.workload, config.shape) {
+        (WorkloadKind::Ping, _) => Call::Ping,
+        (WorkloadKind::Fetch, _) => Call::Fetch(config.fetch_params()),
+        (WorkloadKind::Upload, ShapeChoice::BuiltIn(shape)) => Call::Upload(Rc::new(
+            lab_proto::dataset::generate(shape, config.seed, config.count as usize),
+        )),
+        (WorkloadKind::Upload, ShapeChoice::Custom(_)) => {
+            unreachable!("a custom shape's call is prepared with its codec")
+        }
+        (WorkloadKind::Stream, _) => Call::Stream {
             params: config.fetch_params(),
             interval_ms: config.interval_ms,
         },
     }
 }
 
-/// Starts `config` on `run`, which it resets; `ended` is called once when the run
-/// finishes or stops. Runs in whichever browser global calls it (the lab's worker).
+/// The request a run repeats. A custom shape's needs its descriptors from the backend
+/// (and an upload, its records: generated there, from the shape's sample), fetched
+/// here, before the run's clock starts.
+pub async fn prepare(config: &RunConfig, origin: &str) -> Result<Call, TransportError> {
+    let Some(id) = config.shape.custom() else {
+        return Ok(call_of(config));
+    };
+    let (count, seed) = (config.count, config.seed);
+    let work = match config.workload {
+        WorkloadKind::Ping => return Ok(Call::Ping),
+        WorkloadKind::Fetch => CustomWork::Fetch { count, seed },
+        WorkloadKind::Stream => CustomWork::Stream {
+            count,
+            seed,
+            interval_ms: config.interval_ms,
+        },
+        WorkloadKind::Upload => CustomWork::Upload,
+    };
+    let custom = custom_call::prepare(origin, id, work, count, seed).await?;
+    Ok(Call::Custom(Rc::new(custom)))
+}
+
+/// Ends `config`'s run on `run` before any request: its preparation failed with
+/// `error`, shown as each protocol's one failed request.
+pub fn fail(config: RunConfig, run: &RefCell<RunState>, error: TransportError) {
+    let start_ms = now_ms();
+    let mut state = run.borrow_mut();
+    *state = RunState::started(config, start_ms, Some(crate::timer_resolution::here()));
+    let protocols = if config.protocol == super::config::ProtocolChoice::Both {
+        2
+    } else {
+        1
+    };
+    for seq in 0..protocols {
+        let mut outcome = CallOutcome::started(String::new(), start_ms);
+        outcome.result = Err(error.clone());
+        state
+            .data
+            .record(seq, config.protocol.protocol_for(seq), &outcome, start_ms);
+        state.done += 1;
+    }
+    state.end_ms = Some(now_ms());
+    state.phase = Phase::Finished;
+}
+
+/// Starts `config` on `run`, which it resets, repeating `call` (from [`prepare`]);
+/// `ended` is called once when the run finishes or stops. Runs in whichever browser
+/// global calls it (the lab's worker).
 pub fn start(
     config: RunConfig,
+    call: Call,
     run: Rc<RefCell<RunState>>,
     ended: impl Fn() + 'static,
 ) -> RunControl {
     let origin = transport::origin();
-    let call = Rc::new(call_of(&config));
+    let call = Rc::new(call);
     let start_ms = now_ms();
     *run.borrow_mut() = RunState::started(config, start_ms, Some(crate::timer_resolution::here()));
 

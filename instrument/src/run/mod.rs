@@ -1,6 +1,6 @@
 //! The run: what it does ([`config`]), what it measured ([`data`]), how the browser's
 //! timings join its samples ([`timing`]), the engine that drives it ([`engine`]), what
-//! its samples say once it is over ([`comparison`], [`sweep_point`],
+//! what its records look like ([`shape_choice`]), what its samples say once it is over ([`comparison`], [`sweep_point`],
 //! [`connection_churn`]), and how its state travels between the worker that runs it
 //! and the page that shows it ([`worker_protocol`], [`cell_report`]).
 
@@ -10,6 +10,7 @@ pub mod config;
 pub mod connection_churn;
 pub mod data;
 pub mod engine;
+pub mod shape_choice;
 pub mod sweep_point;
 pub mod timing;
 pub mod worker_protocol;

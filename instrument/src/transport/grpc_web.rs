@@ -8,16 +8,18 @@ use http::uri::PathAndQuery;
 use lab_proto::RecordDigest;
 use lab_proto::contract::{COMPRESSION_SWITCH, MAX_MESSAGE_BYTES, grpc as api};
 use lab_proto::v1::{
-    FetchRequest, FetchResponse, PingRequest, PingResponse, Record, StreamRequest, StreamResponse,
-    UploadResponse,
+    FetchCustomRequest, FetchRequest, FetchResponse, PingRequest, PingResponse, Record, Shape,
+    StreamCustomRequest, StreamRequest, StreamResponse, UploadResponse,
 };
 use prost::Message;
 use tonic::client::Grpc;
 use tonic::metadata::MetadataValue;
 use tonic_web_wasm_client::Client;
 
+use super::custom_call::{CustomCall, CustomWork, DecodedRecords};
 use super::raw_codec::RawCodec;
 use super::{Call, CallOptions, CallOutcome, Decoded, TransportError, now_ms};
+use crate::run::shape_choice::ShapeChoice;
 
 /// Bytes of the gRPC message prefix (flag + length) in front of every message.
 const FRAME_PREFIX: u64 = 5;
@@ -54,9 +56,42 @@ fn encode_upload(records: &[Record]) -> Vec<u8> {
     buf
 }
 
+/// A streamed message, decoded by the generated type or by a custom shape's codec.
+enum StreamMessage {
+    BuiltIn(StreamResponse),
+    Custom(Box<dyn DecodedRecords>),
+}
+
+impl StreamMessage {
+    fn decode(bytes: Bytes, custom: Option<&CustomCall>) -> Result<Self, String> {
+        match custom {
+            None => StreamResponse::decode(bytes)
+                .map(StreamMessage::BuiltIn)
+                .map_err(|err| err.to_string()),
+            Some(custom) => custom.codec.item(&bytes, false).map(StreamMessage::Custom),
+        }
+    }
+
+    fn digest(&self, digest: &mut RecordDigest) {
+        match self {
+            StreamMessage::BuiltIn(message) => {
+                if let Some(record) = &message.record {
+                    digest.add(record);
+                }
+            }
+            StreamMessage::Custom(item) => item.digest(digest),
+        }
+    }
+}
+
 /// Reads a server stream to its end, timing the first message and every decode;
-/// `verify` also takes the records' checksum.
-async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutcome, verify: bool) {
+/// `verify` also takes the records' checksum. `custom`: a custom shape's stream.
+async fn read_stream(
+    mut stream: tonic::Streaming<Bytes>,
+    outcome: &mut CallOutcome,
+    verify: bool,
+    custom: Option<&CustomCall>,
+) {
     let mut digest = verify.then(RecordDigest::default);
     loop {
         match stream.message().await {
@@ -66,17 +101,17 @@ async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutc
                     .first_message_ms
                     .get_or_insert(now - outcome.started_ms);
                 outcome.payload_bytes += bytes.len() as u64;
-                let decoded = StreamResponse::decode(bytes);
+                let decoded = StreamMessage::decode(bytes, custom);
                 outcome.decode_ms += now_ms() - now;
                 match decoded {
                     Ok(message) => {
                         outcome.records += 1;
-                        if let (Some(digest), Some(record)) = (&mut digest, &message.record) {
-                            digest.add(record);
+                        if let Some(digest) = &mut digest {
+                            message.digest(digest);
                         }
                     }
                     Err(err) => {
-                        outcome.result = Err(TransportError::Decode(err.to_string()));
+                        outcome.result = Err(TransportError::Decode(err));
                         return;
                     }
                 }
@@ -93,6 +128,45 @@ async fn read_stream(mut stream: tonic::Streaming<Bytes>, outcome: &mut CallOutc
     }
 }
 
+/// A built-in shape's wire value (a custom shape's calls are [`Call::Custom`]).
+fn built_in(shape: ShapeChoice) -> i32 {
+    match shape {
+        ShapeChoice::BuiltIn(shape) => shape.into(),
+        ShapeChoice::Custom(_) => Shape::Unspecified.into(),
+    }
+}
+
+/// A custom shape's method and request body.
+fn custom_request(custom: &CustomCall) -> (&'static str, Vec<u8>) {
+    let shape_id = custom.id.hex();
+    match custom.work {
+        CustomWork::Fetch { count, seed } => (
+            api::FETCH_CUSTOM,
+            FetchCustomRequest {
+                shape_id,
+                count,
+                seed,
+            }
+            .encode_to_vec(),
+        ),
+        CustomWork::Upload => (api::UPLOAD_CUSTOM, custom.codec.upload_protobuf()),
+        CustomWork::Stream {
+            count,
+            seed,
+            interval_ms,
+        } => (
+            api::STREAM_CUSTOM,
+            StreamCustomRequest {
+                shape_id,
+                count,
+                seed,
+                interval_ms,
+            }
+            .encode_to_vec(),
+        ),
+    }
+}
+
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
     let started_ms = now_ms();
@@ -101,12 +175,13 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
         Call::Fetch(p) => (
             api::FETCH,
             FetchRequest {
-                shape: p.shape.into(),
+                shape: built_in(p.shape),
                 count: p.count,
                 seed: p.seed,
             }
             .encode_to_vec(),
         ),
+        Call::Custom(custom) => custom_request(custom),
         Call::Upload(records) => (api::UPLOAD, encode_upload(records)),
         Call::Stream {
             params: p,
@@ -114,7 +189,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
         } => (
             api::STREAM,
             StreamRequest {
-                shape: p.shape.into(),
+                shape: built_in(p.shape),
                 count: p.count,
                 seed: p.seed,
                 interval_ms: *interval_ms,
@@ -135,14 +210,24 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             .metadata_mut()
             .insert(COMPRESSION_SWITCH, MetadataValue::from_static("off"));
     }
+    let custom = match call {
+        Call::Custom(custom) => Some(custom.as_ref()),
+        _ => None,
+    };
+    if let Some(custom) = custom.filter(|c| c.work == CustomWork::Upload) {
+        let id = MetadataValue::try_from(custom.id.hex()).expect("hex digits are ASCII");
+        request.metadata_mut().insert(api::SHAPE_METADATA, id);
+    }
     if let Err(err) = grpc.ready().await {
         outcome.result = Err(tonic::Status::unavailable(err.to_string()).into());
         return outcome;
     }
     let path = PathAndQuery::from_static(path);
-    if let Call::Stream { .. } = call {
+    if call.streams() {
         match grpc.server_streaming(request, path, RawCodec).await {
-            Ok(response) => read_stream(response.into_inner(), &mut outcome, options.verify).await,
+            Ok(response) => {
+                read_stream(response.into_inner(), &mut outcome, options.verify, custom).await
+            }
             Err(status) => outcome.result = Err(status.into()),
         }
         return outcome;
@@ -157,9 +242,24 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
     outcome.payload_bytes = bytes.len() as u64;
     let decode_started = now_ms();
     let decoded = match call {
-        Call::Ping => PingResponse::decode(bytes).map(|_| Decoded::Nothing),
-        Call::Fetch(_) => FetchResponse::decode(bytes).map(Decoded::Fetched),
-        Call::Upload(_) => UploadResponse::decode(bytes).map(Decoded::Uploaded),
+        Call::Ping => PingResponse::decode(bytes)
+            .map(|_| Decoded::Nothing)
+            .map_err(|e| e.to_string()),
+        Call::Fetch(_) => FetchResponse::decode(bytes)
+            .map(Decoded::Fetched)
+            .map_err(|e| e.to_string()),
+        Call::Upload(_) => UploadResponse::decode(bytes)
+            .map(Decoded::Uploaded)
+            .map_err(|e| e.to_string()),
+        Call::Custom(custom) => match custom.work {
+            CustomWork::Upload => UploadResponse::decode(bytes)
+                .map(Decoded::Uploaded)
+                .map_err(|e| e.to_string()),
+            _ => custom
+                .codec
+                .records(&bytes, false)
+                .map(Decoded::FetchedCustom),
+        },
         Call::Stream { .. } => unreachable!("streams are read above"),
     };
     outcome.decode_ms = now_ms() - decode_started;

@@ -3,8 +3,11 @@
 //! [`Call`] and report a [`CallOutcome`] measured the same way, over `fetch` alike, so
 //! the UI treats them alike.
 
+pub mod custom_call;
 pub mod grpc_web;
 pub mod raw_codec;
+#[cfg(feature = "custom-shapes")]
+pub mod reflect_codec;
 pub mod rest;
 pub mod server_status;
 pub mod sse;
@@ -12,7 +15,10 @@ pub mod sse_parser;
 
 use std::rc::Rc;
 
-use lab_proto::v1::{FetchResponse, Record, Shape, UploadResponse};
+use lab_proto::v1::{FetchResponse, Record, UploadResponse};
+
+use self::custom_call::{CustomCall, CustomWork, DecodedRecords};
+use crate::run::shape_choice::ShapeChoice;
 
 /// The two protocols the lab compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -49,7 +55,7 @@ impl Protocol {
 /// What a fetch or stream asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FetchParams {
-    pub shape: Shape,
+    pub shape: ShapeChoice,
     pub count: u32,
     pub seed: u64,
 }
@@ -66,12 +72,29 @@ pub enum Call {
         params: FetchParams,
         interval_ms: u32,
     },
+    /// A custom shape's fetch, upload or stream, with the shape's descriptors.
+    Custom(Rc<CustomCall>),
+}
+
+impl Call {
+    /// Whether the response is a server stream.
+    fn streams(&self) -> bool {
+        match self {
+            Call::Stream { .. } => true,
+            Call::Custom(custom) => {
+                matches!(custom.work, CustomWork::Stream { .. })
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A unary response, decoded by either protocol.
 enum Decoded {
     Nothing,
     Fetched(FetchResponse),
+    /// A custom shape's records.
+    FetchedCustom(Box<dyn DecodedRecords>),
     Uploaded(UploadResponse),
 }
 
@@ -171,6 +194,14 @@ impl CallOutcome {
                 self.records = response.records.len() as u64;
                 if verify {
                     self.checksum = Some(lab_proto::checksum(&response.records));
+                }
+            }
+            Ok(Decoded::FetchedCustom(records)) => {
+                self.records = records.count();
+                if verify {
+                    let mut digest = lab_proto::RecordDigest::default();
+                    records.digest(&mut digest);
+                    self.checksum = Some(digest.finish());
                 }
             }
             Ok(Decoded::Uploaded(response)) => {

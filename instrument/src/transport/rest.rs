@@ -8,6 +8,7 @@ use lab_proto::v1::{FetchResponse, PingResponse, Record, UploadResponse};
 use serde::Serialize;
 use web_sys::{AbortController, RequestCache};
 
+use super::custom_call::CustomWork;
 use super::{Call, CallOptions, CallOutcome, Decoded, FetchParams, TransportError, now_ms};
 
 /// `UploadRequest` as JSON, borrowing the run's shared records.
@@ -17,7 +18,7 @@ struct UploadBody<'a> {
 }
 
 fn records_url(origin: &str, params: FetchParams) -> String {
-    let path = api::records_url(api::RECORDS, params.shape, params.count, params.seed);
+    let path = api::keyed_records_url(api::RECORDS, &params.shape.key(), params.count, params.seed);
     format!("{origin}{path}")
 }
 
@@ -84,8 +85,30 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             params,
             interval_ms,
         } => {
-            let path = api::stream_url(params.shape, params.count, params.seed, *interval_ms);
+            let path =
+                api::keyed_stream_url(&params.shape.key(), params.count, params.seed, *interval_ms);
             (format!("{origin}{path}"), None)
+        }
+        Call::Custom(custom) => {
+            let key = lab_proto::contract::custom::key(&custom.id.hex());
+            match custom.work {
+                CustomWork::Fetch { count, seed } => {
+                    let path = api::keyed_records_url(api::RECORDS, &key, count, seed);
+                    (format!("{origin}{path}"), None)
+                }
+                CustomWork::Upload => {
+                    let path = api::custom_upload_url(&key);
+                    (format!("{origin}{path}"), Some(custom.codec.upload_json()))
+                }
+                CustomWork::Stream {
+                    count,
+                    seed,
+                    interval_ms,
+                } => {
+                    let path = api::keyed_stream_url(&key, count, seed, interval_ms);
+                    (format!("{origin}{path}"), None)
+                }
+            }
         }
     };
     let mut outcome = CallOutcome::started(url.clone(), started_ms);
@@ -122,9 +145,13 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             return outcome;
         }
     };
-    if let Call::Stream { .. } = call {
+    if call.streams() {
+        let custom = match call {
+            Call::Custom(custom) => Some(custom.as_ref()),
+            _ => None,
+        };
         // Read while `abort` lives: dropping this future mid-stream aborts the fetch.
-        outcome.result = super::sse::read(&response, &mut outcome, options.verify).await;
+        outcome.result = super::sse::read(&response, &mut outcome, options.verify, custom).await;
         abort.disarm();
         return outcome;
     }
@@ -138,10 +165,26 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
     abort.disarm();
     outcome.payload_bytes = body.len() as u64;
     let decode_started = now_ms();
+    let json = |e: serde_json::Error| e.to_string();
     let decoded = match call {
-        Call::Ping => serde_json::from_slice::<PingResponse>(&body).map(|_| Decoded::Nothing),
-        Call::Fetch(_) => serde_json::from_slice::<FetchResponse>(&body).map(Decoded::Fetched),
-        Call::Upload(_) => serde_json::from_slice::<UploadResponse>(&body).map(Decoded::Uploaded),
+        Call::Ping => serde_json::from_slice::<PingResponse>(&body)
+            .map(|_| Decoded::Nothing)
+            .map_err(json),
+        Call::Fetch(_) => serde_json::from_slice::<FetchResponse>(&body)
+            .map(Decoded::Fetched)
+            .map_err(json),
+        Call::Upload(_) => serde_json::from_slice::<UploadResponse>(&body)
+            .map(Decoded::Uploaded)
+            .map_err(json),
+        Call::Custom(custom) => match custom.work {
+            CustomWork::Upload => serde_json::from_slice::<UploadResponse>(&body)
+                .map(Decoded::Uploaded)
+                .map_err(json),
+            _ => custom
+                .codec
+                .records(&body, true)
+                .map(Decoded::FetchedCustom),
+        },
         Call::Stream { .. } => unreachable!("streams are read above"),
     };
     outcome.decode_ms = now_ms() - decode_started;

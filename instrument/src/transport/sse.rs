@@ -15,16 +15,19 @@ use lab_proto::contract::rest::END_EVENT;
 use lab_proto::v1::StreamResponse;
 use wasm_streams::ReadableStream;
 
+use super::custom_call::CustomCall;
 use super::rest::body_of;
 use super::sse_parser::SseParser;
 use super::{CallOutcome, TransportError, now_ms};
 
 /// Reads the event stream of `response` to its end into `outcome`; `verify` also takes
-/// the records' checksum. A status other than 2xx fails as a unary call's does.
+/// the records' checksum; `custom`: a custom shape's stream. A status other than 2xx
+/// fails as a unary call's does.
 pub(super) async fn read(
     response: &Response,
     outcome: &mut CallOutcome,
     verify: bool,
+    custom: Option<&CustomCall>,
 ) -> Result<(), TransportError> {
     if !response.ok() {
         return body_of(response).await.map(drop);
@@ -60,15 +63,27 @@ pub(super) async fn read(
                 .first_message_ms
                 .get_or_insert(now - outcome.started_ms);
             outcome.payload_bytes += event.data.len() as u64;
-            // `from_slice`, as everywhere in the app: one serde_json reader means one
-            // copy of every Deserialize impl in the wasm bundle.
-            let decoded = serde_json::from_slice::<StreamResponse>(&event.data);
-            outcome.decode_ms += now_ms() - now;
-            let message = decoded.map_err(|err| TransportError::Decode(err.to_string()))?;
-            outcome.records += 1;
-            if let (Some(digest), Some(record)) = (&mut digest, &message.record) {
-                digest.add(record);
+            match custom {
+                None => {
+                    // `from_slice`, as everywhere in the app: one serde_json reader means
+                    // one copy of every Deserialize impl in the wasm bundle.
+                    let decoded = serde_json::from_slice::<StreamResponse>(&event.data);
+                    outcome.decode_ms += now_ms() - now;
+                    let message = decoded.map_err(|err| TransportError::Decode(err.to_string()))?;
+                    if let (Some(digest), Some(record)) = (&mut digest, &message.record) {
+                        digest.add(record);
+                    }
+                }
+                Some(custom) => {
+                    let decoded = custom.codec.item(&event.data, true);
+                    outcome.decode_ms += now_ms() - now;
+                    let item = decoded.map_err(TransportError::Decode)?;
+                    if let Some(digest) = &mut digest {
+                        item.digest(digest);
+                    }
+                }
             }
+            outcome.records += 1;
         }
     }
     if !ended {
