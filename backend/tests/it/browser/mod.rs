@@ -10,7 +10,7 @@
 //! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
 //! and the timer it gives, [`content_policy`] the page under its
 //! Content-Security-Policy, [`layout`] the answer first on a laptop and a phone and
-//! axe-core's accessibility rules.
+//! axe-core's accessibility rules, [`custom_shape`] a person's own payload.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -43,6 +43,7 @@ macro_rules! in_each_browser {
 
 mod client_overhead;
 mod content_policy;
+mod custom_shape;
 mod cut_bodies;
 mod engine_worker;
 mod http_versions;
