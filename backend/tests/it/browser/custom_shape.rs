@@ -4,6 +4,8 @@
 //! fetched here apart from the app; both protocols carried the same records. A link to
 //! a shape the backend does not have says so; pasted markup stays text.
 
+use std::time::Duration;
+
 use lab_proto::contract::custom;
 use lab_proto::contract::{COMPRESSION_SWITCH, grpc, rest};
 
@@ -163,7 +165,10 @@ async fn pasted_sample(kind: BrowserKind) {
         browser
             .assert_succeeded(protocol, 4.0, "a custom shape")
             .await;
-        assert_eq!(browser.summary(protocol, "records").await, f64::from(count * 4));
+        assert_eq!(
+            browser.summary(protocol, "records").await,
+            f64::from(count * 4)
+        );
         let wire = attr_number(
             &browser,
             &format!("[data-testid=size-{protocol}-wire]"),
@@ -195,6 +200,53 @@ async fn pasted_sample(kind: BrowserKind) {
             .as_str()
             .unwrap()
             .contains("int64 orderId")
+    );
+
+    // Uploads and streams of the shape: the same records over both protocols.
+    for workload in ["upload", "stream"] {
+        browser
+            .run_lab(&server.url(&format!(
+                "/?protocol=both&workload={workload}&shape={}&count={count}&seed={seed}&total=4&concurrency=2",
+                custom::key(&corrected)
+            )))
+            .await;
+        for protocol in ["grpc-web", "rest"] {
+            browser.assert_succeeded(protocol, 2.0, workload).await;
+        }
+        assert_eq!(
+            browser
+                .text_of("[data-testid=summary-ratio-checksum]")
+                .await,
+            "same data",
+            "{}: {workload}",
+            kind.name()
+        );
+    }
+
+    // The headline use: a count sweep of the shape, whose verdicts name it.
+    browser
+        .goto(&server.url(&format!(
+            "/?protocol=both&workload=fetch&shape={}&seed={seed}&concurrency=2&compression=off\
+             &sweep=count&values=1,10,100&per=6&warmup=1",
+            custom::key(&corrected)
+        )))
+        .await;
+    browser.wait_for("[data-testid=custom-sizes]").await;
+    browser
+        .press_and_wait("run-sweep", "sweep-progress", Duration::from_secs(90))
+        .await;
+    let points = browser
+        .attributes(
+            "[data-testid=sweep-wire-bytes] [data-testid=sweep-point]",
+            "data-x",
+        )
+        .await;
+    assert_eq!(points.len(), 6, "{}: {points:?}", kind.name());
+    let claims = browser.text_of("[data-testid=claims]").await;
+    assert!(
+        claims.contains(&format!("your shape {}", &corrected[..6])),
+        "{}: {claims}",
+        kind.name()
     );
     browser.close().await;
 }
