@@ -32,6 +32,10 @@ use clap::{Parser, Subcommand};
 
 use crate::command::{Failure, Step, workspace_root};
 
+/// The feature that builds the custom shapes' worker (`lab-custom-worker`) and its codec:
+/// the test command checks and tests that code too.
+const CUSTOM_SHAPES: &str = "lab-worker/custom-shapes";
+
 #[derive(Debug, Parser)]
 #[command(about = "Build, run and test the gRPC-Web vs REST lab")]
 struct Cli {
@@ -161,6 +165,9 @@ fn run(task: Task) -> Result<(), Failure> {
                     "clippy",
                     "--workspace",
                     "--all-targets",
+                    // The custom shapes' worker and its codec, which no default build has.
+                    "--features",
+                    CUSTOM_SHAPES,
                     "--",
                     "-D",
                     "warnings",
@@ -173,7 +180,13 @@ fn run(task: Task) -> Result<(), Failure> {
                 .run_to_end()?;
             let mut summary = TestSummary::default();
             let outcome = command::cargo(&root)
-                .args(["test", "--workspace", "--all-targets"])
+                .args([
+                    "test",
+                    "--workspace",
+                    "--all-targets",
+                    "--features",
+                    CUSTOM_SHAPES,
+                ])
                 .env("LAB_DIST_DIR", &dist)
                 .env("LAB_CHROME", &browsers.chrome)
                 .env("LAB_CHROMEDRIVER", &browsers.chromedriver)

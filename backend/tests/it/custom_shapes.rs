@@ -437,3 +437,52 @@ async fn bad_shapes_and_unknown_ones_are_refused_precisely_and_the_server_goes_o
     assert_eq!(status.requests[rest::SHAPES], 7, "{:?}", status.requests);
     assert!(status.requests[methods::FETCH_CUSTOM] >= 2);
 }
+
+/// Every TCP listener serves the shape alike (TLS offering HTTP/1.1 only, and HTTP/2),
+/// and another site's page cannot register one (it is a write: refused by origin).
+#[tokio::test]
+async fn every_listener_serves_a_shape_and_other_sites_cannot_register_one() {
+    let server = TestServer::api().await;
+    let info = register_order(&server).await;
+    let plain = grpc(Endpoint::from(server.addr))
+        .fetch_custom(fetch_request(&info, 20, 2))
+        .await
+        .unwrap()
+        .into_inner();
+    for addr in [server.tls_http1_addr, server.tls_h2_addr] {
+        let to = Endpoint::tls(addr, &server.certificate);
+        let web = grpc_web(&to)
+            .fetch_custom(fetch_request(&info, 20, 2))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(web, plain, "gRPC-Web over {addr}");
+        let url = to.url(&rest::keyed_records_url(
+            rest::RECORDS,
+            &custom::key(&info.id),
+            20,
+            2,
+        ));
+        let response = to.http().get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "REST over {addr}");
+    }
+    let native_h2 = grpc(Endpoint::tls(server.tls_h2_addr, &server.certificate))
+        .fetch_custom(fetch_request(&info, 20, 2))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(native_h2, plain);
+
+    let refused = reqwest::Client::new()
+        .post(format!("http://{}{}", server.addr, rest::SHAPES))
+        .header("origin", "https://evil.example")
+        .json(&ShapeInput {
+            sample: Some("{\"a\": 1}".to_owned()),
+            ..ShapeInput::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(server.state.shapes.len(), 1, "only the Order shape is kept");
+}
