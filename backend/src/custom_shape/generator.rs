@@ -16,6 +16,10 @@ use super::sample_profile::{FieldProfile, SampleProfile};
 /// Message fields nested deeper than this are left unset: a recursive schema's records
 /// end there.
 pub const MAX_DEPTH: usize = 8;
+/// Messages in one record, nested ones included: past this, message fields are left
+/// unset. A schema whose messages repeat themselves several times per level would
+/// otherwise grow a single record exponentially before any size limit could see it.
+pub const MAX_MESSAGES_PER_RECORD: usize = 1_000;
 /// Without a sample: strings of 4 to 16 bytes, numbers 0 to 1,000, 1 to 3 items.
 const DEFAULT_LENGTH: (usize, usize) = (4, 16);
 const DEFAULT_NUMBER: (f64, f64) = (0.0, 1_000.0);
@@ -29,6 +33,8 @@ pub struct CustomGenerator {
     record: MessageDescriptor,
     profile: Arc<SampleProfile>,
     rng: ChaCha8Rng,
+    /// Nested messages the current record may still have.
+    messages_left: usize,
 }
 
 impl CustomGenerator {
@@ -37,11 +43,13 @@ impl CustomGenerator {
             record,
             profile,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            messages_left: 0,
         }
     }
 
     /// The next record.
     pub fn next_record(&mut self) -> DynamicMessage {
+        self.messages_left = MAX_MESSAGES_PER_RECORD;
         let record = self.record.clone();
         self.message(&record, 0)
     }
@@ -129,9 +137,10 @@ impl CustomGenerator {
                 Value::EnumNumber(number)
             }
             Kind::Message(message) => {
-                if depth >= MAX_DEPTH {
+                if depth >= MAX_DEPTH || self.messages_left == 0 {
                     return None;
                 }
+                self.messages_left -= 1;
                 Value::Message(self.message(&message, depth + 1))
             }
         })
@@ -215,6 +224,30 @@ mod tests {
             current = child;
         }
         assert_eq!(depth, MAX_DEPTH);
+    }
+
+    #[test]
+    fn a_schema_that_fans_out_stays_within_its_message_budget() {
+        let proto = "syntax = \"proto3\";\nmessage N { repeated N a = 1; repeated N b = 2; \
+                     repeated N c = 3; repeated N d = 4; string s = 5; }\n";
+        let node = compile(proto, "N").unwrap();
+        fn count(message: &DynamicMessage) -> usize {
+            1 + message
+                .fields()
+                .filter_map(|(_, value)| value.as_list())
+                .flatten()
+                .filter_map(Value::as_message)
+                .map(count)
+                .sum::<usize>()
+        }
+        let mut generator = CustomGenerator::new(node, Arc::default(), 5);
+        for _ in 0..3 {
+            let messages = count(&generator.next_record());
+            assert!(
+                (100..=MAX_MESSAGES_PER_RECORD + 1).contains(&messages),
+                "{messages}"
+            );
+        }
     }
 
     #[test]
