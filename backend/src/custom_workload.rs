@@ -1,6 +1,6 @@
 //! A custom shape's records served as the built-in shapes' are (issue 22): generated
 //! from the shape's registry entry for a count and seed, encoded whole as protobuf
-//! (each record's own bytes, as `CustomRecords` carries them) or as the canonical JSON
+//! (each record's own bytes, as `FetchCustomResponse` carries them) or as the canonical JSON
 //! of the `Records` envelope, and read back from an upload in either encoding. Sizes
 //! are checked as they grow: a count whose encoding would pass the message limit is
 //! refused with the largest count that fits.
@@ -157,7 +157,7 @@ impl CustomSpec {
     }
 
     /// Each record's protobuf encoding, or an error once all of them (each with its
-    /// field tag and length, as `CustomRecords` sends them) pass `limit` bytes.
+    /// field tag and length, as `FetchCustomResponse` sends them) pass `limit` bytes.
     pub fn protobuf(&self, limit: usize) -> Result<Vec<Vec<u8>>, RequestError> {
         let mut generator = self.generator();
         let mut records = Vec::with_capacity(self.count as usize);
@@ -205,7 +205,7 @@ fn acknowledge(records: &[DynamicMessage]) -> Result<UploadResponse, RequestErro
     })
 }
 
-/// An upload received as protobuf (each record's bytes, from `CustomRecords`):
+/// An upload received as protobuf (each record's bytes, from `UploadCustomRequest`):
 /// decoded by the shape's schema, as a generated service would.
 pub fn upload_protobuf(
     shape: &CustomShape,

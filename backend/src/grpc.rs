@@ -7,9 +7,9 @@ use lab_proto::contract::{MAX_MESSAGE_BYTES, grpc::SHAPE_METADATA};
 use lab_proto::dataset;
 use lab_proto::v1::lab_service_server::{LabService, LabServiceServer};
 use lab_proto::v1::{
-    CustomRecords, CustomStreamResponse, FetchCustomRequest, FetchRequest, FetchResponse,
-    PingRequest, PingResponse, StreamCustomRequest, StreamRequest, StreamResponse, UploadRequest,
-    UploadResponse,
+    FetchCustomRequest, FetchCustomResponse, FetchRequest, FetchResponse, PingRequest,
+    PingResponse, StreamCustomRequest, StreamCustomResponse, StreamRequest, StreamResponse,
+    UploadCustomRequest, UploadCustomResponse, UploadRequest, UploadResponse,
 };
 use prost::Message;
 use tonic::{Request, Response, Status};
@@ -46,7 +46,7 @@ pub struct LabGrpc {
 }
 
 type RecordStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
-type CustomRecordStream = Pin<Box<dyn Stream<Item = Result<CustomStreamResponse, Status>> + Send>>;
+type CustomRecordStream = Pin<Box<dyn Stream<Item = Result<StreamCustomResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl LabService for LabGrpc {
@@ -86,17 +86,17 @@ impl LabService for LabGrpc {
     async fn fetch_custom(
         &self,
         req: Request<FetchCustomRequest>,
-    ) -> Result<Response<CustomRecords>, Status> {
+    ) -> Result<Response<FetchCustomResponse>, Status> {
         let req = req.into_inner();
         let spec = CustomSpec::new(&self.state.shapes, &req.shape_id, req.count, req.seed)?;
         let records = spec.protobuf(MAX_MESSAGE_BYTES)?;
-        Ok(Response::new(CustomRecords { records }))
+        Ok(Response::new(FetchCustomResponse { records }))
     }
 
     async fn upload_custom(
         &self,
-        req: Request<CustomRecords>,
-    ) -> Result<Response<UploadResponse>, Status> {
+        req: Request<UploadCustomRequest>,
+    ) -> Result<Response<UploadCustomResponse>, Status> {
         let id = req
             .metadata()
             .get(SHAPE_METADATA)
@@ -109,7 +109,10 @@ impl LabService for LabGrpc {
             .to_owned();
         let shape = custom_workload::find(&self.state.shapes, &id)?;
         let answer = custom_workload::upload_protobuf(&shape, req.into_inner().records)?;
-        Ok(Response::new(answer))
+        Ok(Response::new(UploadCustomResponse {
+            count: answer.count,
+            checksum: answer.checksum,
+        }))
     }
 
     type StreamCustomStream = CustomRecordStream;
@@ -126,7 +129,7 @@ impl LabService for LabGrpc {
             spec.count,
             interval,
             &self.state.live_streams,
-            move |seq| CustomStreamResponse {
+            move |seq| StreamCustomResponse {
                 seq,
                 record: Some(generator.next_record().encode_to_vec()),
             },

@@ -7,7 +7,7 @@
 
 use lab_proto::contract::custom::{self, ShapeInfo, ShapeInput};
 use lab_proto::contract::{grpc as methods, rest};
-use lab_proto::v1::{CustomRecords, FetchCustomRequest, Order, Shape, StreamCustomRequest};
+use lab_proto::v1::{FetchCustomRequest, Order, Shape, StreamCustomRequest, UploadCustomRequest};
 use lab_proto::{RecordDigest, dataset};
 use prost::Message;
 use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor};
@@ -164,7 +164,7 @@ async fn the_built_in_orders_uploaded_as_a_custom_shape_keep_their_bytes() {
     let expected = digest.finish();
     let to = Endpoint::from(server.addr);
     let request = || {
-        let mut request = tonic::Request::new(CustomRecords {
+        let mut request = tonic::Request::new(UploadCustomRequest {
             records: orders.iter().map(Message::encode_to_vec).collect(),
         });
         request
@@ -216,7 +216,7 @@ async fn the_built_in_orders_uploaded_as_a_custom_shape_keep_their_bytes() {
 
     // Without the metadata, the gRPC upload says what is missing.
     let status = grpc(&to)
-        .upload_custom(CustomRecords { records: vec![] })
+        .upload_custom(UploadCustomRequest { records: vec![] })
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
