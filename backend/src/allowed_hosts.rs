@@ -138,8 +138,13 @@ impl AllowedHosts {
             }
         }
         let reads = [Method::GET, Method::HEAD, Method::OPTIONS];
+        // A WebSocket is opened with a GET, but CORS does not guard it: the page that
+        // opens one talks to the lab freely, so its opening is a write too.
+        let websocket = headers
+            .get(header::UPGRADE)
+            .is_some_and(|u| u.as_bytes().eq_ignore_ascii_case(b"websocket"));
         if let Some(origin) = headers.get(header::ORIGIN)
-            && !reads.contains(method)
+            && (!reads.contains(method) || websocket)
             && !self.owns_origin(origin)
         {
             self.refused_origins.fetch_add(1, Ordering::Relaxed);

@@ -7,15 +7,17 @@ use lab_proto::contract::{MAX_MESSAGE_BYTES, grpc::SHAPE_METADATA};
 use lab_proto::dataset;
 use lab_proto::v1::lab_service_server::{LabService, LabServiceServer};
 use lab_proto::v1::{
-    FetchCustomRequest, FetchCustomResponse, FetchRequest, FetchResponse, PingRequest,
-    PingResponse, StreamCustomRequest, StreamCustomResponse, StreamRequest, StreamResponse,
-    UploadCustomRequest, UploadCustomResponse, UploadRequest, UploadResponse,
+    EchoRequest, EchoResponse, FetchCustomRequest, FetchCustomResponse, FetchRequest,
+    FetchResponse, PingRequest, PingResponse, StreamCustomRequest, StreamCustomResponse,
+    StreamRequest, StreamResponse, UploadCustomRequest, UploadCustomResponse, UploadRequest,
+    UploadResponse, UploadStreamRequest, UploadStreamResponse,
 };
 use prost::Message;
 use tonic::{Request, Response, Status};
 
 use crate::AppState;
 use crate::custom_workload::{self, CustomSpec};
+use crate::incoming_records::{Echoes, UploadTally};
 use crate::workload::{self, RecordsSpec, RequestError};
 
 impl From<RequestError> for Status {
@@ -46,6 +48,7 @@ pub struct LabGrpc {
 }
 
 type RecordStream = Pin<Box<dyn Stream<Item = Result<StreamResponse, Status>> + Send>>;
+type EchoStream = Pin<Box<dyn Stream<Item = Result<EchoResponse, Status>> + Send>>;
 type CustomRecordStream = Pin<Box<dyn Stream<Item = Result<StreamCustomResponse, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -135,6 +138,51 @@ impl LabService for LabGrpc {
             },
         )?;
         Ok(Response::new(Box::pin(stream.map(Ok))))
+    }
+
+    async fn upload_stream(
+        &self,
+        req: Request<tonic::Streaming<UploadStreamRequest>>,
+    ) -> Result<Response<UploadStreamResponse>, Status> {
+        // A slot while the client sends: a dropped client frees it (the tests watch).
+        let _slot = self.state.live_streams.admit()?;
+        let mut incoming = req.into_inner();
+        let mut tally = UploadTally::default();
+        while let Some(message) = incoming.message().await? {
+            tally.add(message.record.as_ref())?;
+        }
+        let answer = tally.finish()?;
+        Ok(Response::new(UploadStreamResponse {
+            count: answer.count,
+            checksum: answer.checksum,
+        }))
+    }
+
+    type EchoStream = EchoStream;
+
+    async fn echo(
+        &self,
+        req: Request<tonic::Streaming<EchoRequest>>,
+    ) -> Result<Response<EchoStream>, Status> {
+        let slot = self.state.live_streams.admit()?;
+        let incoming = req.into_inner();
+        // Each message answered as it arrives; the first error ends the stream.
+        let answers = futures_util::stream::unfold(
+            Some((incoming, Echoes::default(), slot)),
+            |state| async move {
+                let (mut incoming, mut echoes, slot) = state?;
+                let answer = match incoming.message().await {
+                    Ok(Some(message)) => {
+                        echoes.answer(message.record.as_ref()).map_err(Status::from)
+                    }
+                    Ok(None) => return None,
+                    Err(status) => Err(status),
+                };
+                let next = answer.is_ok().then_some((incoming, echoes, slot));
+                Some((answer, next))
+            },
+        );
+        Ok(Response::new(Box::pin(answers)))
     }
 }
 

@@ -20,6 +20,7 @@ pub mod custom_shape;
 pub mod custom_workload;
 pub mod grpc;
 pub mod http3;
+pub mod incoming_records;
 pub mod link;
 pub mod listener;
 pub mod local_ca;

@@ -1,4 +1,6 @@
-//! The producer behind both streaming endpoints (gRPC server stream and REST SSE).
+//! The producer behind the server-streaming endpoints (gRPC server streams and REST
+//! SSE), and the gauge every long-lived stream holds a slot of (client and
+//! bidirectional streams too: `incoming_records`).
 //!
 //! Records are generated lazily, as the transport polls for the next message: when a
 //! client goes away the transport drops the stream, and with it all remaining work.
@@ -42,6 +44,12 @@ impl LiveStreams {
         self.max
     }
 
+    /// A slot for a stream of any kind (a client stream, a bidirectional one), held
+    /// until the guard is dropped; [`RequestError::Busy`] at the limit.
+    pub fn admit(&self) -> Result<LiveStreamGuard, RequestError> {
+        self.enter()
+    }
+
     fn enter(&self) -> Result<LiveStreamGuard, RequestError> {
         // Take a slot, give it back if there was none: a refused attempt shows in the
         // gauge for an instant at most.
@@ -58,7 +66,8 @@ impl LiveStreams {
 }
 
 /// Decrements the gauge when its stream is dropped, finished or not.
-struct LiveStreamGuard(Arc<AtomicUsize>);
+#[derive(Debug)]
+pub struct LiveStreamGuard(Arc<AtomicUsize>);
 
 impl Drop for LiveStreamGuard {
     fn drop(&mut self) {

@@ -23,6 +23,8 @@ const ROUTES: [&str; SLOTS] = [
     rest::UPLOADS,
     rest::STATUS,
     rest::SHAPES,
+    rest::UPLOADS_STREAM,
+    rest::ECHO,
     grpc::PING,
     grpc::FETCH,
     grpc::UPLOAD,
@@ -30,6 +32,8 @@ const ROUTES: [&str; SLOTS] = [
     grpc::FETCH_CUSTOM,
     grpc::UPLOAD_CUSTOM,
     grpc::STREAM_CUSTOM,
+    grpc::UPLOAD_STREAM,
+    grpc::ECHO,
     rest::UNKNOWN_ROUTE,
 ];
 const SLOTS: usize = rest::ROUTES.len() + grpc::METHODS.len() + 1;
@@ -42,13 +46,17 @@ fn slot(path: &str) -> usize {
         rest::RECORDS_STREAM => 2,
         rest::UPLOADS => 3,
         rest::STATUS => 4,
-        grpc::PING => 6,
-        grpc::FETCH => 7,
-        grpc::UPLOAD => 8,
-        grpc::STREAM => 9,
-        grpc::FETCH_CUSTOM => 10,
-        grpc::UPLOAD_CUSTOM => 11,
-        grpc::STREAM_CUSTOM => 12,
+        rest::UPLOADS_STREAM => 6,
+        rest::ECHO => 7,
+        grpc::PING => 8,
+        grpc::FETCH => 9,
+        grpc::UPLOAD => 10,
+        grpc::STREAM => 11,
+        grpc::FETCH_CUSTOM => 12,
+        grpc::UPLOAD_CUSTOM => 13,
+        grpc::STREAM_CUSTOM => 14,
+        grpc::UPLOAD_STREAM => 15,
+        grpc::ECHO => 16,
         // A shape's info and descriptors (`/api/v1/shapes/{id}…`) count as the route.
         shapes
             if shapes

@@ -7,6 +7,8 @@
 //! | GET | `/api/v1/records` | `shape`, `count`, `seed` | `FetchResponse` |
 //! | POST | `/api/v1/uploads` | `UploadRequest` | `UploadResponse` |
 //! | GET | `/api/v1/records/stream` | `shape`, `count`, `seed`, `intervalMs` | SSE of `StreamResponse`, then `event: end` |
+//! | POST | `/api/v1/uploads/stream` | `Record`s as newline-delimited JSON, streamed | `UploadResponse` |
+//! | GET (WebSocket) | `/api/v1/echo` | a `Record` as JSON per text message | an `EchoResponse` as JSON per message |
 //! | GET | `/api/v1/status` | – | [`ServerStatus`]: live streams, requests per route, limits, listeners and their connections |
 //! | POST | `/api/v1/shapes` | `ShapeInput` (a JSON sample, or a .proto and its message) | `ShapeInfo` |
 //! | GET | `/api/v1/shapes/{id}` | – | `ShapeInfo` |
@@ -18,11 +20,13 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::sse::{Event, Sse};
@@ -32,8 +36,8 @@ use futures_util::{Stream, StreamExt};
 use lab_proto::contract::MAX_MESSAGE_BYTES;
 use lab_proto::contract::custom::{self, ShapeInput};
 use lab_proto::contract::rest::{self as paths, API_PREFIX, END_EVENT};
-use lab_proto::dataset;
-use lab_proto::v1::{FetchResponse, PingResponse, Shape, UploadRequest, UploadResponse};
+use lab_proto::dataset::{self, MAX_RECORDS};
+use lab_proto::v1::{FetchResponse, PingResponse, Record, Shape, UploadRequest, UploadResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower::ServiceBuilder;
@@ -41,7 +45,9 @@ use tower::ServiceBuilder;
 use crate::AppState;
 use crate::api_error::ApiError;
 use crate::custom_workload::{self, CustomSpec, UploadJsonError};
+use crate::incoming_records::{Echoes, UploadTally};
 use crate::listener::{ListenerInfo, ListenerStatus};
+use crate::record_stream::LiveStreamGuard;
 use crate::request_counts::{CountLayer, RequestCounts};
 use crate::server_timing;
 use crate::workload::{self, RecordsSpec};
@@ -55,6 +61,8 @@ pub fn routes(max_body: usize, counts: RequestCounts) -> Router<AppState> {
         .route(paths::RECORDS, get(fetch))
         .route(paths::RECORDS_STREAM, get(stream))
         .route(paths::UPLOADS, post(upload))
+        .route(paths::UPLOADS_STREAM, post(upload_stream))
+        .route(paths::ECHO, get(echo))
         .route(paths::STATUS, get(status))
         .route(paths::SHAPES, post(register_shape))
         .route(&format!("{}/{{id}}", paths::SHAPES), get(shape_info))
@@ -357,6 +365,168 @@ async fn shape_descriptor(
         shape.envelope.descriptor_set(),
     )
         .into_response())
+}
+
+/// `POST /api/v1/uploads/stream`: records as newline-delimited JSON, read line by line
+/// as the body arrives (never whole), each refused with its line number if it is not a
+/// `Record`; the body limit counts every byte.
+async fn upload_stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let is_ndjson = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(paths::NDJSON));
+    if !is_ndjson {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "send the records as newline-delimited JSON with `Content-Type: {}`",
+                paths::NDJSON
+            ),
+        ));
+    }
+    let _slot = state.live_streams.admit()?;
+    let limit = state.config.max_body_bytes;
+    let mut chunks = body.into_data_stream();
+    let mut tally = UploadTally::default();
+    let (mut pending, mut received, mut line) = (Vec::new(), 0, 0);
+    let take = |text: &[u8], line: usize, tally: &mut UploadTally| -> Result<(), ApiError> {
+        if text.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let record: Record = serde_json::from_slice(text)
+            .map_err(|err| ApiError::invalid_json(format!("line {line}: {err}")))?;
+        Ok(tally.add(Some(&record))?)
+    };
+    // A refused line is answered once the body has arrived (up to the limit): a client
+    // still sending would otherwise see its connection reset, not the reason.
+    let mut refusal = None;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|err| {
+            ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", err.to_string())
+        })?;
+        received += chunk.len();
+        if received > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the request body exceeds the limit of {limit} bytes"),
+            ));
+        }
+        if refusal.is_some() {
+            continue;
+        }
+        pending.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
+            line += 1;
+            if let Err(err) = take(&pending[start..start + end], line, &mut tally) {
+                refusal = Some(err);
+                break;
+            }
+            start += end + 1;
+        }
+        pending.drain(..start);
+    }
+    if let Some(err) = refusal {
+        return Err(err);
+    }
+    take(&pending, line + 1, &mut tally)?;
+    Ok(timed_json(&tally.finish()?, started))
+}
+
+/// `GET /api/v1/echo`, a WebSocket: each text message a `Record` as JSON, answered at
+/// once with an `EchoResponse` as JSON. Bad input closes the socket with a close code
+/// and the reason (1007 not a record, 1003 a binary message, 1008 more than the maximum
+/// count, 1001 idle for the connections' idle limit).
+async fn echo(
+    State(state): State<AppState>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            "websocket_required",
+            format!(
+                "open {} as a WebSocket: {}",
+                paths::ECHO,
+                rejection.body_text()
+            ),
+        )
+    })?;
+    // Refused before the upgrade, with a status a client can read.
+    let slot = state.live_streams.admit()?;
+    let limit = state.config.max_body_bytes;
+    let idle = state.config.connection.idle_timeout;
+    Ok(upgrade
+        .max_message_size(limit)
+        .on_upgrade(move |socket| echo_socket(socket, slot, idle)))
+}
+
+/// A close frame with `reason` cut to what a close frame may carry (123 bytes).
+fn close(code: u16, reason: &str) -> Message {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason[..end].into(),
+    }))
+}
+
+async fn echo_socket(mut socket: WebSocket, _slot: LiveStreamGuard, idle: Duration) {
+    let mut echoes = Echoes::default();
+    let mut number = 0u64;
+    loop {
+        let Ok(received) = tokio::time::timeout(idle, socket.recv()).await else {
+            let reason = format!("no message for {} s", idle.as_secs());
+            let _ = socket.send(close(close_code::AWAY, &reason)).await;
+            return;
+        };
+        let Some(Ok(message)) = received else {
+            return;
+        };
+        let reply = match message {
+            Message::Text(text) => {
+                number += 1;
+                match serde_json::from_str::<Record>(text.as_str()) {
+                    Ok(record) => match echoes.answer(Some(&record)) {
+                        Ok(answer) => Message::Text(
+                            serde_json::to_string(&answer)
+                                .expect("prost values always serialize")
+                                .into(),
+                        ),
+                        // Past the maximum count: a policy; otherwise the data.
+                        Err(err) if number > u64::from(MAX_RECORDS) => {
+                            close(close_code::POLICY, &err.to_string())
+                        }
+                        Err(err) => close(close_code::INVALID, &err.to_string()),
+                    },
+                    Err(err) => close(
+                        close_code::INVALID,
+                        &format!("message {number} is not a Record as JSON: {err}"),
+                    ),
+                }
+            }
+            Message::Binary(_) => close(
+                close_code::UNSUPPORTED,
+                "send each Record as JSON in a text message",
+            ),
+            Message::Close(_) => return,
+            // Pings are answered by axum; pongs need nothing.
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        let closing = matches!(reply, Message::Close(_));
+        if socket.send(reply).await.is_err() || closing {
+            return;
+        }
+    }
 }
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

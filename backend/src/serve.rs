@@ -355,7 +355,9 @@ async fn drive<I>(
         inner: io,
         activity: activity.clone(),
     };
-    let connection = builder.serve_connection(TokioIo::new(io), service);
+    // With upgrades: REST's bidirectional stream is a WebSocket (its connection then
+    // belongs to the socket's task, which keeps its own idle limit: `rest::echo`).
+    let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
     tokio::pin!(connection);
     let mut closing_deadline: Option<Instant> = None;
     loop {

@@ -8,7 +8,7 @@
 //!
 //! REST handlers time themselves ([`header_value`]); [`FillInLayer`] gives the rest
 //! (errors, event streams) one. For gRPC, [`GrpcTimingLayer`] does it around tonic: it
-//! buffers the request, runs the handler, then drains the lazily encoded response
+//! buffers the request (a client stream's is passed on as it comes), runs the handler, then drains the lazily encoded response
 //! before sending headers, as REST's `to_vec` does. Server streams are passed through
 //! untouched (a header cannot wait for a stream) and marked [`StreamedResponse`] so
 //! compression leaves them alone too.
@@ -31,7 +31,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::future::BoxFuture;
 use http_body_util::{BodyExt, Full};
-use lab_proto::contract::grpc::SERVER_STREAMING;
+use lab_proto::contract::grpc::{CLIENT_STREAMING, SERVER_STREAMING};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
@@ -229,21 +229,26 @@ where
     B::Error: Into<BoxError>,
 {
     let streaming = SERVER_STREAMING.contains(&request.uri().path());
+    // A client stream is passed on as it comes: its messages are the measurement (and
+    // buffering it would wait for a client that waits for answers). Its handler time
+    // then includes receiving it.
+    let client_streaming = CLIENT_STREAMING.contains(&request.uri().path());
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, buffered_body_limit(&parts.headers, max_body)).await
-    {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            let status = tonic::Status::resource_exhausted(format!(
-                "request body exceeds the {max_body}-byte limit"
-            ));
-            return Ok(status_answer(status, answer_content_type(&parts.headers)));
+    let body = if client_streaming {
+        body
+    } else {
+        match axum::body::to_bytes(body, buffered_body_limit(&parts.headers, max_body)).await {
+            Ok(bytes) => Body::from(bytes),
+            Err(_) => {
+                let status = tonic::Status::resource_exhausted(format!(
+                    "request body exceeds the {max_body}-byte limit"
+                ));
+                return Ok(status_answer(status, answer_content_type(&parts.headers)));
+            }
         }
     };
     let started = Instant::now();
-    let Ok(mut response) = inner
-        .call(Request::from_parts(parts, Body::from(body)))
-        .await;
+    let Ok(mut response) = inner.call(Request::from_parts(parts, body)).await;
     let ser_started = Instant::now();
     let handler = ser_started - started;
 

@@ -33,6 +33,14 @@ pub mod rest {
     pub const RECORDS_STREAM: &str = "/api/v1/records/stream";
     /// `POST` an `UploadRequest`: an `UploadResponse`.
     pub const UPLOADS: &str = "/api/v1/uploads";
+    /// `POST` records as newline-delimited JSON ([`NDJSON`]), one `Record` per line, in
+    /// a streamed (chunked) body: an `UploadResponse`. Client streaming, REST's way.
+    pub const UPLOADS_STREAM: &str = "/api/v1/uploads/stream";
+    /// `GET` with a WebSocket upgrade: each text message a `Record` as JSON, each
+    /// answered by an `EchoResponse` as JSON. Bidirectional streaming, REST's way.
+    pub const ECHO: &str = "/api/v1/echo";
+    /// The media type of [`UPLOADS_STREAM`]'s body.
+    pub const NDJSON: &str = "application/x-ndjson";
     /// `GET`: the backend's live streams, request counts and limits.
     pub const STATUS: &str = "/api/v1/status";
     /// `POST` a [`custom::ShapeInput`](crate::contract::custom::ShapeInput): a
@@ -41,7 +49,16 @@ pub mod rest {
     /// `FileDescriptorSet`, protobuf). All three are counted under this path.
     pub const SHAPES: &str = "/api/v1/shapes";
     /// Every REST path of the API.
-    pub const ROUTES: [&str; 6] = [PING, RECORDS, RECORDS_STREAM, UPLOADS, STATUS, SHAPES];
+    pub const ROUTES: [&str; 8] = [
+        PING,
+        RECORDS,
+        RECORDS_STREAM,
+        UPLOADS,
+        STATUS,
+        SHAPES,
+        UPLOADS_STREAM,
+        ECHO,
+    ];
 
     /// [`STATUS`] counts requests per route under the route's path (a REST path or a
     /// gRPC method path); requests to a path under [`API_PREFIX`] or the gRPC service
@@ -120,8 +137,10 @@ pub mod grpc {
     pub const FETCH_CUSTOM: &str = "/lab.v1.LabService/FetchCustom";
     pub const UPLOAD_CUSTOM: &str = "/lab.v1.LabService/UploadCustom";
     pub const STREAM_CUSTOM: &str = "/lab.v1.LabService/StreamCustom";
+    pub const UPLOAD_STREAM: &str = "/lab.v1.LabService/UploadStream";
+    pub const ECHO: &str = "/lab.v1.LabService/Echo";
     /// Every method path of the service.
-    pub const METHODS: [&str; 7] = [
+    pub const METHODS: [&str; 9] = [
         PING,
         FETCH,
         UPLOAD,
@@ -129,11 +148,16 @@ pub mod grpc {
         FETCH_CUSTOM,
         UPLOAD_CUSTOM,
         STREAM_CUSTOM,
+        UPLOAD_STREAM,
+        ECHO,
     ];
     /// The methods whose responses are server streams: whatever sits between client
     /// and service must pass their messages on as they come, never buffer them whole.
     /// A test checks this list against the .proto.
-    pub const SERVER_STREAMING: [&str; 2] = [STREAM, STREAM_CUSTOM];
+    pub const SERVER_STREAMING: [&str; 3] = [STREAM, STREAM_CUSTOM, ECHO];
+    /// The methods whose requests are client streams (gRPC-Web cannot send them: a
+    /// browser's fetch sends a request body only whole). A test checks the .proto.
+    pub const CLIENT_STREAMING: [&str; 2] = [UPLOAD_STREAM, ECHO];
     /// The metadata key naming the custom shape of an `UploadCustom` call's records
     /// (its request is the records alone, as a generated service's would be).
     pub const SHAPE_METADATA: &str = "lab-shape";
@@ -282,6 +306,17 @@ mod tests {
             grpc::SERVER_STREAMING,
             "a server-streaming method missing from SERVER_STREAMING would be buffered whole"
         );
+    }
+
+    #[test]
+    fn every_client_streaming_method_is_listed_as_such() {
+        let streaming: Vec<String> = service()
+            .method
+            .iter()
+            .filter(|m| m.client_streaming())
+            .map(|m| format!("/{}/{}", grpc::SERVICE, m.name()))
+            .collect();
+        assert_eq!(streaming, grpc::CLIENT_STREAMING);
     }
 
     #[test]

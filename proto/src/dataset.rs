@@ -62,6 +62,18 @@ const CUSTOMERS: [&str; 8] = [
     "Ken Thompson",
 ];
 
+impl Record {
+    /// The id of the one record this holds; `None` when it holds none.
+    pub fn id(&self) -> Option<u64> {
+        match (&self.telemetry, &self.log, &self.order) {
+            (Some(t), _, _) => Some(t.id),
+            (_, Some(l), _) => Some(l.id),
+            (_, _, Some(o)) => Some(o.id),
+            _ => None,
+        }
+    }
+}
+
 impl Shape {
     /// The stable key of this shape, as REST, URLs and exports spell it (`telemetry`, `log`, `order`).
     pub fn key(self) -> &'static str {

@@ -173,6 +173,11 @@ fn run(task: Task) -> Result<(), Failure> {
                     "warnings",
                 ])
                 .run_to_end()?;
+            // cargo-deny reads every crate of the lock file, those of other platforms
+            // too, which no build here downloads.
+            command::cargo(&root)
+                .args(["fetch", "--locked"])
+                .run_to_end()?;
             // Licences, duplicate crates and sources of the dependency tree (deny.toml).
             Step::new(bootstrap::cargo_deny()?)
                 .current_dir(&root)

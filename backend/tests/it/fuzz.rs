@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the server's input paths over real sockets: REST query
-//! parameters, JSON upload bodies, gRPC-Web framing and custom shapes (samples to
-//! infer a schema from, and `.proto` files). Every input must get a clear
+//! parameters, JSON upload bodies, newline-delimited JSON upload streams, gRPC-Web
+//! framing and custom shapes (samples to infer a schema from, and `.proto` files). Every input must get a clear
 //! answer (a status the API documents, with a message) within a time limit, and the
 //! server must keep serving. `LAB_FUZZ_CASES` sets the cases per target (default
 //! 5,000, what the test command runs); each target prints how many inputs it sent and
@@ -447,6 +447,96 @@ fn shape_input_strategy() -> impl Strategy<Value = ShapeInput> {
             sample: None,
         });
     prop_oneof![samples, protos]
+}
+
+/// Newline-delimited JSON upload bodies: records as lines, mutated, cut into chunks.
+fn ndjson_strategy() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let valid = (0u64..1_000, 0usize..6, 0usize..3).prop_map(|(seed, count, shape)| {
+        let shape = [Shape::Telemetry, Shape::Log, Shape::Order][shape];
+        let mut body = Vec::new();
+        for record in dataset::generate(shape, seed, count) {
+            serde_json::to_writer(&mut body, &record).unwrap();
+            body.push(b'\n');
+        }
+        body
+    });
+    let mutated = (
+        valid.clone(),
+        any::<prop::sample::Index>(),
+        any::<u8>(),
+        0u8..3,
+    )
+        .prop_map(|(body, at, byte, how)| {
+            mutate(String::from_utf8(body).unwrap(), at, byte, how).into_bytes()
+        });
+    let body = prop_oneof![
+        2 => valid,
+        4 => mutated,
+        1 => prop::collection::vec(any::<u8>(), 0..256),
+    ];
+    (body, 1usize..64)
+}
+
+/// What the server must answer for an NDJSON body: the records of its non-blank lines,
+/// or `None` when one of them is not a record (or there is none).
+fn ndjson_oracle(body: &[u8]) -> Option<Vec<lab_proto::v1::Record>> {
+    let mut records = Vec::new();
+    for line in body.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let record: lab_proto::v1::Record = serde_json::from_slice(line).ok()?;
+        record.id()?;
+        records.push(record);
+    }
+    (!records.is_empty()).then_some(records)
+}
+
+#[test]
+fn ndjson_upload_streams_get_the_checksum_or_a_json_400() {
+    let target = Target::start();
+    let addr = target.server.addr;
+    target.run(
+        "NDJSON upload streams",
+        ndjson_strategy(),
+        |(body, chunk)| {
+            let expected = ndjson_oracle(&body);
+            let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                body.chunks(chunk).map(|c| Ok(c.to_vec())).collect();
+            let (status, answer) = target.send(async {
+                let response = target
+                    .client
+                    .post(format!("http://{addr}{}", rest::UPLOADS_STREAM))
+                    .header("content-type", rest::NDJSON)
+                    .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                        chunks,
+                    )))
+                    .send()
+                    .await
+                    .unwrap();
+                (response.status().as_u16(), response.bytes().await.unwrap())
+            })?;
+            target.note(format!("HTTP {status}"));
+            match (status, expected) {
+                (200, Some(records)) => {
+                    let answer: UploadResponse = serde_json::from_slice(&answer).unwrap();
+                    prop_assert_eq!(answer.count, records.len() as u64);
+                    prop_assert_eq!(answer.checksum, lab_proto::checksum(&records));
+                }
+                (400, None) => check_error_body(status, &answer)?,
+                (status, expected) => prop_assert!(
+                    false,
+                    "HTTP {status} for a body whose lines {} records",
+                    if expected.is_some() {
+                        "are all"
+                    } else {
+                        "are not all"
+                    }
+                ),
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

@@ -7,6 +7,7 @@
 //! - [`tls`]: the TLS listeners: parity, ALPN, certificates, connection counts.
 //! - [`http3`]: the QUIC listener: parity with TCP, errors, streams, `Alt-Svc`, counts.
 //! - [`cli`]: the command line.
+//! - [`client_streams`]: client and bidirectional streaming, gRPC and REST's ways.
 //! - [`custom_shapes`]: a person's own payload over every transport.
 //! - [`load`]: bounded load and dropped streams against the binary (and the soak).
 //! - [`browser`]: the real UI in headless Chromium and Firefox, on every listener.
@@ -16,6 +17,7 @@
 mod api;
 mod browser;
 mod cli;
+mod client_streams;
 mod custom_shapes;
 mod frontend_budget;
 mod fuzz;
