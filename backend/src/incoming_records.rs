@@ -108,7 +108,9 @@ mod tests {
         assert!(UploadTally::default().finish().is_err());
         let err = UploadTally::default().add(None).unwrap_err();
         assert_eq!(err.to_string(), "message 1 carries no record");
-        let err = UploadTally::default().add(Some(&Record::default())).unwrap_err();
+        let err = UploadTally::default()
+            .add(Some(&Record::default()))
+            .unwrap_err();
         assert_eq!(err.to_string(), "message 1 carries no record");
         let mut echoes = Echoes::default();
         let record = dataset::generate(Shape::Order, 1, 1).remove(0);

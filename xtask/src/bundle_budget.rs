@@ -17,16 +17,18 @@ pub const KB: u64 = 1_000;
 /// (issue 27); +9.5 KB brotli (+30 KB raw) for a person's own payload (issue 22): its
 /// editor, the shape API's JSON types and the handle on the custom shapes' worker.
 pub const PAGE: Budget = Budget {
-    raw: 640 * KB,
+    raw: 641 * KB,
     brotli: 222 * KB,
 };
 
 /// The worker's budget: the engine, the transports and their stack (issue 21), fetched
 /// after the page has started, in parallel with its first paint; cached from then on.
-/// +2 KB raw for the custom shapes' calls, whose codec it does not carry (issue 22).
+/// +2 KB raw for the custom shapes' calls, whose codec it does not carry (issue 22);
+/// +17 KB raw / +5.2 KB brotli for REST's bidirectional stream, a WebSocket (gloo-net's,
+/// issue 23).
 pub const WORKER: Budget = Budget {
-    raw: 358 * KB,
-    brotli: 141 * KB,
+    raw: 375 * KB,
+    brotli: 146 * KB,
 };
 
 /// The worker that runs custom shapes (issue 22): the engine again, with prost-reflect's
@@ -36,8 +38,8 @@ pub const CUSTOM_WORKER: Budget = Budget {
     raw: CUSTOM_WORKER_RAW,
     brotli: CUSTOM_WORKER_BROTLI,
 };
-const CUSTOM_WORKER_RAW: u64 = 795 * KB;
-const CUSTOM_WORKER_BROTLI: u64 = 268 * KB;
+const CUSTOM_WORKER_RAW: u64 = 807 * KB;
+const CUSTOM_WORKER_BROTLI: u64 = 271 * KB;
 
 /// The parts of the bundle, each judged against its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,13 @@ pub fn StreamingNote() -> impl IntoView {
                 "HTTP/2 and are not available to gRPC-Web clients), so the browser can only receive a "
                 "stream, never send one. Uploads are therefore one request carrying all records."
             </p>
+            <p>
+                "REST has a way: the bidirectional echo workload sends each record over a WebSocket and "
+                "waits for its answer before the next, so every message is a round trip. Its gRPC-Web "
+                "side stays empty and says why: that is the finding. A WebSocket's frames are not in "
+                "Resource Timing, so its sizes are the messages' own. Native gRPC does both modes "
+                "(UploadStream, Echo) between services."
+            </p>
         </section>
     }
 }

@@ -311,6 +311,8 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
                         ),
                     ))
                 }
+                // gRPC-Web has no bidirectional stream: nothing to compare.
+                WorkloadKind::Echo => None,
                 WorkloadKind::Fetch | WorkloadKind::Stream => {
                     let (g, r) = both(figures, |p| p.wire_bytes.map(|e| e.value))?;
                     Some((

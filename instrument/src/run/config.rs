@@ -57,14 +57,18 @@ pub enum WorkloadKind {
     Fetch,
     Upload,
     Stream,
+    /// Bidirectional streaming: records sent one at a time, each answered before the
+    /// next (REST over a WebSocket; gRPC-Web cannot send a stream from a browser).
+    Echo,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 4] = [
+    pub const ALL: [WorkloadKind; 5] = [
         WorkloadKind::Ping,
         WorkloadKind::Fetch,
         WorkloadKind::Upload,
         WorkloadKind::Stream,
+        WorkloadKind::Echo,
     ];
 
     pub fn key(self) -> &'static str {
@@ -73,6 +77,7 @@ impl WorkloadKind {
             WorkloadKind::Fetch => "fetch",
             WorkloadKind::Upload => "upload",
             WorkloadKind::Stream => "stream",
+            WorkloadKind::Echo => "echo",
         }
     }
 
@@ -82,6 +87,7 @@ impl WorkloadKind {
             WorkloadKind::Fetch => "Fetch N records",
             WorkloadKind::Upload => "Upload N records",
             WorkloadKind::Stream => "Server stream of N records",
+            WorkloadKind::Echo => "Bidirectional echo of N records",
         }
     }
 }

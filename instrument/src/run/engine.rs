@@ -66,6 +66,19 @@ fn call_of(config: &RunConfig) -> Call {
             params: config.fetch_params(),
             interval_ms: config.interval_ms,
         },
+        // A custom shape's records are not the contract's `Record`: the echo sends
+        // telemetry then.
+        (WorkloadKind::Echo, shape) => {
+            let shape = match shape {
+                ShapeChoice::BuiltIn(shape) => shape,
+                ShapeChoice::Custom(_) => lab_proto::v1::Shape::Telemetry,
+            };
+            Call::Echo(Rc::new(lab_proto::dataset::generate(
+                shape,
+                config.seed,
+                config.count as usize,
+            )))
+        }
     }
 }
 
@@ -78,7 +91,7 @@ pub async fn prepare(config: &RunConfig, origin: &str) -> Result<Call, Transport
     };
     let (count, seed) = (config.count, config.seed);
     let work = match config.workload {
-        WorkloadKind::Ping => return Ok(Call::Ping),
+        WorkloadKind::Ping | WorkloadKind::Echo => return Ok(call_of(config)),
         WorkloadKind::Fetch => CustomWork::Fetch { count, seed },
         WorkloadKind::Stream => CustomWork::Stream {
             count,

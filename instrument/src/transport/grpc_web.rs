@@ -172,6 +172,9 @@ fn custom_request(custom: &CustomCall) -> (&'static str, Vec<u8>) {
 
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
+    if let Call::Echo(_) = call {
+        return super::websocket_echo::grpc_web_cannot(origin);
+    }
     let started_ms = now_ms();
     let (path, body) = match call {
         Call::Ping => (api::PING, PingRequest {}.encode_to_vec()),
@@ -185,6 +188,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             .encode_to_vec(),
         ),
         Call::Custom(custom) => custom_request(custom),
+        Call::Echo(_) => unreachable!("answered above"),
         Call::Upload(records) => (api::UPLOAD, encode_upload(records)),
         Call::Stream {
             params: p,
@@ -263,7 +267,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
                 .records(&bytes, false)
                 .map(Decoded::FetchedCustom),
         },
-        Call::Stream { .. } => unreachable!("streams are read above"),
+        Call::Stream { .. } | Call::Echo(_) => unreachable!("streams are read above"),
     };
     outcome.decode_ms = now_ms() - decode_started;
     outcome.settle(decoded, options.verify);

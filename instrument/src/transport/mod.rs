@@ -12,6 +12,7 @@ pub mod rest;
 pub mod server_status;
 pub mod sse;
 pub mod sse_parser;
+pub mod websocket_echo;
 
 use std::rc::Rc;
 
@@ -74,6 +75,9 @@ pub enum Call {
     },
     /// A custom shape's fetch, upload or stream, with the shape's descriptors.
     Custom(Rc<CustomCall>),
+    /// A bidirectional stream of these records, each answered before the next is sent
+    /// (REST: a WebSocket; gRPC-Web cannot, and says why).
+    Echo(Rc<Vec<Record>>),
 }
 
 impl Call {
@@ -124,6 +128,9 @@ pub enum TransportError {
     /// An answer that could not be decoded.
     #[error("cannot decode the response: {0}")]
     Decode(String),
+    /// What this protocol cannot do in a browser: not a failure of the lab, a finding.
+    #[error("not possible in a browser: {0}")]
+    NotInBrowser(String),
 }
 
 impl TransportError {
@@ -134,6 +141,7 @@ impl TransportError {
             TransportError::Http { status, .. } => format!("HTTP {status}"),
             TransportError::Network(_) => "network".to_owned(),
             TransportError::Decode(_) => "decode".to_owned(),
+            TransportError::NotInBrowser(_) => "not in a browser".to_owned(),
         }
     }
 }

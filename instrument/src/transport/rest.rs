@@ -73,6 +73,9 @@ pub(super) async fn body_of(response: &Response) -> Result<Vec<u8>, TransportErr
 
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
+    if let Call::Echo(records) = call {
+        return super::websocket_echo::call(origin, records).await;
+    }
     let started_ms = now_ms();
     let (url, body) = match call {
         Call::Ping => (format!("{origin}{}", api::PING), None),
@@ -89,6 +92,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
                 api::keyed_stream_url(&params.shape.key(), params.count, params.seed, *interval_ms);
             (format!("{origin}{path}"), None)
         }
+        Call::Echo(_) => unreachable!("a WebSocket, above"),
         Call::Custom(custom) => {
             let key = lab_proto::contract::custom::key(&custom.id.hex());
             match custom.work {
@@ -185,7 +189,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
                 .records(&body, true)
                 .map(Decoded::FetchedCustom),
         },
-        Call::Stream { .. } => unreachable!("streams are read above"),
+        Call::Stream { .. } | Call::Echo(_) => unreachable!("streams are read above"),
     };
     outcome.decode_ms = now_ms() - decode_started;
     outcome.settle(decoded, options.verify);

@@ -70,6 +70,7 @@ in_each_browser! {
     every_stream_of_both_protocols_has_its_network_timing => stream_timings();
     responses_cut_inside_the_trailer_frame_read_the_same => cut_after_the_trailer_flag();
     responses_cut_at_random_places_read_the_same => cut_at_random_places();
+    the_echo_workload_runs_over_a_websocket_and_grpc_web_says_it_cannot => echo_workload();
 }
 
 /// A backend serving the built frontend and a browser of `kind`; `None` when the
@@ -617,5 +618,40 @@ async fn stream_timings(kind: BrowserKind) {
         "{}: {evidence}",
         kind.name()
     );
+    browser.close().await;
+}
+
+/// The bidirectional echo: REST's WebSocket answers every record, one round trip per
+/// message (the backend counts the sockets), and gRPC-Web's side says it cannot.
+async fn echo_workload(kind: BrowserKind) {
+    let Some((server, browser)) = open_lab(kind).await else {
+        return;
+    };
+    let before = server.status().await.requests;
+    run_lab(
+        &browser,
+        &server,
+        "protocol=both&workload=echo&shape=log&count=20&seed=2&total=6&concurrency=2",
+    )
+    .await;
+    browser
+        .assert_succeeded("rest", 3.0, "echo over a WebSocket")
+        .await;
+    assert_eq!(browser.summary("rest", "records").await, 60.0);
+    let grpc_web = browser.text_of("[data-testid=error-grpc-web]").await;
+    assert!(
+        grpc_web.contains("not possible in a browser"),
+        "{}: {grpc_web}",
+        kind.name()
+    );
+    let after = server.status().await.requests;
+    let echo = lab_proto::contract::rest::ECHO;
+    assert_eq!(after[echo] - before.get(echo).copied().unwrap_or(0), 3);
+    assert_eq!(
+        after[lab_proto::contract::grpc::ECHO],
+        0,
+        "no gRPC-Web request"
+    );
+    assert_eq!(server.status().await.live_streams, 0);
     browser.close().await;
 }
