@@ -9,7 +9,7 @@ use crate::run::data::Summary;
 use crate::run::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
 use crate::timer_resolution::{self, Timer};
-use crate::transport::Protocol;
+use crate::transport::{self, Protocol};
 
 /// A row: its label, test id, how to read it from a summary, how to show it, and,
 /// for a figure compared with an interval once the run is over, the statistic that
@@ -235,10 +235,14 @@ pub fn SummaryTable(
                 .filter_map(|p| {
                     let stats = &run.data.stats[p.index()];
                     let message = stats.last_error.clone()?;
+                    // What the protocol cannot do here is the finding, not a failure.
+                    let (class, text) = if message.starts_with(transport::NOT_IN_BROWSER) {
+                        ("note finding", format!("{}: {message}.", p.label()))
+                    } else {
+                        ("error", format!("{}: {} of {} requests failed. Last error: {message}", p.label(), stats.errors, stats.requests))
+                    };
                     Some(view! {
-                        <p class="error" role="alert" data-testid=format!("error-{}", p.key())>
-                            {format!("{}: {} of {} requests failed. Last error: {message}", p.label(), stats.errors, stats.requests)}
-                        </p>
+                        <p class=class role="alert" data-testid=format!("error-{}", p.key())>{text}</p>
                     })
                 })
                 .collect_view()

@@ -633,6 +633,48 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
     )
 }
 
+/// Client and bidirectional streaming: what a browser can measure of them is REST's
+/// side alone (a WebSocket); gRPC-Web cannot send a stream, so the claim holds only
+/// between services.
+fn two_way_streaming(evidence: &Evidence<'_>) -> Claim {
+    let lines: Vec<String> = evidence
+        .observations
+        .iter()
+        .filter(|o| o.config.workload == WorkloadKind::Echo)
+        .filter_map(|o| {
+            let rest = o.figures.of(Protocol::Rest);
+            let first = rest.first_message_ms?;
+            let rate = rest.messages_per_second.map_or(String::new(), |rate| {
+                format!(", {} messages/s per socket", format_significant(rate, 3, 0))
+            });
+            Some(format!(
+                "{}: REST's WebSocket answered its first record after {} (median){rate}; \
+                 gRPC-Web sent nothing",
+                o.label,
+                format_ms(first.value)
+            ))
+        })
+        .collect();
+    let mut summary = "Holds only between services: a browser's fetch sends a request body \
+                       only once it is whole, so gRPC-Web cannot send a stream; native gRPC \
+                       streams both ways, and REST needs a WebSocket (or a streamed body) for it."
+        .to_owned();
+    if lines.is_empty() {
+        summary.push_str(" Run the bidirectional echo workload to measure REST's side here.");
+    }
+    Claim {
+        key: "two-way-streaming",
+        claim: "gRPC streams both ways (client and bidirectional streaming)",
+        verdict: if lines.is_empty() {
+            Verdict::NotMeasured
+        } else {
+            Verdict::NotComparable
+        },
+        summary,
+        evidence: lines,
+    }
+}
+
 /// What Chromium adds to every response's body for its headers in `transferSize`,
 /// whatever the headers were (seen on every listener; Firefox reports real sizes).
 const CHROMIUM_HEADER_BYTES: f64 = 300.0;
@@ -670,6 +712,7 @@ pub fn check(evidence: &Evidence<'_>) -> Vec<Claim> {
         multiplexing(evidence),
         streaming(evidence),
         header_overhead(evidence),
+        two_way_streaming(evidence),
     ]
 }
 
@@ -688,6 +731,44 @@ mod tests {
             low: value * 0.95,
             high: value * 1.05,
         })
+    }
+
+    #[test]
+    fn two_way_streaming_holds_only_natively_and_shows_rest_s_websocket() {
+        let mut figures = point(1.0, 1.0);
+        figures.protocols[Protocol::Rest.index()].first_message_ms = exact(0.8);
+        figures.protocols[Protocol::Rest.index()].messages_per_second = Some(1_250.0);
+        let config = RunConfig {
+            workload: WorkloadKind::Echo,
+            ..RunConfig::default()
+        };
+        let observations = vec![Observation {
+            label: "this run".into(),
+            config,
+            figures: &figures,
+        }];
+        let evidence = Evidence {
+            observations,
+            variable: None,
+            history: &[],
+            timer: None,
+        };
+        let claim = two_way_streaming(&evidence);
+        assert_eq!(claim.verdict, Verdict::NotComparable);
+        assert!(claim.summary.starts_with("Holds only between services"));
+        assert_eq!(claim.evidence.len(), 1);
+        assert!(
+            claim.evidence[0].contains("1250 messages/s"),
+            "{:?}",
+            claim.evidence
+        );
+        let none = Evidence {
+            observations: Vec::new(),
+            variable: None,
+            history: &[],
+            timer: None,
+        };
+        assert_eq!(two_way_streaming(&none).verdict, Verdict::NotMeasured);
     }
 
     /// A point where gRPC-Web's bodies are `bytes` × REST's and its p50 `latency` ×.

@@ -113,6 +113,9 @@ pub struct CallOptions {
     pub verify: bool,
 }
 
+/// How a [`TransportError::NotInBrowser`] reads: the views show it as a finding.
+pub const NOT_IN_BROWSER: &str = "not possible in a browser";
+
 /// A failed call, with what the protocol said about it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TransportError {
@@ -129,6 +132,7 @@ pub enum TransportError {
     #[error("cannot decode the response: {0}")]
     Decode(String),
     /// What this protocol cannot do in a browser: not a failure of the lab, a finding.
+    /// Its message starts with [`NOT_IN_BROWSER`].
     #[error("not possible in a browser: {0}")]
     NotInBrowser(String),
 }
