@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, HtmlAnchorElement, Url};
 
 use crate::run::claims::{self, Claim};
+use crate::run::config::RunConfig;
 use crate::run::data::Summary;
 use crate::run::history::SavedRun;
 use crate::run::matrix::{MatrixCell, MatrixState};
@@ -157,6 +158,9 @@ struct SweepExport<'a> {
     claims: Vec<Claim>,
     /// The settings and the sweep, as the URL query that reproduces it.
     config: String,
+    /// The person's own shape the sweep used: its schema, message and sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_shape: Option<&'a ShapeInfo>,
     origin: &'a str,
     points_csv: String,
     variable: &'a str,
@@ -326,13 +330,20 @@ pub fn matrix_file(matrix: &MatrixState, format: ExportFormat, history: &[SavedR
     serde_json::to_string(&export).expect("plain data serializes")
 }
 
-/// A sweep as JSON: where it ran, its query, every point's figures (as in the CSV)
-/// and the claims as the page shows them.
-pub fn sweep_json(sweep: &SweepState, history: &[SavedRun]) -> String {
+/// The person's shape, if `config` used it.
+pub fn used_shape<'a>(config: &RunConfig, custom: Option<&'a ShapeInfo>) -> Option<&'a ShapeInfo> {
+    let used = config.shape.custom()?.hex();
+    custom.filter(|info| info.id == used)
+}
+
+/// A sweep as JSON: where it ran, its query, every point's figures (as in the CSV),
+/// the claims as the page shows them, and the person's shape if it used one.
+pub fn sweep_json(sweep: &SweepState, history: &[SavedRun], custom: Option<&ShapeInfo>) -> String {
     let export = SweepExport {
         browser: &sweep.browser,
         claims: claims::check(&sweep.evidence(history)),
         config: sweep.to_query(),
+        custom_shape: used_shape(&sweep.base, custom),
         origin: &sweep.origin,
         points_csv: sweep_csv(sweep),
         variable: sweep.plan.variable.key(),
@@ -341,9 +352,14 @@ pub fn sweep_json(sweep: &SweepState, history: &[SavedRun]) -> String {
 }
 
 /// The file a sweep exports to in `format`.
-pub fn sweep_file(sweep: &SweepState, format: ExportFormat, history: &[SavedRun]) -> String {
+pub fn sweep_file(
+    sweep: &SweepState,
+    format: ExportFormat,
+    history: &[SavedRun],
+    custom: Option<&ShapeInfo>,
+) -> String {
     match format {
-        ExportFormat::Json => sweep_json(sweep, history),
+        ExportFormat::Json => sweep_json(sweep, history, custom),
         ExportFormat::Csv => sweep_csv(sweep),
     }
 }

@@ -109,13 +109,12 @@ fn export_contents(state: &RunState, format: ExportFormat, custom: Option<&Shape
     match format {
         ExportFormat::Json => {
             let summaries = Protocol::ALL.map(|p| state.data.summary(p, true));
-            let used = state.config.shape.custom().map(|id| id.hex());
             let context = export::RunContext {
                 config: &state.config.to_query(),
                 browser: &state.browser,
                 origin: &state.origin,
                 timer: state.timer,
-                custom_shape: custom.filter(|info| Some(&info.id) == used.as_ref()),
+                custom_shape: export::used_shape(&state.config, custom),
             };
             export::run_json(&context, &summaries, &state.data.to_csv())
         }
@@ -656,21 +655,21 @@ impl LabSession {
     /// not dropped.
     pub fn export(self, format: ExportFormat) {
         let history = self.history.get_untracked();
+        let custom = self.custom_shape.get_untracked();
         let series = match self.showing.get_untracked() {
             Shown::Run => None,
-            Shown::Sweep => self
-                .sweep
-                .with_untracked(|s| s.as_ref().map(|s| export::sweep_file(s, format, &history))),
+            Shown::Sweep => self.sweep.with_untracked(|s| {
+                s.as_ref()
+                    .map(|s| export::sweep_file(s, format, &history, custom.as_ref()))
+            }),
             Shown::Matrix => self
                 .matrix
                 .with_untracked(|m| m.as_ref().map(|m| export::matrix_file(m, format, &history))),
         };
         let outcome = series
             .or_else(|| {
-                self.custom_shape.with_untracked(|custom| {
-                    self.run
-                        .peek(|state| export_contents(state, format, custom.as_ref()))
-                })
+                self.run
+                    .peek(|state| export_contents(state, format, custom.as_ref()))
             })
             .ok_or_else(|| "the page is closing".to_owned())
             .and_then(|contents| export::download(format, &contents));

@@ -248,6 +248,12 @@ async fn pasted_sample(kind: BrowserKind) {
         "{}: {claims}",
         kind.name()
     );
+    let json = browser.exported_json().await;
+    assert_eq!(
+        json["customShape"]["id"],
+        corrected.as_str(),
+        "the sweep's export"
+    );
     browser.close().await;
 }
 
