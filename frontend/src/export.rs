@@ -298,13 +298,22 @@ struct MatrixExport<'a> {
     cells: Vec<CellExport<'a>>,
     claims: Vec<Claim>,
     config: String,
+    /// The person's own shape the matrix used: its schema, message and sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_shape: Option<&'a ShapeInfo>,
     origin: &'a str,
     points_csv: String,
 }
 
 /// A matrix and the file it exports to in `format`: as JSON, where it ran, its query,
-/// each cell, the claims as the page shows them and the CSV.
-pub fn matrix_file(matrix: &MatrixState, format: ExportFormat, history: &[SavedRun]) -> String {
+/// each cell, the claims as the page shows them, the person's shape if it used one, and
+/// the CSV.
+pub fn matrix_file(
+    matrix: &MatrixState,
+    format: ExportFormat,
+    history: &[SavedRun],
+    custom: Option<&ShapeInfo>,
+) -> String {
     if format == ExportFormat::Csv {
         return matrix_csv(matrix);
     }
@@ -324,6 +333,7 @@ pub fn matrix_file(matrix: &MatrixState, format: ExportFormat, history: &[SavedR
             .collect(),
         claims: matrix.claims(history),
         config: matrix.to_query(),
+        custom_shape: used_shape(&matrix.base, custom),
         origin: &matrix.origin,
         points_csv: matrix_csv(matrix),
     };
@@ -565,10 +575,32 @@ mod tests {
         let r: f64 = ratio(lines[3]).parse().unwrap();
         assert!((0.45..0.6).contains(&r), "{r}");
         assert_eq!(ratio(lines[5]), "", "HTTP/3 fell back: no ratio");
-        let json = matrix_file(&m, ExportFormat::Json, &[]);
+        let json = matrix_file(&m, ExportFormat::Json, &[], None);
         assert!(
             json.contains(r#""notComparable":"the browser used h2, not h3"#),
             "{json}"
         );
+        assert!(!json.contains("customShape"), "{json}");
+    }
+
+    #[test]
+    fn a_series_carries_the_person_s_shape_only_if_it_used_it() {
+        use crate::run::shape_choice::{CustomShapeId, ShapeChoice};
+        let info = ShapeInfo {
+            id: "00000000000000ff".to_owned(),
+            proto: "message R {}".to_owned(),
+            message: "R".to_owned(),
+            sample: None,
+            sample_json_bytes_per_record: None,
+            protobuf_bytes_per_record: 1.0,
+            json_bytes_per_record: 2.0,
+            max_count: 10,
+        };
+        let mut config = RunConfig::default();
+        assert!(used_shape(&config, Some(&info)).is_none());
+        config.shape = ShapeChoice::Custom(CustomShapeId(0xff));
+        assert_eq!(used_shape(&config, Some(&info)), Some(&info));
+        config.shape = ShapeChoice::Custom(CustomShapeId(0xfe));
+        assert!(used_shape(&config, Some(&info)).is_none(), "another shape");
     }
 }

@@ -662,9 +662,10 @@ impl LabSession {
                 s.as_ref()
                     .map(|s| export::sweep_file(s, format, &history, custom.as_ref()))
             }),
-            Shown::Matrix => self
-                .matrix
-                .with_untracked(|m| m.as_ref().map(|m| export::matrix_file(m, format, &history))),
+            Shown::Matrix => self.matrix.with_untracked(|m| {
+                m.as_ref()
+                    .map(|m| export::matrix_file(m, format, &history, custom.as_ref()))
+            }),
         };
         let outcome = series
             .or_else(|| {
