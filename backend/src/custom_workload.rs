@@ -80,7 +80,9 @@ pub fn register(registry: &ShapeRegistry, input: &ShapeInput) -> Result<ShapeInf
 pub fn info(shape: &CustomShape) -> ShapeInfo {
     let mut generator = CustomGenerator::new(shape.record.clone(), shape.profile.clone(), 1);
     let (mut protobuf, mut json, mut largest) = (0, 0, 1);
-    for record in generator.take(SIZE_PROBE) {
+    // One record at a time: each may be up to the generator's record budget.
+    for _ in 0..SIZE_PROBE {
+        let record = generator.next_record();
         let p = record.encoded_len();
         let j = serde_json::to_vec(&record).map_or(0, |v| v.len());
         protobuf += p;
@@ -183,8 +185,12 @@ impl CustomSpec {
             if done > 0 {
                 body.push(b',');
             }
-            serde_json::to_writer(&mut body, &generator.next_record())
-                .expect("a dynamic message always serializes");
+            serde_json::to_writer(&mut body, &generator.next_record()).map_err(|err| {
+                RequestError::InvalidArgument(format!(
+                    "a record of {KEY_PREFIX}{} has no JSON form: {err}",
+                    self.shape.id
+                ))
+            })?;
             if body.len() + 2 > limit {
                 return Err(self.too_large(done, "JSON", limit));
             }
@@ -211,6 +217,8 @@ pub fn upload_protobuf(
     shape: &CustomShape,
     records: Vec<Vec<u8>>,
 ) -> Result<UploadResponse, RequestError> {
+    // Counted before decoding: tiny records would otherwise be millions of messages.
+    check_count(u32::try_from(records.len()).unwrap_or(u32::MAX))?;
     let decoded = records
         .into_iter()
         .enumerate()

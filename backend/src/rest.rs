@@ -349,7 +349,17 @@ async fn shape_info(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let shape = custom_workload::find(&state.shapes, &id)?;
-    Ok(timed_json(&custom_workload::info(&shape), Instant::now()))
+    // Generating the sizes' records takes a while for a large shape.
+    let info = tokio::task::spawn_blocking(move || custom_workload::info(&shape))
+        .await
+        .map_err(|err| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("describing the shape failed: {err}"),
+            )
+        })?;
+    Ok(timed_json(&info, Instant::now()))
 }
 
 async fn shape_descriptor(
@@ -366,6 +376,11 @@ async fn shape_descriptor(
     )
         .into_response())
 }
+
+/// The longest line of an NDJSON upload: one record's JSON.
+const MAX_NDJSON_LINE_BYTES: usize = 1024 * 1024;
+/// The largest WebSocket message (and frame) of the echo: one record's JSON.
+const MAX_ECHO_MESSAGE_BYTES: usize = 1024 * 1024;
 
 /// `POST /api/v1/uploads/stream`: records as newline-delimited JSON, read line by line
 /// as the body arrives (never whole), each refused with its line number if it is not a
@@ -401,7 +416,11 @@ async fn upload_stream(
         }
         let record: Record = serde_json::from_slice(text)
             .map_err(|err| ApiError::invalid_json(format!("line {line}: {err}")))?;
-        Ok(tally.add(Some(&record))?)
+        tally.add(Some(&record)).map_err(|err| {
+            ApiError::from(workload::RequestError::InvalidArgument(format!(
+                "line {line}: {err}"
+            )))
+        })
     };
     // A refused line is answered once the body has arrived (up to the limit): a client
     // still sending would otherwise see its connection reset, not the reason.
@@ -421,17 +440,29 @@ async fn upload_stream(
         if refusal.is_some() {
             continue;
         }
+        // Only the new bytes are searched for line ends: a long line is not rescanned
+        // with every chunk.
+        let mut scanned = pending.len();
         pending.extend_from_slice(&chunk);
         let mut start = 0;
-        while let Some(end) = pending[start..].iter().position(|b| *b == b'\n') {
+        while let Some(end) = pending[scanned..].iter().position(|b| *b == b'\n') {
+            let end = scanned + end;
             line += 1;
-            if let Err(err) = take(&pending[start..start + end], line, &mut tally) {
+            if let Err(err) = take(&pending[start..end], line, &mut tally) {
                 refusal = Some(err);
                 break;
             }
-            start += end + 1;
+            start = end + 1;
+            scanned = start;
         }
         pending.drain(..start);
+        if refusal.is_none() && pending.len() > MAX_NDJSON_LINE_BYTES {
+            refusal = Some(ApiError::invalid_json(format!(
+                "line {}: longer than {MAX_NDJSON_LINE_BYTES} bytes (one record per line)",
+                line + 1
+            )));
+            pending.clear();
+        }
     }
     if let Some(err) = refusal {
         return Err(err);
@@ -442,8 +473,8 @@ async fn upload_stream(
 
 /// `GET /api/v1/echo`, a WebSocket: each text message a `Record` as JSON, answered at
 /// once with an `EchoResponse` as JSON. Bad input closes the socket with a close code
-/// and the reason (1007 not a record, 1003 a binary message, 1008 more than the maximum
-/// count, 1001 idle for the connections' idle limit).
+/// and the reason (1007 not a record, 1003 a binary message, 1009 a message over 1 MiB,
+/// 1008 more than the maximum count, 1001 idle for the connections' idle limit).
 async fn echo(
     State(state): State<AppState>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -461,10 +492,10 @@ async fn echo(
     })?;
     // Refused before the upgrade, with a status a client can read.
     let slot = state.live_streams.admit()?;
-    let limit = state.config.max_body_bytes;
     let idle = state.config.connection.idle_timeout;
     Ok(upgrade
-        .max_message_size(limit)
+        .max_message_size(MAX_ECHO_MESSAGE_BYTES)
+        .max_frame_size(MAX_ECHO_MESSAGE_BYTES)
         .on_upgrade(move |socket| echo_socket(socket, slot, idle)))
 }
 
@@ -489,8 +520,20 @@ async fn echo_socket(mut socket: WebSocket, _slot: LiveStreamGuard, idle: Durati
             let _ = socket.send(close(close_code::AWAY, &reason)).await;
             return;
         };
-        let Some(Ok(message)) = received else {
-            return;
+        let message = match received {
+            Some(Ok(message)) => message,
+            // Too large a message (or a broken frame): say so before closing.
+            Some(Err(err)) => {
+                let text = err.to_string();
+                let code = if text.contains("too long") {
+                    close_code::SIZE
+                } else {
+                    close_code::PROTOCOL
+                };
+                let _ = socket.send(close(code, &text)).await;
+                return;
+            }
+            None => return,
         };
         let reply = match message {
             Message::Text(text) => {

@@ -99,7 +99,7 @@ impl Host {
                     host.report_progress(run).await;
                 }
                 Err(error) => {
-                    engine::fail(config, &host.state, error);
+                    engine::fail(config, &host.state, error, host.stop_asked.get());
                     ended();
                 }
             }

@@ -20,6 +20,10 @@ pub const MAX_DEPTH: usize = 8;
 /// unset. A schema whose messages repeat themselves several times per level would
 /// otherwise grow a single record exponentially before any size limit could see it.
 pub const MAX_MESSAGES_PER_RECORD: usize = 1_000;
+/// Roughly the bytes of one record (each value counted by its size): past this, fields
+/// are left unset. A schema with thousands of repeated fields, or a sample with long
+/// lists and strings, would otherwise make records of many megabytes each.
+pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 /// Without a sample: strings of 4 to 16 bytes, numbers 0 to 1,000, 1 to 3 items.
 const DEFAULT_LENGTH: (usize, usize) = (4, 16);
 const DEFAULT_NUMBER: (f64, f64) = (0.0, 1_000.0);
@@ -35,6 +39,8 @@ pub struct CustomGenerator {
     rng: ChaCha8Rng,
     /// Nested messages the current record may still have.
     messages_left: usize,
+    /// Bytes (roughly) the current record may still grow by.
+    bytes_left: usize,
 }
 
 impl CustomGenerator {
@@ -44,12 +50,14 @@ impl CustomGenerator {
             profile,
             rng: ChaCha8Rng::seed_from_u64(seed),
             messages_left: 0,
+            bytes_left: 0,
         }
     }
 
     /// The next record.
     pub fn next_record(&mut self) -> DynamicMessage {
         self.messages_left = MAX_MESSAGES_PER_RECORD;
+        self.bytes_left = MAX_RECORD_BYTES;
         let record = self.record.clone();
         self.message(&record, 0)
     }
@@ -112,6 +120,9 @@ impl CustomGenerator {
         profile: Option<&FieldProfile>,
         depth: usize,
     ) -> Option<Value> {
+        // Each value costs its size (a scalar 8 bytes): once the record's budget is
+        // spent, the remaining fields and items stay unset.
+        self.bytes_left = self.bytes_left.checked_sub(8)?;
         let (low, high) = profile.and_then(|p| p.number).unwrap_or(DEFAULT_NUMBER);
         let number = low + (high - low) * self.unit();
         let integer = number.round();
@@ -136,6 +147,8 @@ impl CustomGenerator {
                 };
                 Value::EnumNumber(number)
             }
+            // `Any` needs a type URL its own pool resolves: no record can make one up.
+            Kind::Message(message) if message.full_name() == "google.protobuf.Any" => return None,
             Kind::Message(message) => {
                 if depth >= MAX_DEPTH || self.messages_left == 0 {
                     return None;
@@ -147,7 +160,10 @@ impl CustomGenerator {
     }
 
     fn text(&mut self, profile: Option<&FieldProfile>) -> String {
-        let length = self.between(profile.and_then(|p| p.length).unwrap_or(DEFAULT_LENGTH));
+        let length = self
+            .between(profile.and_then(|p| p.length).unwrap_or(DEFAULT_LENGTH))
+            .min(self.bytes_left);
+        self.bytes_left -= length;
         (0..length)
             .map(|_| char::from(ALPHABET[self.rng.next_u32() as usize % ALPHABET.len()]))
             .collect()
@@ -248,6 +264,30 @@ mod tests {
                 "{messages}"
             );
         }
+    }
+
+    #[test]
+    fn a_record_stays_within_its_byte_budget_and_any_stays_unset() {
+        // The sample's list of 60 strings of 20,000 bytes would make 1.2 MB records.
+        let proto = "syntax = \"proto3\";\nmessage W { repeated string s = 1; }\n";
+        let wide = compile(proto, "W").unwrap();
+        let strings = vec![format!("\"{}\"", "y".repeat(20_000)); 60].join(",");
+        let profile = Arc::new(SampleProfile::of(
+            &format!(r#"{{"s": [{strings}]}}"#),
+            &wide,
+        ));
+        let mut generator = CustomGenerator::new(wide, profile, 9);
+        let bytes = generator.next_record().encoded_len();
+        assert!(
+            (MAX_RECORD_BYTES * 9 / 10..=MAX_RECORD_BYTES + 1_000).contains(&bytes),
+            "{bytes}"
+        );
+        let any = "syntax = \"proto3\";\nimport \"google/protobuf/any.proto\";\n\
+                   message A { google.protobuf.Any a = 1; string s = 2; }\n";
+        let record =
+            CustomGenerator::new(compile(any, "A").unwrap(), Arc::default(), 1).next_record();
+        assert!(!record.has_field_by_name("a"), "an Any stays unset");
+        assert!(serde_json::to_string(&record).is_ok());
     }
 
     #[test]

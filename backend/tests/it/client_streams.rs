@@ -332,3 +332,31 @@ fn hand_fed_body() -> (BodySender, reqwest::Body) {
         reqwest::Body::wrap_stream(tokio_stream_of(receiver)),
     )
 }
+
+#[tokio::test]
+async fn an_overlong_line_or_message_is_refused_and_nothing_stays_buffered() {
+    let server = TestServer::api().await;
+    // A line of 1.1 MiB with no end, sent in small chunks.
+    let line = vec![b'x'; 1_100_000];
+    let chunks = line.chunks(4_096).map(<[u8]>::to_vec).collect();
+    let (status, answer) = post_ndjson(&server, chunks, rest::NDJSON).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("line 1: longer than 1048576 bytes"),
+        "{answer}"
+    );
+    let mut socket = websocket(&server).await;
+    let big = format!(
+        "{{\"log\": {{\"message\": \"{}\"}}}}",
+        "z".repeat(1_100_000)
+    );
+    socket.send(WsMessage::text(big)).await.unwrap();
+    let Some(Ok(WsMessage::Close(Some(frame)))) = socket.next().await else {
+        panic!("no close frame for a message over the limit")
+    };
+    assert_eq!(frame.code, CloseCode::Size, "{}", frame.reason);
+    live_streams_become(&server, 0).await;
+}

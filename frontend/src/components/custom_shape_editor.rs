@@ -36,6 +36,8 @@ struct Draft {
     is_proto: bool,
     message: String,
     schema: String,
+    /// The registered shape whose schema the schema box was last filled with.
+    shown: String,
 }
 
 /// The sizes of a registered shape, and what they mean.
@@ -111,15 +113,16 @@ pub fn CustomShapeEditor(
         let error = session.custom_shape_error.get();
         session.custom_shape.with(|info| {
             if let Some(info) = info {
-                // The schema box shows the registered shape's .proto, to be corrected.
+                // The schema box shows a newly registered shape's .proto, to be
+                // corrected; what the person typed since stays (a refused correction
+                // keeps its text, so the error's line and column point into it).
                 draft.update_value(|d| {
-                    d.schema = info.proto.clone();
-                    d.message = info
-                        .message
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
+                    if d.shown != info.id {
+                        d.shown = info.id.clone();
+                        d.schema = info.proto.clone();
+                        // Fully qualified: nested messages and packages alike.
+                        d.message = info.message.clone();
+                    }
                 });
             }
             draft.with_value(|d| form(d, info.as_ref(), error.as_deref(), busy))

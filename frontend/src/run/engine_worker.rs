@@ -94,7 +94,15 @@ impl EngineWorker {
 
     fn send(&self, message: ToWorker) {
         if !self.ready.get() {
-            // Only the latest request matters: a Stop replaces the Start it stops.
+            // Only the latest request matters. A Stop of a Start still waiting for the
+            // worker (a large one loading) ends that run here: no worker will.
+            let stops_waiting_start = message == ToWorker::Stop
+                && matches!(*self.pending.borrow(), Some(ToWorker::Start { .. }));
+            if stops_waiting_start {
+                *self.pending.borrow_mut() = None;
+                self.fail();
+                return;
+            }
             *self.pending.borrow_mut() = Some(message);
             return;
         }

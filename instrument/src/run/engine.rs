@@ -105,8 +105,9 @@ pub async fn prepare(config: &RunConfig, origin: &str) -> Result<Call, Transport
 }
 
 /// Ends `config`'s run on `run` before any request: its preparation failed with
-/// `error`, shown as each protocol's one failed request.
-pub fn fail(config: RunConfig, run: &RefCell<RunState>, error: TransportError) {
+/// `error`, shown as each protocol's one failed request; `stopped` when Stop came
+/// meanwhile.
+pub fn fail(config: RunConfig, run: &RefCell<RunState>, error: TransportError, stopped: bool) {
     let start_ms = now_ms();
     let mut state = run.borrow_mut();
     *state = RunState::started(config, start_ms, Some(crate::timer_resolution::here()));
@@ -124,7 +125,11 @@ pub fn fail(config: RunConfig, run: &RefCell<RunState>, error: TransportError) {
         state.done += 1;
     }
     state.end_ms = Some(now_ms());
-    state.phase = Phase::Finished;
+    state.phase = if stopped {
+        Phase::Stopped
+    } else {
+        Phase::Finished
+    };
 }
 
 /// Starts `config` on `run`, which it resets, repeating `call` (from [`prepare`]);

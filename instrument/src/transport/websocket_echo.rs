@@ -30,10 +30,18 @@ pub fn echo_url(origin: &str) -> String {
 
 fn closed(err: WebSocketError) -> TransportError {
     match err {
-        WebSocketError::ConnectionClose(event) if event.code != 1000 => TransportError::Http {
-            status: event.code,
-            detail: event.reason,
-        },
+        // 1006: the browser saw no close frame; a refused opening (another site's page,
+        // the backend at its stream limit) looks the same from here.
+        WebSocketError::ConnectionClose(event) if event.code == 1006 => TransportError::Network(
+            "the WebSocket closed without a reason (1006): the backend refused it or went away"
+                .into(),
+        ),
+        WebSocketError::ConnectionClose(event) if event.code != 1000 => {
+            TransportError::Network(format!(
+                "the WebSocket closed with code {}: {}",
+                event.code, event.reason
+            ))
+        }
         other => TransportError::Network(other.to_string()),
     }
 }
