@@ -76,8 +76,13 @@ pub fn register(registry: &ShapeRegistry, input: &ShapeInput) -> Result<ShapeInf
     Ok(info(&shape))
 }
 
-/// What the page shows of a shape: its schema, and its sizes per record.
+/// What the page shows of a shape: its schema, and its sizes per record (generated
+/// once per shape: a link's every visit asks again).
 pub fn info(shape: &CustomShape) -> ShapeInfo {
+    shape.info.get_or_init(|| describe(shape)).clone()
+}
+
+fn describe(shape: &CustomShape) -> ShapeInfo {
     let mut generator = CustomGenerator::new(shape.record.clone(), shape.profile.clone(), 1);
     let (mut protobuf, mut json, mut largest) = (0, 0, 1);
     // One record at a time: each may be up to the generator's record budget.

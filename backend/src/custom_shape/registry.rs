@@ -4,8 +4,9 @@
 //! dropped shape gets "unknown shape" and the page says so.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use lab_proto::contract::custom::ShapeInfo;
 use lab_proto::custom_envelope::Envelope;
 use prost_reflect::MessageDescriptor;
 
@@ -29,6 +30,8 @@ pub struct CustomShape {
     /// The envelope messages around `record`, in the same pool.
     pub envelope: Envelope,
     pub profile: Arc<SampleProfile>,
+    /// What the page shows of it (sizes per record), computed once when first asked.
+    pub info: OnceLock<ShapeInfo>,
 }
 
 /// The id of a shape made from these inputs: each is length-prefixed before hashing,
@@ -82,6 +85,7 @@ impl ShapeRegistry {
             record,
             envelope,
             profile: Arc::new(profile),
+            info: OnceLock::new(),
         });
         let mut shapes = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         shapes.retain(|s| s.id != shape.id);

@@ -257,19 +257,9 @@ fn upload_body_strategy() -> impl Strategy<Value = Vec<u8>> {
         valid.clone(),
         any::<prop::sample::Index>(),
         any::<u8>(),
-        0..3,
+        0u8..3,
     )
-        .prop_map(|(mut body, at, byte, how)| {
-            if !body.is_empty() {
-                let at = at.index(body.len());
-                match how {
-                    0 => body.truncate(at),
-                    1 => body[at] = byte,
-                    _ => body.insert(at, byte),
-                }
-            }
-            body
-        });
+        .prop_map(|(body, at, byte, how)| mutate_bytes(body, at, byte, how));
     prop_oneof![
         1 => valid,
         4 => mutated,
@@ -402,7 +392,11 @@ fn json_strategy() -> impl Strategy<Value = serde_json::Value> {
 
 /// A byte of `text` changed, cut there, or one inserted (on a char boundary).
 fn mutate(text: String, at: prop::sample::Index, byte: u8, how: u8) -> String {
-    let mut bytes = text.into_bytes();
+    String::from_utf8_lossy(&mutate_bytes(text.into_bytes(), at, byte, how)).into_owned()
+}
+
+/// A byte of `bytes` changed, cut there, or one inserted.
+fn mutate_bytes(mut bytes: Vec<u8>, at: prop::sample::Index, byte: u8, how: u8) -> Vec<u8> {
     if !bytes.is_empty() {
         let at = at.index(bytes.len());
         match how % 3 {
@@ -411,9 +405,8 @@ fn mutate(text: String, at: prop::sample::Index, byte: u8, how: u8) -> String {
             _ => bytes.insert(at, byte),
         }
     }
-    String::from_utf8_lossy(&bytes).into_owned()
+    bytes
 }
-
 /// What a person might paste: samples (valid, mutated, of any JSON kind) and `.proto`
 /// files (valid, mutated, arbitrary), with a message name.
 fn shape_input_strategy() -> impl Strategy<Value = ShapeInput> {
@@ -466,9 +459,7 @@ fn ndjson_strategy() -> impl Strategy<Value = (Vec<u8>, usize)> {
         any::<u8>(),
         0u8..3,
     )
-        .prop_map(|(body, at, byte, how)| {
-            mutate(String::from_utf8(body).unwrap(), at, byte, how).into_bytes()
-        });
+        .prop_map(|(body, at, byte, how)| mutate_bytes(body, at, byte, how));
     let body = prop_oneof![
         2 => valid,
         4 => mutated,

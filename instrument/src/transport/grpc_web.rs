@@ -249,25 +249,22 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
     outcome.payload_bytes = bytes.len() as u64;
     let decode_started = now_ms();
     let decoded = match call {
+        _ if call.uploads() => UploadResponse::decode(bytes)
+            .map(Decoded::Uploaded)
+            .map_err(|e| e.to_string()),
         Call::Ping => PingResponse::decode(bytes)
             .map(|_| Decoded::Nothing)
             .map_err(|e| e.to_string()),
         Call::Fetch(_) => FetchResponse::decode(bytes)
             .map(Decoded::Fetched)
             .map_err(|e| e.to_string()),
-        Call::Upload(_) => UploadResponse::decode(bytes)
-            .map(Decoded::Uploaded)
-            .map_err(|e| e.to_string()),
-        Call::Custom(custom) => match custom.work {
-            CustomWork::Upload => UploadResponse::decode(bytes)
-                .map(Decoded::Uploaded)
-                .map_err(|e| e.to_string()),
-            _ => custom
-                .codec
-                .records(&bytes, false)
-                .map(Decoded::FetchedCustom),
-        },
-        Call::Stream { .. } | Call::Echo(_) => unreachable!("streams are read above"),
+        Call::Custom(custom) => custom
+            .codec
+            .records(&bytes, false)
+            .map(Decoded::FetchedCustom),
+        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) => {
+            unreachable!("uploads and streams are answered above")
+        }
     };
     outcome.decode_ms = now_ms() - decode_started;
     outcome.settle(decoded, options.verify);

@@ -81,6 +81,15 @@ pub enum Call {
 }
 
 impl Call {
+    /// Whether the answer is an upload's acknowledgement (count and checksum).
+    fn uploads(&self) -> bool {
+        match self {
+            Call::Upload(_) => true,
+            Call::Custom(custom) => custom.work == CustomWork::Upload,
+            _ => false,
+        }
+    }
+
     /// Whether the response is a server stream.
     fn streams(&self) -> bool {
         match self {

@@ -171,25 +171,22 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
     let decode_started = now_ms();
     let json = |e: serde_json::Error| e.to_string();
     let decoded = match call {
+        _ if call.uploads() => serde_json::from_slice::<UploadResponse>(&body)
+            .map(Decoded::Uploaded)
+            .map_err(json),
         Call::Ping => serde_json::from_slice::<PingResponse>(&body)
             .map(|_| Decoded::Nothing)
             .map_err(json),
         Call::Fetch(_) => serde_json::from_slice::<FetchResponse>(&body)
             .map(Decoded::Fetched)
             .map_err(json),
-        Call::Upload(_) => serde_json::from_slice::<UploadResponse>(&body)
-            .map(Decoded::Uploaded)
-            .map_err(json),
-        Call::Custom(custom) => match custom.work {
-            CustomWork::Upload => serde_json::from_slice::<UploadResponse>(&body)
-                .map(Decoded::Uploaded)
-                .map_err(json),
-            _ => custom
-                .codec
-                .records(&body, true)
-                .map(Decoded::FetchedCustom),
-        },
-        Call::Stream { .. } | Call::Echo(_) => unreachable!("streams are read above"),
+        Call::Custom(custom) => custom
+            .codec
+            .records(&body, true)
+            .map(Decoded::FetchedCustom),
+        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) => {
+            unreachable!("uploads and streams are answered above")
+        }
     };
     outcome.decode_ms = now_ms() - decode_started;
     outcome.settle(decoded, options.verify);

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use lab_proto::contract::custom;
-use lab_proto::contract::{COMPRESSION_SWITCH, grpc, rest};
+use lab_proto::contract::{grpc, rest};
 
-use super::{attr_number, open_lab};
+use super::{attr_number, bodies_sent, open_lab};
 use crate::support::TestServer;
 use crate::support::browser::{Browser, BrowserKind};
 
@@ -63,40 +63,24 @@ async fn registered_after(browser: &Browser, previous: &str) -> String {
 
 /// Body bytes of a fetch of the custom shape `id`, with plain clients (no compression).
 async fn bytes_sent(server: &TestServer, id: &str, count: u32, seed: u64) -> (usize, usize) {
-    let http = reqwest::Client::new();
-    let url = rest::keyed_records_url(rest::RECORDS, &custom::key(id), count, seed);
-    let rest_bytes = http
-        .get(server.url(&url))
-        .header(COMPRESSION_SWITCH, "off")
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .len();
     let request = lab_proto::v1::FetchCustomRequest {
         shape_id: id.to_owned(),
         count,
         seed,
     };
-    let payload = prost::Message::encode_to_vec(&request);
-    let mut framed = vec![0];
-    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&payload);
-    let grpc_web_bytes = http
-        .post(server.url(grpc::FETCH_CUSTOM))
-        .header("content-type", "application/grpc-web+proto")
-        .header(COMPRESSION_SWITCH, "off")
-        .body(framed)
-        .send()
+    let rest_path = rest::keyed_records_url(rest::RECORDS, &custom::key(id), count, seed);
+    bodies_sent(server, &rest_path, grpc::FETCH_CUSTOM, &request).await
+}
+
+/// The value of the text box `testid`, as the person sees it.
+async fn value_of(browser: &Browser, testid: &str) -> String {
+    browser
+        .wait_for(&format!("[data-testid={testid}]"))
+        .await
+        .prop("value")
         .await
         .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .len();
-    (grpc_web_bytes, rest_bytes)
+        .unwrap_or_default()
 }
 
 async fn pasted_sample(kind: BrowserKind) {
@@ -113,13 +97,7 @@ async fn pasted_sample(kind: BrowserKind) {
     paste(&browser, "custom-source", SAMPLE).await;
     browser.click("[data-testid=custom-use]").await;
     let inferred = registered_after(&browser, "").await;
-    let schema = browser
-        .wait_for("[data-testid=custom-proto]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let schema = value_of(&browser, "custom-proto").await;
     assert!(
         schema.contains("int32 orderId = 1;"),
         "{}: inferred {schema}",
@@ -275,25 +253,13 @@ async fn missing_and_markup(kind: BrowserKind) {
     paste(&browser, "custom-source", hostile).await;
     browser.click("[data-testid=custom-use]").await;
     registered_after(&browser, "").await;
-    let schema = browser
-        .wait_for("[data-testid=custom-proto]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let schema = value_of(&browser, "custom-proto").await;
     assert!(
         schema.contains("<img src=x onerror="),
         "{}: {schema}",
         kind.name()
     );
-    let source = browser
-        .wait_for("[data-testid=custom-source]")
-        .await
-        .prop("value")
-        .await
-        .unwrap()
-        .unwrap_or_default();
+    let source = value_of(&browser, "custom-source").await;
     assert_eq!(
         source,
         hostile,

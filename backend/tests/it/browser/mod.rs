@@ -131,10 +131,28 @@ fn checksum_of(shape: Shape, seed: u64, count: usize) -> String {
 /// Body bytes the backend sends for a fetch, measured here with plain HTTP clients
 /// (no compression), independently of the app.
 async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) -> (usize, usize) {
-    use lab_proto::contract::{COMPRESSION_SWITCH, grpc, rest};
+    use lab_proto::contract::{grpc, rest};
+    let request = lab_proto::v1::FetchRequest {
+        shape: shape.into(),
+        count,
+        seed,
+    };
+    let rest_path = rest::records_url(rest::RECORDS, shape, count, seed);
+    bodies_sent(server, &rest_path, grpc::FETCH, &request).await
+}
+
+/// Body bytes of a gRPC-Web call of `method` with `request` and of a REST GET of
+/// `rest_path` (no compression), with plain HTTP clients.
+async fn bodies_sent(
+    server: &TestServer,
+    rest_path: &str,
+    method: &str,
+    request: &impl prost::Message,
+) -> (usize, usize) {
+    use lab_proto::contract::COMPRESSION_SWITCH;
     let http = reqwest::Client::new();
     let rest = http
-        .get(server.url(&rest::records_url(rest::RECORDS, shape, count, seed)))
+        .get(server.url(rest_path))
         .header(COMPRESSION_SWITCH, "off")
         .send()
         .await
@@ -143,17 +161,9 @@ async fn bytes_sent(server: &TestServer, shape: Shape, count: u32, seed: u64) ->
         .await
         .unwrap()
         .len();
-    let request = lab_proto::v1::FetchRequest {
-        shape: shape.into(),
-        count,
-        seed,
-    };
-    let mut framed = vec![0];
-    let payload = prost::Message::encode_to_vec(&request);
-    framed.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-    framed.extend_from_slice(&payload);
+    let framed = crate::support::clients::grpc_web_frame(&request.encode_to_vec());
     let grpc_web = http
-        .post(server.url(grpc::FETCH))
+        .post(server.url(method))
         .header("content-type", "application/grpc-web+proto")
         .header(COMPRESSION_SWITCH, "off")
         .body(framed)
