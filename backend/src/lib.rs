@@ -30,6 +30,7 @@ pub mod rest;
 pub mod security_headers;
 pub mod serve;
 pub mod server_timing;
+pub mod service_run;
 pub mod trust_store;
 pub mod workload;
 
@@ -88,6 +89,9 @@ pub struct Config {
     pub connection: ConnectionLimits,
     /// Names the lab answers to beyond IP addresses and `localhost` (`--allowed-host`).
     pub allowed_hosts: Vec<String>,
+    /// The TLS listeners' certificate chain (PEM), which the native runner trusts when
+    /// it calls them (`None`: no TLS listeners).
+    pub tls_chain_pem: Option<String>,
 }
 
 /// The dev loop's origins (`trunk serve`, see Trunk.toml), allowed by default.
@@ -103,6 +107,7 @@ impl Config {
             request_timeout: REQUEST_TIMEOUT,
             connection: ConnectionLimits::default(),
             allowed_hosts: Vec::new(),
+            tls_chain_pem: None,
         }
     }
 }
@@ -120,6 +125,8 @@ pub struct AppState {
     pub hosts: AllowedHosts,
     /// The custom shapes people registered (issue 22).
     pub shapes: Arc<ShapeRegistry>,
+    /// The service-to-service run under way, if any (issue 23).
+    pub service_runs: Arc<service_run::ServiceRuns>,
 }
 
 impl AppState {
@@ -129,6 +136,7 @@ impl AppState {
             requests: RequestCounts::default(),
             listeners: Arc::new([]),
             shapes: Arc::default(),
+            service_runs: Arc::default(),
             hosts: AllowedHosts::new(config.allowed_hosts.clone(), [], &config.cors_origins),
             config: Arc::new(config),
         }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use lab_proto::contract::{listener as names, network};
+use lab_runner::wire::ByteCounts;
 use serde::{Deserialize, Serialize};
 
 use crate::link::Link;
@@ -109,6 +110,8 @@ pub struct ConnectionCounts {
     accepted: AtomicU64,
     open: AtomicU64,
     refused: AtomicU64,
+    /// Bytes read and written at the accepted sockets (below TLS and the link).
+    pub bytes: Arc<ByteCounts>,
 }
 
 impl ConnectionCounts {
@@ -201,6 +204,8 @@ impl ListenerInfo {
             connections_accepted: self.counts.accepted(),
             connections_open: self.counts.open(),
             connections_refused: self.counts.refused(),
+            bytes_read: self.counts.bytes.read(),
+            bytes_written: self.counts.bytes.written(),
             network: NetworkStatus {
                 name: self.network().to_owned(),
                 link: self.link.as_ref().map(|link| link.profile().numbers()),
@@ -237,6 +242,12 @@ pub struct ListenerStatus {
     pub connections_open: u64,
     /// Connections closed right after accept because the listener was at its maximum.
     pub connections_refused: u64,
+    /// Bytes read from and written to its sockets since start (TLS included): what its
+    /// clients sent and received, as a client counting at its own socket would.
+    #[serde(default)]
+    pub bytes_read: u64,
+    #[serde(default)]
+    pub bytes_written: u64,
     /// The network its connections pass through.
     pub network: NetworkStatus,
 }

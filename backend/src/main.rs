@@ -322,6 +322,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         config.cors_origins = cli.cors_origins;
     }
     config.allowed_hosts = cli.allowed_hosts;
+    config.tls_chain_pem = certificate.as_ref().map(|c| c.cert_pem().to_owned());
     if let Some(max) = cli.max_streams {
         config.max_streams = max;
     }

@@ -64,6 +64,10 @@ pub fn routes(max_body: usize, counts: RequestCounts) -> Router<AppState> {
         .route(paths::UPLOADS_STREAM, post(upload_stream))
         .route(paths::ECHO, get(echo))
         .route(paths::STATUS, get(status))
+        .route(
+            paths::SERVICE_RUNS,
+            post(crate::service_run::start).delete(crate::service_run::stop),
+        )
         .route(paths::SHAPES, post(register_shape))
         .route(&format!("{}/{{id}}", paths::SHAPES), get(shape_info))
         .route(

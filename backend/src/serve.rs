@@ -268,6 +268,8 @@ async fn accept_loop(
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::warn!("cannot set TCP_NODELAY: {err}");
         }
+        // Every byte counted at the socket, below the link and TLS.
+        let tcp = lab_runner::wire::count_bytes(tcp, info.counts.bytes.clone());
         let service = TowerToHyperService::new(app.clone());
         let builders = builders.clone();
         let tls = tls.clone();

@@ -39,6 +39,12 @@ pub mod rest {
     /// `GET` with a WebSocket upgrade: each text message a `Record` as JSON, each
     /// answered by an `EchoResponse` as JSON. Bidirectional streaming, REST's way.
     pub const ECHO: &str = "/api/v1/echo";
+    /// `POST` a run's settings (the page's URL form, `client=service&grpc=…&rest=…`):
+    /// the backend's native runner runs them service to service, its progress and then
+    /// its whole run streamed back as Server-Sent Events (the page worker's messages).
+    /// One at a time. `DELETE`: stops the run under way, which then ends with what it
+    /// measured.
+    pub const SERVICE_RUNS: &str = "/api/v1/service-runs";
     /// The media type of [`UPLOADS_STREAM`]'s body.
     pub const NDJSON: &str = "application/x-ndjson";
     /// `GET`: the backend's live streams, request counts and limits.
@@ -49,7 +55,7 @@ pub mod rest {
     /// `FileDescriptorSet`, protobuf). All three are counted under this path.
     pub const SHAPES: &str = "/api/v1/shapes";
     /// Every REST path of the API.
-    pub const ROUTES: [&str; 8] = [
+    pub const ROUTES: [&str; 9] = [
         PING,
         RECORDS,
         RECORDS_STREAM,
@@ -58,6 +64,7 @@ pub mod rest {
         SHAPES,
         UPLOADS_STREAM,
         ECHO,
+        SERVICE_RUNS,
     ];
 
     /// [`STATUS`] counts requests per route under the route's path (a REST path or a

@@ -11,8 +11,10 @@ use gloo_timers::future::TimeoutFuture;
 use lab_instrument::resource_timing;
 use lab_instrument::run::config::RunConfig;
 use lab_instrument::run::engine::{self, RunControl};
+use lab_instrument::run::service_lanes::Client;
 use lab_instrument::run::worker_protocol::{self, FromWorker, ToWorker};
 use lab_instrument::run::{Phase, RunState};
+use lab_instrument::transport::{TransportError, service_run};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
@@ -32,6 +34,8 @@ struct Host {
     run: Cell<u32>,
     /// Stop came while the run was being prepared.
     stop_asked: Cell<bool>,
+    /// A service-to-service run under way: it is the backend's to stop.
+    serving: Cell<bool>,
 }
 
 /// Installs the message handler and tells the page it is ready (messages sent before
@@ -44,6 +48,7 @@ pub fn serve() {
         control: RefCell::default(),
         run: Cell::new(0),
         stop_asked: Cell::new(false),
+        serving: Cell::new(false),
     });
     let observed = host.state.clone();
     // Lives as long as the worker.
@@ -56,6 +61,9 @@ pub fn serve() {
             Ok(ToWorker::Stop) => {
                 host.stop_asked.set(true);
                 host.control.borrow().stop();
+                if host.serving.get() {
+                    wasm_bindgen_futures::spawn_local(stop_service_run());
+                }
             }
             Err(reason) => web_sys::console::error_1(&reason.into()),
         }
@@ -63,6 +71,50 @@ pub fn serve() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     post(&scope, &FromWorker::Ready);
+}
+
+/// Asks the backend to stop its service-to-service run (it then ends with what it
+/// measured); if it had not started yet, the next progress message asks again.
+async fn stop_service_run() {
+    let origin = lab_instrument::transport::origin();
+    if let Err(err) = service_run::stop(&origin).await {
+        web_sys::console::warn_1(&format!("Stop: {err}").into());
+    }
+}
+
+/// `message`, numbered as the page's run `run` (the backend numbers none).
+fn renumbered(message: FromWorker, run: u32) -> FromWorker {
+    match message {
+        FromWorker::Progress {
+            elapsed_ms,
+            done,
+            stats,
+            timer,
+            ..
+        } => FromWorker::Progress {
+            run,
+            elapsed_ms,
+            done,
+            stats,
+            timer,
+        },
+        FromWorker::Ended {
+            phase,
+            elapsed_ms,
+            done,
+            data,
+            timer,
+            ..
+        } => FromWorker::Ended {
+            run,
+            phase,
+            elapsed_ms,
+            done,
+            data,
+            timer,
+        },
+        FromWorker::Ready => FromWorker::Ready,
+    }
 }
 
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
@@ -82,6 +134,11 @@ impl Host {
         };
         let config = RunConfig::from_query(settings);
         self.stop_asked.set(false);
+        if config.client == Client::Service {
+            self.serve(run, config);
+            return;
+        }
+        self.serving.set(false);
         let host = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             // A custom shape's run first fetches its descriptors.
@@ -103,6 +160,39 @@ impl Host {
                     ended();
                 }
             }
+        });
+    }
+
+    /// A service-to-service run: the backend's runner measures, this worker passes its
+    /// messages on (renumbered as the page's run). A refusal or a broken stream ends the
+    /// run with the reason as each side's one failed request.
+    fn serve(self: &Rc<Self>, run: u32, config: RunConfig) {
+        self.serving.set(true);
+        let host = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let origin = lab_instrument::transport::origin();
+            let ended = Cell::new(false);
+            let followed = service_run::follow(&origin, &config.to_query(), |message| {
+                if host.run.get() != run {
+                    return; // the page has started another run meanwhile
+                }
+                if matches!(message, FromWorker::Ended { .. }) {
+                    ended.set(true);
+                } else if host.stop_asked.replace(false) {
+                    // Stop came before the backend had the run: ask again.
+                    wasm_bindgen_futures::spawn_local(stop_service_run());
+                }
+                post(&host.scope, &renumbered(message, run));
+            })
+            .await;
+            if host.run.get() != run || ended.get() {
+                return;
+            }
+            let error = followed.err().unwrap_or_else(|| {
+                TransportError::Network("the service run ended without its figures".into())
+            });
+            engine::fail(config, &host.state, error, host.stop_asked.get());
+            host.end(run).await;
         });
     }
 

@@ -16,6 +16,7 @@ use crate::export::ExportFormat;
 use crate::run::config::Network;
 use crate::run::hook::listener_of;
 use crate::run::{LabSession, Phase, Shown, use_lab_run};
+use crate::transport::Protocol;
 
 /// The lab panel.
 #[component]
@@ -46,8 +47,10 @@ pub fn Lab() -> impl IntoView {
         }
         Phase::Running => "Running: the deciding ratios follow when the run ends.".to_owned(),
         _ => session.run_figures.with(|f| {
+            let config = session.run.with(|run| run.config);
+            let sides = Protocol::ALL.map(|p| config.side_label(p));
             f.as_ref()
-                .and_then(|f| f.headline("this run"))
+                .and_then(|f| f.headline("this run", sides))
                 .unwrap_or_else(|| "One protocol ran: choose Both to compare them.".to_owned())
         }),
     };

@@ -311,8 +311,8 @@ fn smaller_messages(evidence: &Evidence<'_>) -> Claim {
                         ),
                     ))
                 }
-                // gRPC-Web has no bidirectional stream: nothing to compare.
-                WorkloadKind::Echo => None,
+                // Streamed requests: compared by the two-way streaming claim.
+                WorkloadKind::Echo | WorkloadKind::ClientStream => None,
                 WorkloadKind::Fetch | WorkloadKind::Stream => {
                     let (g, r) = both(figures, |p| p.wire_bytes.map(|e| e.value))?;
                     Some((

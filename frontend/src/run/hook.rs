@@ -15,6 +15,7 @@ use super::data::Sample;
 use super::engine_worker::{self, EngineWorker};
 use super::history::{self, SavedRun, SavedSummary};
 use super::matrix::{self, CellFigures, MatrixCell, MatrixPlan, MatrixState};
+use super::service_lanes::Client;
 use super::shape_choice::{CustomShapeId, ShapeChoice};
 use super::sweep::{SweepPlan, SweepState};
 use super::sweep_point::{PointFigures, measure};
@@ -115,6 +116,7 @@ fn export_contents(state: &RunState, format: ExportFormat, custom: Option<&Shape
                 origin: &state.origin,
                 timer: state.timer,
                 custom_shape: export::used_shape(&state.config, custom),
+                sockets: state.data.sockets.as_ref(),
             };
             export::run_json(&context, &summaries, &state.data.to_csv())
         }
@@ -272,6 +274,10 @@ impl LabSession {
             let saved_at_ms = saved.saved_at_ms;
             if embedding.is_none() {
                 history.set(history::save(saved));
+            }
+            // A service-to-service run's connections are the runner's: it counts them.
+            if settings.client == Client::Service {
+                return;
             }
             self.accepted.set_value(None);
             let embedding = embedding.clone();

@@ -16,8 +16,8 @@ pub mod sweep;
 
 pub use hook::{LabSession, Shown, use_lab_run};
 pub use lab_instrument::run::{
-    Phase, RunState, cell_report, comparison, config, connection_churn, data, shape_choice,
-    sweep_point, timing,
+    Phase, RunState, cell_report, comparison, config, connection_churn, data, run_export,
+    service_lanes, shape_choice, sweep_point, timing,
 };
 use leptos::prelude::*;
 

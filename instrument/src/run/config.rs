@@ -4,6 +4,7 @@
 use lab_proto::contract::{listener, network};
 use lab_proto::v1::Shape;
 
+use super::service_lanes::{Client, GrpcLane, Lanes, RestLane};
 use super::shape_choice::ShapeChoice;
 use crate::transport::{FetchParams, Protocol};
 
@@ -60,14 +61,19 @@ pub enum WorkloadKind {
     /// Bidirectional streaming: records sent one at a time, each answered before the
     /// next (REST over a WebSocket; gRPC-Web cannot send a stream from a browser).
     Echo,
+    /// Client streaming: records sent one message at a time, answered once (REST: a
+    /// streamed body of newline-delimited JSON). Service to service only: a browser's
+    /// fetch sends a body only once it is whole.
+    ClientStream,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 5] = [
+    pub const ALL: [WorkloadKind; 6] = [
         WorkloadKind::Ping,
         WorkloadKind::Fetch,
         WorkloadKind::Upload,
         WorkloadKind::Stream,
+        WorkloadKind::ClientStream,
         WorkloadKind::Echo,
     ];
 
@@ -78,6 +84,7 @@ impl WorkloadKind {
             WorkloadKind::Upload => "upload",
             WorkloadKind::Stream => "stream",
             WorkloadKind::Echo => "echo",
+            WorkloadKind::ClientStream => "client-stream",
         }
     }
 
@@ -88,7 +95,14 @@ impl WorkloadKind {
             WorkloadKind::Upload => "Upload N records",
             WorkloadKind::Stream => "Server stream of N records",
             WorkloadKind::Echo => "Bidirectional echo of N records",
+            WorkloadKind::ClientStream => "Client stream of N records",
         }
+    }
+
+    /// Whether the client sends its records one message at a time (client or
+    /// bidirectional streaming).
+    pub fn streams_requests(self) -> bool {
+        matches!(self, WorkloadKind::Echo | WorkloadKind::ClientStream)
     }
 }
 
@@ -221,6 +235,10 @@ pub struct RunConfig {
     pub http: HttpVersion,
     /// The emulated network of that listener.
     pub network: Network,
+    /// Who sends the requests: this browser, or the backend's native runner.
+    pub client: Client,
+    /// Service to service: the transports of the gRPC and REST sides.
+    pub lanes: Lanes,
 }
 
 impl Default for RunConfig {
@@ -238,6 +256,8 @@ impl Default for RunConfig {
             interval_ms: 0,
             http: HttpVersion::PlainHttp1,
             network: Network::default(),
+            client: Client::Browser,
+            lanes: Lanes::default(),
         }
     }
 }
@@ -252,8 +272,30 @@ impl RunConfig {
         }
     }
 
+    /// The name of `protocol`'s side of this run: gRPC-Web and REST in the browser,
+    /// the lanes' transports service to service.
+    pub fn side_label(&self, protocol: Protocol) -> &'static str {
+        match self.client {
+            Client::Browser => protocol.label(),
+            Client::Service => self.lanes.label(protocol),
+        }
+    }
+
     /// The URL query that reproduces this setup.
     pub fn to_query(&self) -> String {
+        let mut query = self.browser_query();
+        if self.client == Client::Service {
+            query.push_str(&format!(
+                "&client={}&grpc={}&rest={}",
+                self.client.key(),
+                self.lanes.grpc.key(),
+                self.lanes.rest.key()
+            ));
+        }
+        query
+    }
+
+    fn browser_query(&self) -> String {
         format!(
             "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}&http={}&net={}",
             self.protocol.key(),
@@ -308,6 +350,13 @@ impl RunConfig {
                 "interval" => config.interval_ms = number(10_000).unwrap_or(config.interval_ms),
                 "http" => config.http = HttpVersion::from_key(value).unwrap_or(config.http),
                 "net" => config.network = Network::from_key(value).unwrap_or(config.network),
+                "client" => config.client = Client::from_key(value).unwrap_or(config.client),
+                "grpc" => {
+                    config.lanes.grpc = GrpcLane::from_key(value).unwrap_or(config.lanes.grpc)
+                }
+                "rest" => {
+                    config.lanes.rest = RestLane::from_key(value).unwrap_or(config.lanes.rest)
+                }
                 _ => {}
             }
         }
@@ -334,6 +383,11 @@ mod tests {
             interval_ms: 20,
             http: HttpVersion::TlsH2,
             network: Network::from_key("intercontinental").unwrap(),
+            client: Client::Service,
+            lanes: Lanes {
+                grpc: GrpcLane::WebH2,
+                rest: RestLane::H2,
+            },
         };
         assert_eq!(
             RunConfig::from_query(&format!("?{}", config.to_query())),

@@ -152,11 +152,40 @@ pub struct Summary {
     pub records_per_second: Option<f64>,
 }
 
+/// A service-to-service lane's bytes, counted by the native runner at its sockets
+/// (a browser cannot: its runs have none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SocketBytes {
+    /// At the TCP socket: TLS records included.
+    pub socket_written: u64,
+    pub socket_read: u64,
+    /// Above TLS: what HTTP wrote and read (the socket's own bytes on a cleartext lane).
+    pub plaintext_written: u64,
+    pub plaintext_read: u64,
+    /// Connections the lane opened.
+    pub connections: u64,
+}
+
+impl SocketBytes {
+    /// Both ways, per request of `requests`.
+    pub fn per_request(&self, requests: u64, tls_included: bool) -> Option<f64> {
+        let bytes = if tls_included {
+            self.socket_written + self.socket_read
+        } else {
+            self.plaintext_written + self.plaintext_read
+        };
+        (requests > 0).then(|| bytes as f64 / requests as f64)
+    }
+}
+
 /// All of a run's measurements.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct RunData {
     pub samples: Vec<Sample>,
     pub stats: [ProtocolStats; 2],
+    /// Service to service: each lane's socket bytes, as the native runner counted them.
+    #[serde(default)]
+    pub sockets: Option<[SocketBytes; 2]>,
 }
 
 fn mean(sum: f64, count: u64) -> Option<f64> {

@@ -66,6 +66,8 @@ fn call_of(config: &RunConfig) -> Call {
             params: config.fetch_params(),
             interval_ms: config.interval_ms,
         },
+        // Neither protocol can send a stream from a browser: each call says why.
+        (WorkloadKind::ClientStream, _) => Call::ClientStream,
         // A custom shape's records are not the contract's `Record`: the echo sends
         // telemetry then.
         (WorkloadKind::Echo, shape) => {
@@ -91,7 +93,9 @@ pub async fn prepare(config: &RunConfig, origin: &str) -> Result<Call, Transport
     };
     let (count, seed) = (config.count, config.seed);
     let work = match config.workload {
-        WorkloadKind::Ping | WorkloadKind::Echo => return Ok(call_of(config)),
+        WorkloadKind::Ping | WorkloadKind::Echo | WorkloadKind::ClientStream => {
+            return Ok(call_of(config));
+        }
         WorkloadKind::Fetch => CustomWork::Fetch { count, seed },
         WorkloadKind::Stream => CustomWork::Stream {
             count,

@@ -10,6 +10,8 @@ pub mod config;
 pub mod connection_churn;
 pub mod data;
 pub mod engine;
+pub mod run_export;
+pub mod service_lanes;
 pub mod shape_choice;
 pub mod sweep_point;
 pub mod timing;

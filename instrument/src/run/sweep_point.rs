@@ -69,7 +69,9 @@ impl PointFigures {
     /// The answer in one line, from the deciding ratios with their intervals: `gRPC-Web
     /// : REST on this run: wire bytes 0.35×, p50 0.82× (0.76–0.89), …`. `None` without
     /// any ratio (one protocol only).
-    pub fn headline(&self, run: &str) -> Option<String> {
+    /// `sides` name the two (`("gRPC-Web", "REST")` in a browser, the lanes service to
+    /// service).
+    pub fn headline(&self, run: &str, sides: [&str; 2]) -> Option<String> {
         let parts: Vec<String> = [
             ("wire bytes", "wire-bytes"),
             ("p50", "p50"),
@@ -84,7 +86,8 @@ impl PointFigures {
             ))
         })
         .collect();
-        (!parts.is_empty()).then(|| format!("gRPC-Web : REST on {run}: {}.", parts.join(", ")))
+        let [grpc, rest] = sides;
+        (!parts.is_empty()).then(|| format!("{grpc} : {rest} on {run}: {}.", parts.join(", ")))
     }
 }
 
@@ -240,13 +243,18 @@ mod tests {
 
     #[test]
     fn the_headline_gives_the_deciding_ratios_in_one_line() {
-        let line = measure(&samples(), 4).headline("this run").unwrap();
+        let line = measure(&samples(), 4)
+            .headline("this run", ["gRPC-Web", "REST"])
+            .unwrap();
         assert!(
             line.starts_with("gRPC-Web : REST on this run: wire bytes 0.64×, p50 0.8"),
             "{line}"
         );
         assert!(line.contains(", throughput 1.2"), "{line}");
-        assert_eq!(PointFigures::default().headline("this run"), None);
+        assert_eq!(
+            PointFigures::default().headline("this run", ["gRPC-Web", "REST"]),
+            None
+        );
     }
 
     #[test]

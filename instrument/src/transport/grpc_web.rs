@@ -172,8 +172,16 @@ fn custom_request(custom: &CustomCall) -> (&'static str, Vec<u8>) {
 
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
-    if let Call::Echo(_) = call {
-        return super::websocket_echo::grpc_web_cannot(origin);
+    match call {
+        Call::Echo(_) => return super::websocket_echo::grpc_web_cannot(origin),
+        Call::ClientStream => {
+            return super::websocket_echo::cannot(
+                origin,
+                lab_proto::contract::grpc::UPLOAD_STREAM,
+                super::websocket_echo::GRPC_WEB_CANNOT,
+            );
+        }
+        _ => {}
     }
     let started_ms = now_ms();
     let (path, body) = match call {
@@ -188,7 +196,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             .encode_to_vec(),
         ),
         Call::Custom(custom) => custom_request(custom),
-        Call::Echo(_) => unreachable!("answered above"),
+        Call::Echo(_) | Call::ClientStream => unreachable!("answered above"),
         Call::Upload(records) => (api::UPLOAD, encode_upload(records)),
         Call::Stream {
             params: p,
@@ -262,7 +270,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             .codec
             .records(&bytes, false)
             .map(Decoded::FetchedCustom),
-        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) => {
+        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) | Call::ClientStream => {
             unreachable!("uploads and streams are answered above")
         }
     };

@@ -10,6 +10,7 @@ pub mod raw_codec;
 pub mod reflect_codec;
 pub mod rest;
 pub mod server_status;
+pub mod service_run;
 pub mod sse;
 pub mod sse_parser;
 pub mod websocket_echo;
@@ -78,6 +79,9 @@ pub enum Call {
     /// A bidirectional stream of these records, each answered before the next is sent
     /// (REST: a WebSocket; gRPC-Web cannot, and says why).
     Echo(Rc<Vec<Record>>),
+    /// A client stream: neither protocol can send one from a browser, and each call
+    /// says why (service to service, the native runner sends it).
+    ClientStream,
 }
 
 impl Call {

@@ -27,14 +27,14 @@ fn records_url(origin: &str, params: FetchParams) -> String {
 /// Disarmed once the response has been read: aborting then changes nothing but still
 /// costs the browser an `AbortError` with its stack trace (4% of the main thread in a
 /// profile of pings at concurrency 16).
-struct AbortOnDrop(Option<AbortController>);
+pub(super) struct AbortOnDrop(Option<AbortController>);
 
 impl AbortOnDrop {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self(AbortController::new().ok())
     }
 
-    fn attach(&self, request: RequestBuilder) -> RequestBuilder {
+    pub(super) fn attach(&self, request: RequestBuilder) -> RequestBuilder {
         request.abort_signal(self.0.as_ref().map(|c| c.signal()).as_ref())
     }
 }
@@ -73,8 +73,16 @@ pub(super) async fn body_of(response: &Response) -> Result<Vec<u8>, TransportErr
 
 /// One measured call (the caller stops the end-to-end clock).
 pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcome {
-    if let Call::Echo(records) = call {
-        return super::websocket_echo::call(origin, records).await;
+    match call {
+        Call::Echo(records) => return super::websocket_echo::call(origin, records).await,
+        Call::ClientStream => {
+            return super::websocket_echo::cannot(
+                origin,
+                api::UPLOADS_STREAM,
+                super::websocket_echo::REST_CANNOT_STREAM_A_BODY,
+            );
+        }
+        _ => {}
     }
     let started_ms = now_ms();
     let (url, body) = match call {
@@ -92,7 +100,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
                 api::keyed_stream_url(&params.shape.key(), params.count, params.seed, *interval_ms);
             (format!("{origin}{path}"), None)
         }
-        Call::Echo(_) => unreachable!("a WebSocket, above"),
+        Call::Echo(_) | Call::ClientStream => unreachable!("answered above"),
         Call::Custom(custom) => {
             let key = lab_proto::contract::custom::key(&custom.id.hex());
             match custom.work {
@@ -184,7 +192,7 @@ pub async fn call(origin: &str, call: &Call, options: CallOptions) -> CallOutcom
             .codec
             .records(&body, true)
             .map(Decoded::FetchedCustom),
-        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) => {
+        Call::Upload(_) | Call::Stream { .. } | Call::Echo(_) | Call::ClientStream => {
             unreachable!("uploads and streams are answered above")
         }
     };

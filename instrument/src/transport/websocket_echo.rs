@@ -110,14 +110,21 @@ pub async fn call(origin: &str, records: &[Record]) -> CallOutcome {
     outcome
 }
 
+/// Why REST's side of a client stream is empty in a browser.
+pub const REST_CANNOT_STREAM_A_BODY: &str = "a browser cannot stream a request body to \
+     this lab: Firefox sends a fetch's body only whole, and Chromium streams one only over \
+     HTTP/2 and half duplex; run it service to service";
+
+/// A call the browser cannot make, to `path` of `origin`: no request, the reason instead.
+pub fn cannot(origin: &str, path: &str, reason: &str) -> CallOutcome {
+    let mut outcome = CallOutcome::started(format!("{origin}{path}"), now_ms());
+    outcome.result = Err(TransportError::NotInBrowser(reason.into()));
+    outcome
+}
+
 /// gRPC-Web's side of an echo run: no request, the reason instead.
 pub fn grpc_web_cannot(origin: &str) -> CallOutcome {
-    let mut outcome = CallOutcome::started(
-        format!("{origin}{}", lab_proto::contract::grpc::ECHO),
-        now_ms(),
-    );
-    outcome.result = Err(TransportError::NotInBrowser(GRPC_WEB_CANNOT.into()));
-    outcome
+    cannot(origin, lab_proto::contract::grpc::ECHO, GRPC_WEB_CANNOT)
 }
 
 #[cfg(test)]

@@ -125,6 +125,8 @@ impl TestServer {
         }
         let bound = |i: usize| listeners[i].info().addr;
         let (addr, tls_http1_addr, tls_h2_addr, h3_addr) = (bound(0), bound(1), bound(2), bound(3));
+        let mut config = config;
+        config.tls_chain_pem = Some(certificate.cert_pem().to_owned());
         let state =
             AppState::new(config).with_listeners(listeners.iter().map(|l| l.info().clone()));
         let (tx, rx) = oneshot::channel();
