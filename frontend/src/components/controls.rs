@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use super::client_choice::ClientChoice;
 use super::custom_shape_editor::{self, CustomShapeEditor, YOUR_OWN};
 use super::http_version::{HttpVersionChoice, NetworkChoice};
 use crate::run::LabSession;
@@ -87,6 +88,7 @@ pub fn Controls(
     };
     view! {
         <form class="controls" on:submit=|ev| ev.prevent_default()>
+            <ClientChoice session disabled />
             <fieldset role="radiogroup" aria-label="Protocol">
                 <legend>"Protocol"</legend>
                 {protocol_options}

@@ -81,9 +81,11 @@ pub fn Lab() -> impl IntoView {
                     }}
                 </span>
             </div>
-            <p class="legend">
-                <span class="swatch grpc-web"></span>"gRPC-Web"
-                <span class="swatch rest"></span>"REST"
+            <p class="legend" data-testid="legend">
+                <span class="swatch grpc-web"></span>
+                {move || session.run.with(|r| r.config.side_label(Protocol::GrpcWeb))}
+                <span class="swatch rest"></span>
+                {move || session.run.with(|r| r.config.side_label(Protocol::Rest))}
             </p>
         </section>
         // The answer first, then the charts moving, then the evidence.

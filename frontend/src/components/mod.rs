@@ -3,6 +3,7 @@
 pub mod app;
 pub mod charts;
 pub mod claims_panel;
+pub mod client_choice;
 pub mod controls;
 pub mod custom_shape_editor;
 pub mod embedded_cell;

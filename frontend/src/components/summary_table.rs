@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::run::LabRun;
 use crate::run::comparison;
 use crate::run::config::{HttpVersion, ProtocolChoice};
+use crate::run::service_lanes::Client;
 use crate::run::data::Summary;
 use crate::run::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
@@ -228,6 +229,8 @@ pub fn SummaryTable(
     let summaries = Memo::new(move |_| {
         run.with(|run| Protocol::ALL.map(|p| run.data.summary(p, run.is_over())))
     });
+    let side = move |p: Protocol| run.with(|r| r.config.side_label(p));
+    let service = move || run.with(|r| r.config.client == Client::Service);
     let errors = move || {
         run.with(|run| {
             Protocol::ALL
@@ -352,7 +355,19 @@ pub fn SummaryTable(
                 data-step-ms=timer.step_ms.to_string()>
                 {timer_note(&timer)}
             </p>
-            <HttpCheck summaries expected_http />
+            <p class="note" data-testid="measured-outside" hidden=move || !service()>
+                {move || run.with(|r| format!(
+                    "Measured outside the browser: the backend's native runner, {} against {}, \
+                     on the {} network's listeners. Sizes below are the HTTP bodies it received; \
+                     its sockets' bytes (TLS included) are under Socket bytes.",
+                    r.config.side_label(Protocol::GrpcWeb),
+                    r.config.side_label(Protocol::Rest),
+                    r.config.network.key()
+                ))}
+            </p>
+            <Show when=move || !service()>
+                <HttpCheck summaries expected_http />
+            </Show>
             <p class="note" data-testid="connections-opened"
                 data-count=move || run.with(|r| r.connections_opened)
                 data-churn=move || run.with(|r| r.churned()).to_string()>
@@ -368,15 +383,49 @@ pub fn SummaryTable(
             </p>
             <div class="table-scroll"><table>
                 <thead>
-                    <tr><th></th><th>"gRPC-Web"</th><th>"REST"</th><th>"gRPC-Web : REST (95% interval)"</th></tr>
+                    <tr>
+                        <th></th>
+                        <th>{move || side(Protocol::GrpcWeb)}</th>
+                        <th>{move || side(Protocol::Rest)}</th>
+                        <th>{move || format!("{} : {} (95% interval)", side(Protocol::GrpcWeb), side(Protocol::Rest))}</th>
+                    </tr>
                 </thead>
                 <tbody>
                     {rows}
                     <NextHopRow summaries />
+                    <SocketRow run />
                     <ChecksumRow summaries />
                 </tbody>
             </table></div>
         </section>
+    }
+}
+
+/// Service to service: each lane's bytes at its sockets per request (both ways, TLS
+/// and HTTP framing included, connection setup shared out), as the runner counted them.
+#[component]
+fn SocketRow(
+    /// The run.
+    run: LabRun,
+) -> impl IntoView {
+    let per_request = move |protocol: Protocol| {
+        run.with(|r| {
+            let sockets = r.data.sockets.as_ref()?;
+            sockets[protocol.index()].per_request(r.data.stats[protocol.index()].requests, true)
+        })
+    };
+    let cell = move |protocol: Protocol| move || per_request(protocol).map_or("—".to_owned(), format_bytes);
+    let ratio = move || match (per_request(Protocol::GrpcWeb), per_request(Protocol::Rest)) {
+        (Some(a), Some(b)) if b > 0.0 => format_ratio(a / b),
+        _ => "—".to_owned(),
+    };
+    view! {
+        <tr hidden=move || run.with(|r| r.data.sockets.is_none())>
+            <th scope="row">"Socket bytes per request (TLS included)"</th>
+            <td data-testid="summary-grpc-web-socket-bytes">{cell(Protocol::GrpcWeb)}</td>
+            <td data-testid="summary-rest-socket-bytes">{cell(Protocol::Rest)}</td>
+            <td data-testid="summary-ratio-socket-bytes">{ratio}</td>
+        </tr>
     }
 }
 

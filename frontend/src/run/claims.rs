@@ -11,6 +11,7 @@
 //! practical difference", or "depends on …" with where it changes.
 
 use super::config::{HttpVersion, RunConfig, WorkloadKind};
+use super::service_lanes::Client;
 use super::connection_churn::churned;
 use super::history::SavedRun;
 use super::matrix::MatrixState;
@@ -151,11 +152,14 @@ fn conditions(config: &RunConfig) -> String {
         WorkloadKind::Ping => "ping".to_owned(),
         _ => format!("{} × {} records", config.shape.label(), config.count),
     };
+    let client = match config.client {
+        Client::Browser => config.http.label(),
+        Client::Service => "service to service",
+    };
     format!(
-        "{records}, compression {}, concurrency {}, {}, {} network",
+        "{records}, compression {}, concurrency {}, {client}, {} network",
         if config.compression { "on" } else { "off" },
         config.concurrency,
-        config.http.label(),
         config.network.key()
     )
 }
@@ -238,11 +242,14 @@ fn ratio_claim(
         if let Some((ratio, numbers)) = pick(observation) {
             // Every claim's deciding figure is better lower (bytes, times, latency).
             let outcome = Outcome::of(&ratio, true);
+            let config = &observation.config;
             lines.push(format!(
-                "{}: {numbers}; gRPC-Web : REST {} ({}).",
+                "{}: {numbers}; {} : {} {} ({}).",
                 observation.label,
+                config.side_label(Protocol::GrpcWeb),
+                config.side_label(Protocol::Rest),
                 ratio_text(&ratio),
-                conditions(&observation.config)
+                conditions(config)
             ));
             outcomes.push((
                 observation.label.clone(),
@@ -637,6 +644,42 @@ fn streaming(evidence: &Evidence<'_>) -> Claim {
 /// side alone (a WebSocket); gRPC-Web cannot send a stream, so the claim holds only
 /// between services.
 fn two_way_streaming(evidence: &Evidence<'_>) -> Claim {
+    let natively = |o: &Observation<'_>| {
+        o.config.client == Client::Service && o.config.workload.streams_requests()
+    };
+    if evidence.observations.iter().any(natively) {
+        let mut claim = ratio_claim(
+            "two-way-streaming",
+            "gRPC streams both ways (client and bidirectional streaming)",
+            evidence,
+            "",
+            |o| {
+                if !natively(o) {
+                    return None;
+                }
+                let (g, r) = both(o.figures, |p| p.p50_ms)?;
+                let first = both(o.figures, |p| p.first_message_ms).map_or(String::new(), |(g, r)| {
+                    format!(", first answer after {} vs {}", format_ms(g.value), format_ms(r.value))
+                });
+                Some((
+                    o.figures.ratio("p50")?,
+                    format!(
+                        "{} of {} records took {} vs {} (median){first}",
+                        o.config.workload.label().to_lowercase(),
+                        o.config.count,
+                        format_ms(g.value),
+                        format_ms(r.value)
+                    ),
+                ))
+            },
+        );
+        claim.summary = format!(
+            "Measured service to service (the backend's native runner; a browser can send \
+             neither stream). {}",
+            claim.summary
+        );
+        return claim;
+    }
     let lines: Vec<String> = evidence
         .observations
         .iter()
