@@ -14,7 +14,8 @@ use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, Sse};
 use futures_util::{Stream, StreamExt};
@@ -78,11 +79,21 @@ fn refused(status: StatusCode, error: &str, detail: impl Into<String>) -> ApiErr
     ApiError::new(status, error, detail)
 }
 
+/// The page's number for the run (`?run=N`): the messages carry it, so its worker
+/// passes them on without decoding them.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RunNumber {
+    #[serde(default)]
+    run: u32,
+}
+
 /// `POST`: starts a run of the settings in the body (the page's URL form).
 pub async fn start(
     State(state): State<AppState>,
+    number: Result<Query<RunNumber>, QueryRejection>,
     settings: String,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let run = number?.0.run;
     let mut config = RunConfig::from_query(settings.trim());
     config.client = Client::Service;
     let listeners = state
@@ -116,6 +127,7 @@ pub async fn start(
         let progress = events.clone();
         let ran = engine::run(
             config,
+            run,
             &sides,
             TIME_LIMIT,
             async {
@@ -132,7 +144,7 @@ pub async fn start(
         match ran {
             Ok(finished) => {
                 let event = Event::default()
-                    .json_data(&finished.into_message(0))
+                    .json_data(finished.into_message(run))
                     .expect("the lab's own types");
                 let _ = events.send(event).await;
             }

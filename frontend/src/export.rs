@@ -295,7 +295,6 @@ pub fn download(format: ExportFormat, contents: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::Protocol;
 
     #[test]
     fn a_matrix_exports_a_line_per_cell_and_protocol_with_its_ratio_to_http1() {

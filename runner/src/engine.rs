@@ -130,12 +130,14 @@ fn cpu_now() -> Option<Duration> {
         .map(|t| t.as_duration())
 }
 
-/// Runs `config` with `sides`: `progress` gets the page's progress message every
+/// Runs `config` with `sides` as run number `number` (the page's): `progress` gets the
+/// page's progress message every
 /// [`PROGRESS_EVERY`]; a run still going after `time_limit`, or when `stop` resolves,
 /// is stopped (its calls in flight cancelled, what was measured kept). Dropping the
 /// future cancels every call.
 pub async fn run(
     config: RunConfig,
+    number: u32,
     sides: &Sides,
     time_limit: Duration,
     stop: impl Future<Output = ()>,
@@ -205,7 +207,7 @@ pub async fn run(
                 Some(_) => {}
             },
             _ = ticks.tick() => progress(FromWorker::Progress {
-                run: 0,
+                run: number,
                 elapsed_ms: elapsed_ms(),
                 done: live.done.load(Ordering::Relaxed),
                 stats: Box::new(stats_of(&live)),

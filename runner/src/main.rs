@@ -88,6 +88,9 @@ struct Args {
     /// Writes the samples as CSV here (as the page's CSV export).
     #[arg(long)]
     csv: Option<PathBuf>,
+    /// Writes each side's figures (after the warm-up) as JSON here, for tools.
+    #[arg(long)]
+    figures: Option<PathBuf>,
 }
 
 fn default_ca() -> Option<PathBuf> {
@@ -208,6 +211,7 @@ async fn run(args: Args) -> Result<(), String> {
             );
             let finished = engine::run(
                 config,
+                0,
                 &sides,
                 Duration::from_secs(args.time_limit),
                 // Ctrl-C stops the run: what was measured is still reported.
@@ -225,6 +229,11 @@ async fn run(args: Args) -> Result<(), String> {
             bar.finish_and_clear();
             print!("{}", report::table(&config, &finished, args.warmup));
             let (grpc_lane, rest_lane) = (config.lanes.grpc, config.lanes.rest);
+            if let Some(path) = &args.figures {
+                let path = with_pair(path, grpc_lane, rest_lane, several);
+                std::fs::write(&path, report::figures_json(&config, &finished, args.warmup))
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+            }
             if let Some(path) = &args.csv {
                 let path = with_pair(path, grpc_lane, rest_lane, several);
                 std::fs::write(&path, finished.data.to_csv())

@@ -129,3 +129,76 @@ pub fn table(config: &RunConfig, finished: &Finished, warmup: u64) -> String {
     }
     out
 }
+
+/// One side's figures, for tools that read them (`--figures`).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SideFigures {
+    pub side: &'static str,
+    pub requests: u64,
+    pub errors: u64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    /// Requests per second over the run (first start to last end).
+    pub requests_per_second: f64,
+    /// Response body bytes as received (median).
+    pub wire_bytes: Option<f64>,
+    pub socket_bytes_per_request: Option<f64>,
+    pub plaintext_bytes_per_request: Option<f64>,
+    pub connections: u64,
+    pub first_message_ms: Option<f64>,
+    pub messages_per_second: Option<f64>,
+    pub records_per_request: Option<f64>,
+}
+
+/// A run's figures (`--figures`).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunFigures {
+    pub settings: String,
+    pub stopped: bool,
+    pub elapsed_ms: f64,
+    /// This process's CPU time per request (both sides' clients, when both ran).
+    pub cpu_ms_per_request: Option<f64>,
+    pub sides: Vec<SideFigures>,
+}
+
+/// The figures of `finished` after `warmup` requests, as JSON.
+pub fn figures_json(config: &RunConfig, finished: &Finished, warmup: u64) -> String {
+    let figures = figures(config, finished, warmup);
+    let sockets = finished.data.sockets.unwrap_or_default();
+    let sides = Protocol::ALL
+        .into_iter()
+        .map(|p| {
+            let f = figures.of(p);
+            let summary = finished.data.summary(p, true);
+            let socket = sockets[p.index()];
+            SideFigures {
+                side: config.side_label(p),
+                requests: f.requests,
+                errors: f.errors,
+                p50_ms: f.p50_ms.map(|e| e.value),
+                p99_ms: f.p99_ms.map(|e| e.value),
+                requests_per_second: summary.requests_per_second,
+                wire_bytes: f.wire_bytes.map(|e| e.value),
+                socket_bytes_per_request: socket.per_request(summary.requests, true),
+                plaintext_bytes_per_request: socket.per_request(summary.requests, false),
+                connections: socket.connections,
+                first_message_ms: f.first_message_ms.map(|e| e.value),
+                messages_per_second: f.messages_per_second,
+                records_per_request: f.records,
+            }
+        })
+        .collect();
+    let report = RunFigures {
+        settings: config.to_query(),
+        stopped: finished.phase == lab_instrument::run::Phase::Stopped,
+        elapsed_ms: finished.elapsed_ms,
+        cpu_ms_per_request: finished
+            .cpu_ms
+            .filter(|_| finished.done > 0)
+            .map(|cpu| cpu / finished.done as f64),
+        sides,
+    };
+    serde_json::to_string(&report).expect("plain data serializes")
+}

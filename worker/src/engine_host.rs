@@ -82,41 +82,6 @@ async fn stop_service_run() {
     }
 }
 
-/// `message`, numbered as the page's run `run` (the backend numbers none).
-fn renumbered(message: FromWorker, run: u32) -> FromWorker {
-    match message {
-        FromWorker::Progress {
-            elapsed_ms,
-            done,
-            stats,
-            timer,
-            ..
-        } => FromWorker::Progress {
-            run,
-            elapsed_ms,
-            done,
-            stats,
-            timer,
-        },
-        FromWorker::Ended {
-            phase,
-            elapsed_ms,
-            done,
-            data,
-            timer,
-            ..
-        } => FromWorker::Ended {
-            run,
-            phase,
-            elapsed_ms,
-            done,
-            data,
-            timer,
-        },
-        FromWorker::Ready => FromWorker::Ready,
-    }
-}
-
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
     if let Err(err) = scope.post_message(&worker_protocol::encode(message)) {
         web_sys::console::error_1(&err);
@@ -164,7 +129,7 @@ impl Host {
     }
 
     /// A service-to-service run: the backend's runner measures, this worker passes its
-    /// messages on (renumbered as the page's run). A refusal or a broken stream ends the
+    /// messages on (numbered by the backend as the page's run). A refusal or a broken stream ends the
     /// run with the reason as each side's one failed request.
     fn serve(self: &Rc<Self>, run: u32, config: RunConfig) {
         self.serving.set(true);
@@ -172,17 +137,20 @@ impl Host {
         wasm_bindgen_futures::spawn_local(async move {
             let origin = lab_instrument::transport::origin();
             let ended = Cell::new(false);
-            let followed = service_run::follow(&origin, &config.to_query(), |message| {
+            let followed = service_run::follow(&origin, &config.to_query(), run, |json, last| {
                 if host.run.get() != run {
                     return; // the page has started another run meanwhile
                 }
-                if matches!(message, FromWorker::Ended { .. }) {
+                if last {
                     ended.set(true);
                 } else if host.stop_asked.replace(false) {
                     // Stop came before the backend had the run: ask again.
                     wasm_bindgen_futures::spawn_local(stop_service_run());
                 }
-                post(&host.scope, &renumbered(message, run));
+                // Already this worker's message, as JSON: passed on as it is.
+                if let Err(err) = host.scope.post_message(&json.into()) {
+                    web_sys::console::error_1(&err);
+                }
             })
             .await;
             if host.run.get() != run || ended.get() {

@@ -363,7 +363,7 @@ pub fn run(root: &Path) -> Result<(), Failure> {
 }
 
 /// A gRPC length-prefixed message: flag 0 (uncompressed), big-endian length, payload.
-fn grpc_frame(message: &[u8]) -> Vec<u8> {
+pub(crate) fn grpc_frame(message: &[u8]) -> Vec<u8> {
     let mut framed = vec![0];
     framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
     framed.extend_from_slice(message);
@@ -516,7 +516,7 @@ fn h2load_step(h2load: &Path, http1: bool, connections: u32, body: Option<&Post>
 
 /// Requests done and failed, from h2load's summary line
 /// "requests: 14102 total, 14102 started, 14102 done, 14100 succeeded, 2 failed, ...".
-fn h2load_counts(output: &str) -> Result<(u64, u64), Failure> {
+pub(crate) fn h2load_counts(output: &str) -> Result<(u64, u64), Failure> {
     output
         .lines()
         .find_map(|line| line.strip_prefix("requests: "))
@@ -772,7 +772,7 @@ fn settle() {
     std::thread::sleep(Duration::from_secs(1));
 }
 
-fn kernel() -> String {
+pub(crate) fn kernel() -> String {
     Step::new("uname")
         .arg("-sr")
         .output()
@@ -781,10 +781,10 @@ fn kernel() -> String {
 
 /// The release backend on free loopback ports (plain and both TLS listeners), stopped
 /// on drop.
-struct Server {
-    addr: SocketAddr,
+pub(crate) struct Server {
+    pub(crate) addr: SocketAddr,
     tls_http1_addr: SocketAddr,
-    tls_h2_addr: SocketAddr,
+    pub(crate) tls_h2_addr: SocketAddr,
     child: Child,
     /// The unit of `/proc/<pid>/stat`'s CPU times.
     ticks_per_second: f64,
@@ -792,6 +792,12 @@ struct Server {
 
 impl Server {
     fn start(root: &Path) -> Result<Self, Failure> {
+        Self::start_with_links(root, &[])
+    }
+
+    /// The same, also offering the emulated networks `links` (each on its own
+    /// listeners, at the loopback ports + 100 × n).
+    pub(crate) fn start_with_links(root: &Path, links: &[&str]) -> Result<Self, Failure> {
         // Free ports, not the fixed defaults, which a demo beside it may hold.
         let free = || {
             TcpListener::bind("127.0.0.1:0")
@@ -809,8 +815,15 @@ impl Server {
             .arg(root.join("target/bench/tls"))
             .arg("--static-dir")
             .arg(root.join("dist"))
-            // Loopback only: the emulated networks' listeners would take more ports.
-            .args(["--link", "loopback"])
+            // Loopback only unless asked: the networks' listeners take more ports.
+            .args([
+                "--link",
+                &if links.is_empty() {
+                    "loopback".to_owned()
+                } else {
+                    links.join(";")
+                },
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
@@ -835,7 +848,7 @@ impl Server {
     }
 
     /// User + system CPU seconds the backend has used (Linux `/proc`).
-    fn cpu_seconds(&self) -> Result<f64, Failure> {
+    pub(crate) fn cpu_seconds(&self) -> Result<f64, Failure> {
         let path = format!("/proc/{}/stat", self.child.id());
         let stat = std::fs::read_to_string(&path)
             .map_err(|err| Failure(format!("cannot read {path}: {err}")))?;

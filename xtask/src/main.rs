@@ -21,6 +21,7 @@
 //! - `cargo xtask bootstrap`: install what is missing, nothing else.
 
 mod bench;
+mod bench_native;
 mod bootstrap;
 mod bundle_budget;
 mod command;
@@ -60,6 +61,10 @@ enum Task {
     Dev,
     /// Load-benchmark the release backend (oha, h2load) into docs/benchmark.md.
     Bench,
+    /// The native runner's figures (every workload, shape size, HTTP version and
+    /// network; the streaming modes; CPU per request; against h2load) into
+    /// docs/native.md.
+    BenchNative,
     /// The lab's client next to a bare fetch loop in headless Chromium, against the
     /// release backend: the table for docs/client-overhead.md.
     BenchClient,
@@ -230,6 +235,7 @@ fn run(task: Task) -> Result<(), Failure> {
                 .run_to_end()
         }
         Task::Bench => bench::run(&root),
+        Task::BenchNative => bench_native::run(&root),
         Task::BenchClient => {
             let tools = bootstrap::web_tools(&root)?;
             let browsers = bootstrap::browsers()?;

@@ -257,6 +257,7 @@ async fn status_counts_the_requests_of_every_route_exactly() {
         (grpc::STREAM_CUSTOM, 0),
         (rest::UPLOADS_STREAM, 0),
         (rest::ECHO, 0),
+        (rest::SERVICE_RUNS, 0),
         (grpc::UPLOAD_STREAM, 0),
         (grpc::ECHO, 0),
         (rest::UNKNOWN_ROUTE, 2),

@@ -26,6 +26,7 @@ mod limits;
 mod link;
 mod load;
 mod local_server_trust;
+mod native_runner;
 mod static_assets;
 mod support;
 mod tls;

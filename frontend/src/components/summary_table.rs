@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use crate::run::LabRun;
 use crate::run::comparison;
 use crate::run::config::{HttpVersion, ProtocolChoice};
-use crate::run::service_lanes::Client;
 use crate::run::data::Summary;
+use crate::run::service_lanes::Client;
 use crate::run::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::scale::{format_bytes, format_ms, format_ratio};
 use crate::timer_resolution::{self, Timer};
@@ -414,7 +414,9 @@ fn SocketRow(
             sockets[protocol.index()].per_request(r.data.stats[protocol.index()].requests, true)
         })
     };
-    let cell = move |protocol: Protocol| move || per_request(protocol).map_or("—".to_owned(), format_bytes);
+    let cell = move |protocol: Protocol| {
+        move || per_request(protocol).map_or("—".to_owned(), format_bytes)
+    };
     let ratio = move || match (per_request(Protocol::GrpcWeb), per_request(Protocol::Rest)) {
         (Some(a), Some(b)) if b > 0.0 => format_ratio(a / b),
         _ => "—".to_owned(),

@@ -11,10 +11,10 @@
 //! practical difference", or "depends on …" with where it changes.
 
 use super::config::{HttpVersion, RunConfig, WorkloadKind};
-use super::service_lanes::Client;
 use super::connection_churn::churned;
 use super::history::SavedRun;
 use super::matrix::MatrixState;
+use super::service_lanes::Client;
 use super::sweep::SweepVariable;
 use super::sweep_point::{PointFigures, ProtocolFigures};
 use crate::stats::ratio_interval::RatioEstimate;
@@ -658,9 +658,14 @@ fn two_way_streaming(evidence: &Evidence<'_>) -> Claim {
                     return None;
                 }
                 let (g, r) = both(o.figures, |p| p.p50_ms)?;
-                let first = both(o.figures, |p| p.first_message_ms).map_or(String::new(), |(g, r)| {
-                    format!(", first answer after {} vs {}", format_ms(g.value), format_ms(r.value))
-                });
+                let first =
+                    both(o.figures, |p| p.first_message_ms).map_or(String::new(), |(g, r)| {
+                        format!(
+                            ", first answer after {} vs {}",
+                            format_ms(g.value),
+                            format_ms(r.value)
+                        )
+                    });
                 Some((
                     o.figures.ratio("p50")?,
                     format!(

@@ -1,7 +1,9 @@
 //! The worker's end of a service-to-service run: the settings go to the backend
-//! (`POST /api/v1/service-runs`), whose native runner runs them; its progress and then
-//! its whole run come back as Server-Sent Events whose data are this worker's own
-//! messages ([`FromWorker`]), read from the fetch's body as they arrive. Stop asks the
+//! (`POST /api/v1/service-runs?run=N`), whose native runner runs them; its progress and
+//! then its whole run come back as Server-Sent Events whose data are this worker's own
+//! messages ([`FromWorker`](crate::run::worker_protocol::FromWorker), numbered as the
+//! page's run `N`), read from the fetch's body as they arrive and passed on as they
+//! are: the worker decodes none of them (their decoder would double its size). Stop asks the
 //! backend to stop (`DELETE`): the run then ends with what it measured, as a browser
 //! run does. Dropping the call aborts the fetch, which cancels the run outright.
 
@@ -14,20 +16,24 @@ use wasm_streams::ReadableStream;
 use super::TransportError;
 use super::rest::{AbortOnDrop, body_of};
 use super::sse_parser::SseParser;
-use crate::run::worker_protocol::FromWorker;
 
-/// Starts `settings` (the URL form) on the backend at `origin` and hands each message
-/// to `deliver` as it arrives, until the run's end. Refusals (another run under way,
-/// lanes the backend cannot serve) come back with the backend's reason.
+/// How the JSON of a `FromWorker::Ended` starts.
+const ENDED: &[u8] = b"{\"Ended\"";
+
+/// Starts `settings` (the URL form) as the page's run `run` on the backend at `origin`
+/// and hands each message (its JSON) to `deliver` as it arrives, with whether it is the
+/// run's last (`Ended`), until the run's end. Refusals (another run under way, lanes
+/// the backend cannot serve) come back with the backend's reason.
 pub async fn follow(
     origin: &str,
     settings: &str,
-    mut deliver: impl FnMut(FromWorker),
+    run: u32,
+    mut deliver: impl FnMut(String, bool),
 ) -> Result<(), TransportError> {
     let abort = AbortOnDrop::new();
     let network = |what: String| TransportError::Network(what);
     let request = abort
-        .attach(Request::post(&format!("{origin}{SERVICE_RUNS}")))
+        .attach(Request::post(&format!("{origin}{SERVICE_RUNS}?run={run}")))
         .header("content-type", "text/plain")
         .body(settings.to_owned())
         .map_err(|err| network(err.to_string()))?;
@@ -52,9 +58,10 @@ pub async fn follow(
                     return Err(network(String::from_utf8_lossy(&event.data).into_owned()));
                 }
                 _ => {
-                    let message = serde_json::from_slice::<FromWorker>(&event.data)
+                    let last = event.data.starts_with(ENDED);
+                    let message = String::from_utf8(event.data)
                         .map_err(|err| TransportError::Decode(err.to_string()))?;
-                    deliver(message);
+                    deliver(message, last);
                 }
             }
         }

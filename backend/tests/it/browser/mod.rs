@@ -10,7 +10,8 @@
 //! HTTP-version × network matrix run from one page, [`timer`] cross-origin isolation
 //! and the timer it gives, [`content_policy`] the page under its
 //! Content-Security-Policy, [`layout`] the answer first on a laptop and a phone and
-//! axe-core's accessibility rules, [`custom_shape`] a person's own payload.
+//! axe-core's accessibility rules, [`custom_shape`] a person's own payload,
+//! [`service_run`] a service-to-service run started from the page.
 //! Without a built frontend or a browser, each test says so in one line and passes
 //! (see [`crate::support::browser::Setup::find`]).
 
@@ -51,6 +52,7 @@ mod layout;
 mod matrix;
 mod max_size;
 mod networks;
+mod service_run;
 mod stop;
 mod sweeps;
 mod timer;
