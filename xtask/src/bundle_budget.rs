@@ -19,8 +19,8 @@ pub const KB: u64 = 1_000;
 /// +1.4 KB raw for the echo workload and the claim on streaming both ways (issue 23),
 /// +0.4 KB raw for a Stop while a worker is still loading and the editor keeping text.
 pub const PAGE: Budget = Budget {
-    raw: 643 * KB,
-    brotli: 223 * KB,
+    raw: 668 * KB,
+    brotli: 229 * KB,
 };
 
 /// The worker's budget: the engine, the transports and their stack (issue 21), fetched
@@ -29,8 +29,8 @@ pub const PAGE: Budget = Budget {
 /// +17 KB raw / +5.2 KB brotli for REST's bidirectional stream, a WebSocket (gloo-net's,
 /// issue 23).
 pub const WORKER: Budget = Budget {
-    raw: 375 * KB,
-    brotli: 146 * KB,
+    raw: 381 * KB,
+    brotli: 148 * KB,
 };
 
 /// The worker that runs custom shapes (issue 22): the engine again, with prost-reflect's
@@ -40,8 +40,8 @@ pub const CUSTOM_WORKER: Budget = Budget {
     raw: CUSTOM_WORKER_RAW,
     brotli: CUSTOM_WORKER_BROTLI,
 };
-const CUSTOM_WORKER_RAW: u64 = 807 * KB;
-const CUSTOM_WORKER_BROTLI: u64 = 271 * KB;
+const CUSTOM_WORKER_RAW: u64 = 813 * KB;
+const CUSTOM_WORKER_BROTLI: u64 = 273 * KB;
 
 /// The parts of the bundle, each judged against its own budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -128,6 +128,9 @@ async fn service_run(kind: BrowserKind) {
     nothing_left_running(&server, &what).await;
     let done =
         browser.summary("grpc-web", "requests").await + browser.summary("rest", "requests").await;
-    assert!((4.0..4000.0).contains(&done), "{what}: {done} requests kept");
+    assert!(
+        (4.0..4000.0).contains(&done),
+        "{what}: {done} requests kept"
+    );
     browser.close().await;
 }
