@@ -299,7 +299,7 @@ mod tests {
     #[test]
     fn a_matrix_exports_a_line_per_cell_and_protocol_with_its_ratio_to_http1() {
         use crate::run::config::HttpVersion;
-        use crate::run::matrix::tests::{cell, matrix};
+        use crate::run::matrix::examples::{cell, matrix};
         let m = matrix(vec![
             cell(HttpVersion::TlsHttp1, "http/1.1", 6, 100.0),
             cell(HttpVersion::TlsH2, "h2", 1, 50.0),

@@ -3,6 +3,7 @@
 //! what only a native client can count: socket bytes per request (TLS included and
 //! excluded), connections, CPU per request.
 
+use lab_instrument::run::claims::{self, Evidence, Observation, Verdict};
 use lab_instrument::run::config::RunConfig;
 use lab_instrument::run::data::{RunData, Sample};
 use lab_instrument::run::sweep_point::{self, PointFigures};
@@ -126,6 +127,38 @@ pub fn table(config: &RunConfig, finished: &Finished, warmup: u64) -> String {
     if let Some(line) = figures.headline("this run", sides) {
         out.push_str(&line);
         out.push('\n');
+    }
+    out.push_str(&claims(config, &figures));
+    out
+}
+
+/// What this shows: the page's claims, checked against this run by the page's code;
+/// those it measured, with their verdicts and numbers.
+pub fn claims(config: &RunConfig, figures: &PointFigures) -> String {
+    let evidence = Evidence {
+        observations: vec![Observation {
+            label: "this run".into(),
+            config: *config,
+            figures,
+        }],
+        variable: None,
+        history: &[],
+        timer: Some(crate::engine::TIMER),
+    };
+    let mut out = String::new();
+    for claim in claims::check(&evidence) {
+        if claim.verdict == Verdict::NotMeasured {
+            continue;
+        }
+        out.push_str(&format!(
+            "- {} [{}]: {}\n",
+            claim.claim,
+            claim.verdict.key(),
+            claim.summary
+        ));
+        for line in &claim.evidence {
+            out.push_str(&format!("    {line}\n"));
+        }
     }
     out
 }

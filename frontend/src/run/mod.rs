@@ -1,23 +1,19 @@
 //! The page's side of the run: the handle views read ([`LabRun`]), the worker that
-//! runs the engine for it ([`engine_worker`]), the last runs kept in the browser
-//! ([`history`]), sweeps, the HTTP-version matrix and its cells' frames, the claims,
-//! and the hook that wires all of it to the page ([`hook`]). The run's settings,
-//! samples and figures are the instrument's (re-exported here).
+//! runs the engine for it ([`engine_worker`]), the matrix cells' frames, and the hook
+//! that wires all of it to the page ([`hook`]). The run's settings, samples and
+//! figures, the history, sweeps, the matrix and the claims are the instrument's
+//! (re-exported here): the native runner uses them too.
 //!
 //! Views hold a [`LabRun`] and read through it; they never write.
 
 pub mod cell_frame;
-pub mod claims;
 pub mod engine_worker;
-pub mod history;
 pub mod hook;
-pub mod matrix;
-pub mod sweep;
 
 pub use hook::{LabSession, Shown, use_lab_run};
 pub use lab_instrument::run::{
-    Phase, RunState, cell_report, comparison, config, connection_churn, data, run_export,
-    service_lanes, shape_choice, sweep_point, timing,
+    Phase, RunState, cell_report, claims, comparison, config, connection_churn, data, history,
+    matrix, run_export, service_lanes, shape_choice, sweep, sweep_point, timing,
 };
 use leptos::prelude::*;
 

@@ -1,18 +1,25 @@
-//! The run: what it does ([`config`]), what it measured ([`data`]), how the browser's
-//! timings join its samples ([`timing`]), the engine that drives it ([`engine`]), what
-//! what its records look like ([`shape_choice`]), what its samples say once it is over ([`comparison`], [`sweep_point`],
-//! [`connection_churn`]), and how its state travels between the worker that runs it
-//! and the page that shows it ([`worker_protocol`], [`cell_report`]).
+//! The run: what it does ([`config`], [`service_lanes`]), what its records look like
+//! ([`shape_choice`]), what it measured ([`data`]), how the browser's timings join its
+//! samples ([`timing`]), the engine that drives it ([`engine`]), what its samples say
+//! once it is over ([`comparison`], [`sweep_point`], [`connection_churn`], [`claims`]),
+//! sweeps and the HTTP-version matrix ([`sweep`], [`matrix`]), the runs kept in the
+//! browser ([`history`]), its exports ([`run_export`]), and how its state travels
+//! between the worker that runs it and the page that shows it ([`worker_protocol`],
+//! [`cell_report`]). The native runner (`lab-runner`) uses the same code.
 
 pub mod cell_report;
+pub mod claims;
 pub mod comparison;
 pub mod config;
 pub mod connection_churn;
 pub mod data;
 pub mod engine;
+pub mod history;
+pub mod matrix;
 pub mod run_export;
 pub mod service_lanes;
 pub mod shape_choice;
+pub mod sweep;
 pub mod sweep_point;
 pub mod timing;
 pub mod worker_protocol;

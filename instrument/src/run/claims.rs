@@ -1025,7 +1025,7 @@ mod tests {
 
     #[test]
     fn the_matrix_decides_http2_against_http1_with_its_intervals() {
-        use crate::run::matrix::tests::{cell, matrix};
+        use crate::run::matrix::examples::{cell, matrix};
         let faster = matrix(vec![
             cell(HttpVersion::TlsHttp1, "http/1.1", 6, 100.0),
             cell(HttpVersion::TlsH2, "h2", 1, 50.0),

@@ -305,31 +305,14 @@ impl MatrixState {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// Matrices for tests, here and in the crates that show them.
+#[cfg(any(test, feature = "test-support"))]
+pub mod examples {
     use super::*;
     use crate::run::sweep_point::ProtocolFigures;
 
-    #[test]
-    fn a_plan_round_trips_through_the_url() {
-        let plan = MatrixPlan {
-            networks: vec![
-                Network::default(),
-                Network::from_key("lighthouse-mobile").unwrap(),
-            ],
-            per_cell: 40,
-            warmup: 0,
-        };
-        let query = format!("?count=3&{}&sweep=count", plan.to_query());
-        assert_eq!(MatrixPlan::from_query(&query), Some(plan));
-        assert_eq!(MatrixPlan::from_query("?count=3"), None);
-        let odd = MatrixPlan::from_query("matrix=nowhere%2Cloopback,loopback&mper=0").unwrap();
-        assert_eq!(odd.networks, vec![Network::default()]);
-        assert_eq!(odd.per_cell, 1, "at least one request");
-    }
-
     /// A measured loopback cell: 50 latencies per protocol from `latency` up.
-    pub(crate) fn cell(http: HttpVersion, hop: &str, opened: u64, latency: f64) -> MatrixCell {
+    pub fn cell(http: HttpVersion, hop: &str, opened: u64, latency: f64) -> MatrixCell {
         let protocol = ProtocolFigures {
             next_hop: Some(hop.into()),
             ..ProtocolFigures::default()
@@ -352,7 +335,7 @@ pub(crate) mod tests {
     }
 
     /// A finished matrix of `cells`.
-    pub(crate) fn matrix(cells: Vec<MatrixCell>) -> MatrixState {
+    pub fn matrix(cells: Vec<MatrixCell>) -> MatrixState {
         MatrixState {
             plan: MatrixPlan::default(),
             base: RunConfig::default(),
@@ -363,6 +346,30 @@ pub(crate) mod tests {
             origin: "http://127.0.0.1:8080".into(),
             timer: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::examples::{cell, matrix};
+    use super::*;
+
+    #[test]
+    fn a_plan_round_trips_through_the_url() {
+        let plan = MatrixPlan {
+            networks: vec![
+                Network::default(),
+                Network::from_key("lighthouse-mobile").unwrap(),
+            ],
+            per_cell: 40,
+            warmup: 0,
+        };
+        let query = format!("?count=3&{}&sweep=count", plan.to_query());
+        assert_eq!(MatrixPlan::from_query(&query), Some(plan));
+        assert_eq!(MatrixPlan::from_query("?count=3"), None);
+        let odd = MatrixPlan::from_query("matrix=nowhere%2Cloopback,loopback&mper=0").unwrap();
+        assert_eq!(odd.networks, vec![Network::default()]);
+        assert_eq!(odd.per_cell, 1, "at least one request");
     }
 
     #[test]
