@@ -5,8 +5,8 @@
 //! the page worker's own messages: the page draws them as it draws its own runs.
 //!
 //! Bounded like every other input: the settings are clamped as the page's are (at most
-//! 64 in flight, the record and request limits), a run is stopped after
-//! [`TIME_LIMIT`], and one runs at a time (another is refused with 409). `DELETE`
+//! 64 in flight, the record limit), at most [`MAX_TOTAL`] requests, a run is stopped
+//! after [`TIME_LIMIT`], and one runs at a time (another is refused with 409). `DELETE`
 //! stops the run under way, which then ends with what it measured; a client that goes
 //! away cancels it outright. The run holds a slot of the live-streams gauge.
 
@@ -31,6 +31,10 @@ use crate::api_error::ApiError;
 
 /// The longest a service-to-service run goes on before it is stopped.
 pub const TIME_LIMIT: Duration = Duration::from_secs(300);
+
+/// The most requests a service-to-service run sends: its samples (a few hundred bytes
+/// each as JSON) all come back to the page at its end.
+pub const MAX_TOTAL: u32 = 100_000;
 
 /// Progress messages waiting for a slow reader; more are dropped (each is a snapshot
 /// of the aggregates: the next one says everything the dropped one did).
@@ -110,8 +114,24 @@ pub async fn start(
         .map_err(|err| refused(StatusCode::BAD_REQUEST, "invalid_argument", err.to_string()))?;
     let sides = Sides::new(&config, &targets)
         .map_err(|err| refused(StatusCode::BAD_REQUEST, "invalid_argument", err.to_string()))?;
-    lab_runner::work::Work::of(&config)
-        .map_err(|err| refused(StatusCode::BAD_REQUEST, "invalid_argument", err.to_string()))?;
+    if config.shape.custom().is_some() {
+        let err = lab_runner::RunnerError::CustomShape;
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            err.to_string(),
+        ));
+    }
+    if config.total > MAX_TOTAL {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            format!(
+                "a service-to-service run sends at most {MAX_TOTAL} requests (its every \
+                 sample comes back to the page): lower the total"
+            ),
+        ));
+    }
     let (claim, stopped) = state.service_runs.claim().ok_or_else(|| {
         refused(
             StatusCode::CONFLICT,

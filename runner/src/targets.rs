@@ -105,3 +105,36 @@ impl Targets {
         Ok((uri, ca))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = r#"{"listeners":[
+        {"name":"plain","url":"http://127.0.0.1:8080","network":{"name":"loopback"}},
+        {"name":"tls-h2","url":"https://127.0.0.1:8444","network":{"name":"loopback"}},
+        {"name":"plain","url":"http://127.0.0.1:8180","network":{"name":"lighthouse-mobile"}},
+        {"name":"quic-h3","url":"https://127.0.0.1:8444","network":{"name":"loopback"}}
+    ]}"#;
+
+    #[test]
+    fn the_run_s_network_picks_its_listeners() {
+        let mobile = Network::from_key("lighthouse-mobile").unwrap();
+        let targets = Targets::from_status(STATUS.as_bytes(), mobile, None).unwrap();
+        assert_eq!(targets.plain, "http://127.0.0.1:8180");
+        assert!(targets.tls_h2.is_none());
+        let loopback = Targets::from_status(STATUS.as_bytes(), Network::default(), None).unwrap();
+        assert_eq!(loopback.tls_h2.as_ref().unwrap(), "https://127.0.0.1:8444");
+        assert_eq!(
+            loopback.tls(listener::TLS_H2).unwrap_err(),
+            RunnerError::NoCa
+        );
+        let far = Network::from_key("intercontinental").unwrap();
+        let err = Targets::from_status(STATUS.as_bytes(), far, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the backend has no plain listener on the network intercontinental"
+        );
+        assert!(Targets::from_status(b"{}", far, None).is_err());
+    }
+}

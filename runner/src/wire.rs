@@ -251,3 +251,32 @@ pub fn tls_config(ca_pem: &[u8], alpn: &[&[u8]]) -> Result<Arc<rustls::ClientCon
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_byte_each_way_is_counted_once() {
+        let (near, mut far) = tokio::io::duplex(64);
+        let counts = Arc::new(ByteCounts::default());
+        let mut counted = count_bytes(near, counts.clone());
+        counted.write_all(b"hello, ").await.unwrap();
+        counted.write_all(b"world").await.unwrap();
+        let mut got = [0u8; 12];
+        far.read_exact(&mut got).await.unwrap();
+        far.write_all(b"back").await.unwrap();
+        let mut answer = [0u8; 4];
+        counted.read_exact(&mut answer).await.unwrap();
+        assert_eq!((counts.written(), counts.read()), (12, 4));
+        assert_eq!(&answer, b"back");
+    }
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused_with_the_reason() {
+        let err = tls_config(b"not a certificate", &[b"h2"]).unwrap_err();
+        assert!(err.contains("no certificate"), "{err}");
+    }
+}

@@ -16,13 +16,15 @@ use crate::bench::{Server, grpc_frame, h2load_counts};
 use crate::command::{Failure, Step, cargo};
 
 /// A run on an emulated network stops after this many seconds.
-const EMULATED_SECONDS: u64 = 10;
+const EMULATED_SECONDS: u64 = 20;
 const NETWORKS: [&str; 3] = ["loopback", "lighthouse-mobile", "intercontinental"];
 /// Each pair compares sides on one footing: cleartext (gRPC over h2c against REST over
 /// a pooled HTTP/1.1 client), and TLS (both HTTP/2).
 const PAIRS: [(&str, &str, &str); 2] = [("h2c", "http1", "cleartext"), ("tls", "h2", "TLS")];
 const WORKLOADS: [&str; 6] = ["ping", "fetch", "upload", "stream", "client-stream", "echo"];
-const COUNTS: [u32; 2] = [10, 1000];
+/// Records per request and their shape: the browser's figures' cells
+/// (`docs/network-profiles.md`): 10 telemetry points, 1,000 orders.
+const SIZES: [(u32, &str); 2] = [(10, "telemetry"), (1000, "order")];
 
 /// What the runner's `--figures` file says of one side.
 #[derive(Debug, serde::Deserialize)]
@@ -72,6 +74,43 @@ impl Tools<'_> {
         let text = std::fs::read_to_string(&figures)
             .map_err(|err| Failure(format!("no figures from lab-runner: {err}")))?;
         serde_json::from_str(&text).map_err(|err| Failure(format!("figures: {err}")))
+    }
+}
+
+/// The backend's connections open on `network`'s listeners (its status, read with a
+/// plain HTTP/1.1 GET).
+fn open_connections(server: &Server, network: &str) -> Option<u64> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(server.addr).ok()?;
+    let request = format!(
+        "GET {} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        lab_proto::contract::rest::STATUS,
+        server.addr
+    );
+    tcp.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).ok()?;
+    let body = &response[response.find("\r\n\r\n")? + 4..];
+    let status: serde_json::Value = serde_json::from_str(body).ok()?;
+    Some(
+        status["listeners"]
+            .as_array()?
+            .iter()
+            .filter(|l| l["network"]["name"] == network)
+            .filter_map(|l| l["connectionsOpen"].as_u64())
+            .sum(),
+    )
+}
+
+/// Waits (up to two minutes) until no connection of an earlier run is open on
+/// `network`: a stopped run's responses still queued in the emulated link would
+/// otherwise hold up the next run's, as they would on a real link.
+fn drained(server: &Server, network: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while open_connections(server, network).is_some_and(|n| n > 0)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
 }
 
@@ -126,7 +165,8 @@ pub fn run(root: &Path) -> Result<(), Failure> {
          both sides alternating request by request; p50 / p99 in ms; rps: requests per \
          second over the run; wire: response body bytes (median); socket: bytes both ways \
          per request at the runner's sockets, TLS and connection setup included. Runs on \
-         an emulated network stop after {EMULATED_SECONDS} s (marked *).\n",
+         an emulated network stop after {EMULATED_SECONDS} s (marked *), each after the \
+         link has carried the last one's bytes.\n",
         crate::bench::kernel(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
@@ -139,21 +179,45 @@ pub fn run(root: &Path) -> Result<(), Failure> {
         );
         for network in NETWORKS {
             for workload in WORKLOADS {
-                let counts: &[u32] = if workload == "ping" { &[0] } else { &COUNTS };
-                for &count in counts {
+                let sizes: &[(u32, &str)] = if workload == "ping" {
+                    &[(0, "telemetry")]
+                } else {
+                    &SIZES
+                };
+                for &(count, shape) in sizes {
                     for concurrency in [1u32, 64] {
                         let emulated = network != "loopback";
+                        // What a link cannot carry in a run's time is not run: 64
+                        // responses of 1,000 orders are ~25 MB (two minutes of the
+                        // mobile link), and an echo of 1,000 records is 1,000 round
+                        // trips (minutes at 150–250 ms each).
+                        let too_long = emulated
+                            && count == 1000
+                            && (workload == "echo"
+                                || (network == "lighthouse-mobile" && concurrency == 64));
+                        if too_long {
+                            let _ = writeln!(
+                                out,
+                                "| {network} | {workload} | {count} {shape} | {concurrency} | not run: minutes on this link |  |  |  |  |  |  |  |  |  |"
+                            );
+                            continue;
+                        }
                         let total = match (emulated, concurrency, count) {
                             (false, 1, _) => 200,
                             (false, _, 1000) => 512,
                             (false, _, _) => 2_000,
+                            (true, 1, 1000) => 4,
                             (true, 1, _) => 8,
                             (true, _, _) => 128,
                         };
+                        if emulated {
+                            drained(&server, network);
+                        }
                         let figures = tools.run(&args(&[
                             ("grpc", grpc.into()),
                             ("rest", rest.into()),
                             ("workload", workload.into()),
+                            ("shape", shape.into()),
                             ("count", count.max(1).to_string()),
                             ("total", total.to_string()),
                             ("concurrency", concurrency.to_string()),
@@ -202,9 +266,9 @@ pub fn run(root: &Path) -> Result<(), Failure> {
     // The streaming modes side by side, at concurrency 1 on loopback, 1000 records.
     let _ = writeln!(
         out,
-        "### Streaming modes (loopback, 1,000 records per stream, concurrency 1)\n\n\
-         | mode | side | first message (ms) | messages/s | round trip per message (ms) |\n\
-         |---|---|---:|---:|---:|"
+        "### Streaming modes (loopback, 1,000 telemetry records per stream, concurrency 1)\n\n\
+         | mode | side | stream p50 (ms) | first message (ms) | messages/s | round trip per message (ms) |\n\
+         |---|---|---:|---:|---:|---:|"
     );
     for (workload, mode) in [
         ("stream", "server streaming"),
@@ -225,22 +289,28 @@ pub fn run(root: &Path) -> Result<(), Failure> {
                 let per_message = (workload == "echo")
                     .then(|| side.p50_ms.map(|p50| p50 / 1000.0))
                     .flatten();
+                // A client stream's messages/s: its records over the call's median time.
+                let rate = match workload {
+                    "client-stream" => side.p50_ms.map(|p50| 1000.0 / (p50 / 1000.0)),
+                    _ => side.messages_per_second,
+                };
                 let _ = writeln!(
                     out,
-                    "| {mode} | {} | {} | {} | {} |",
+                    "| {mode} | {} | {} | {} | {} | {} |",
                     side.side,
+                    ms(side.p50_ms),
                     ms(side.first_message_ms),
-                    side.messages_per_second
-                        .map_or("–".into(), |v| format!("{v:.0}")),
+                    rate.map_or("–".into(), |v| format!("{v:.0}")),
                     per_message.map_or("–".into(), |v| format!("{v:.3}")),
                 );
             }
         }
     }
     out.push_str(
-        "\nClient streaming has no per-message answer: its messages/s is records ÷ the \
-         call's time (in the requests/s of the table above); its first message is the \
-         server's one answer.\n\n",
+        "\nA server stream's messages/s is per stream, from its first message to its last \
+         (sent as fast as the server can, they arrive in a few reads); a client stream's is \
+         its 1,000 records over the call's median time, and it has no first message (one \
+         answer, at its end).\n\n",
     );
 
     // CPU per request, each side alone (the runner's process and the backend's).

@@ -436,6 +436,7 @@ async fn the_service_run_endpoint_refuses_what_it_cannot_run() {
             "built-in shapes only",
         ),
         ("net=intercontinental", 400, "no plain listener"),
+        ("workload=ping&total=100001", 400, "at most 100000 requests"),
     ] {
         let response = post_run(&server, settings).await;
         assert_eq!(response.status(), status, "{settings}");

@@ -25,7 +25,8 @@ pub fn StreamingNote() -> impl IntoView {
                 "waits for its answer before the next, so every message is a round trip. Its gRPC-Web "
                 "side stays empty and says why: that is the finding. A WebSocket's frames are not in "
                 "Resource Timing, so its sizes are the messages' own. Native gRPC does both modes "
-                "(UploadStream, Echo) between services."
+                "(UploadStream, Echo) between services: choose Client → Service to service to run "
+                "the client stream and echo workloads on both sides, outside the browser."
             </p>
         </section>
     }
