@@ -36,37 +36,64 @@ pub const TIME_LIMIT: Duration = Duration::from_secs(300);
 /// each as JSON) all come back to the page at its end.
 pub const MAX_TOTAL: u32 = 100_000;
 
+/// The most records a service-to-service run has in flight (records per request ×
+/// concurrency): each request's are encoded, sent and decoded in this process.
+pub const MAX_RECORDS_IN_FLIGHT: u64 = 200_000;
+
 /// Progress messages waiting for a slow reader; more are dropped (each is a snapshot
 /// of the aggregates: the next one says everything the dropped one did).
 const PROGRESS_BACKLOG: usize = 8;
 
 /// The run under way, if any: how to stop it.
 #[derive(Debug, Default)]
-pub struct ServiceRuns {
-    stop: Mutex<Option<oneshot::Sender<()>>>,
-    busy: Mutex<bool>,
+pub struct ServiceRuns(Mutex<Current>);
+
+/// Whether a run holds the place, which run (a generation), and its stop.
+#[derive(Debug, Default)]
+struct Current {
+    busy: bool,
+    generation: u64,
+    stop: Option<oneshot::Sender<()>>,
 }
 
-/// Holds the one run's place; frees it when dropped (the run ended or was cancelled).
-struct Claim(Arc<ServiceRuns>);
+/// Holds the one run's place; frees it when dropped (the run ended or was cancelled),
+/// unless a later run holds it by then.
+struct Claim {
+    runs: Arc<ServiceRuns>,
+    generation: u64,
+}
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        *self.0.busy.lock().expect("not poisoned") = false;
-        self.0.stop.lock().expect("not poisoned").take();
+        let mut current = self.runs.0.lock().expect("not poisoned");
+        if current.generation == self.generation {
+            current.busy = false;
+            current.stop = None;
+        }
     }
 }
 
 impl ServiceRuns {
     fn claim(self: &Arc<Self>) -> Option<(Claim, oneshot::Receiver<()>)> {
-        let mut busy = self.busy.lock().expect("not poisoned");
-        if *busy {
+        let mut current = self.0.lock().expect("not poisoned");
+        if current.busy {
             return None;
         }
-        *busy = true;
         let (stop, stopped) = oneshot::channel();
-        *self.stop.lock().expect("not poisoned") = Some(stop);
-        Some((Claim(self.clone()), stopped))
+        current.busy = true;
+        current.generation += 1;
+        current.stop = Some(stop);
+        let claim = Claim {
+            runs: self.clone(),
+            generation: current.generation,
+        };
+        Some((claim, stopped))
+    }
+
+    /// Stops the run under way; whether there was one.
+    fn stop(&self) -> bool {
+        let stop = self.0.lock().expect("not poisoned").stop.take();
+        stop.is_some_and(|stop| stop.send(()).is_ok())
     }
 }
 
@@ -122,6 +149,20 @@ pub async fn start(
             err.to_string(),
         ));
     }
+    let in_flight = u64::from(config.count) * u64::from(config.concurrency);
+    if config.workload != lab_instrument::run::config::WorkloadKind::Ping
+        && in_flight > MAX_RECORDS_IN_FLIGHT
+    {
+        return Err(refused(
+            StatusCode::BAD_REQUEST,
+            "invalid_argument",
+            format!(
+                "a service-to-service run holds at most {MAX_RECORDS_IN_FLIGHT} records in \
+                 flight (records per request × concurrency; the runner shares the backend's \
+                 memory): lower the count or the concurrency"
+            ),
+        ));
+    }
     if config.total > MAX_TOTAL {
         return Err(refused(
             StatusCode::BAD_REQUEST,
@@ -151,7 +192,10 @@ pub async fn start(
             &sides,
             TIME_LIMIT,
             async {
-                let _ = stopped.await;
+                // A stop dropped unsent (the place freed) is no stop.
+                if stopped.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
             },
             move |message| {
                 let event = Event::default()
@@ -188,15 +232,13 @@ pub async fn start(
 
 /// `DELETE`: stops the run under way; it ends with what it measured.
 pub async fn stop(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    match state.service_runs.stop.lock().expect("not poisoned").take() {
-        Some(stop) => {
-            let _ = stop.send(());
-            Ok(StatusCode::NO_CONTENT)
-        }
-        None => Err(refused(
+    if state.service_runs.stop() {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(refused(
             StatusCode::NOT_FOUND,
             "no_run",
             "no service-to-service run is under way",
-        )),
+        ))
     }
 }

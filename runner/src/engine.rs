@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lab_instrument::run::Phase;
-use lab_instrument::run::config::RunConfig;
+use lab_instrument::run::config::{RunConfig, WorkloadKind};
 use lab_instrument::run::data::{ProtocolStats, RunData};
 use lab_instrument::run::service_lanes::{GrpcLane, RestLane};
 use lab_instrument::run::worker_protocol::FromWorker;
@@ -75,7 +75,12 @@ impl Sides {
             RestLane::Http1 => (targets.plain.clone(), None, targets.plain.clone(), None),
             RestLane::H2 => {
                 let (base, h2) = tls(listener::TLS_H2, ALPN_H2)?;
-                let (socket_base, http1) = tls(listener::TLS_HTTP1, ALPN_HTTP1)?;
+                // A WebSocket needs HTTP/1.1: the echo alone goes to that listener.
+                let (socket_base, http1) = if config.workload == WorkloadKind::Echo {
+                    tls(listener::TLS_HTTP1, ALPN_HTTP1)?
+                } else {
+                    (base.clone(), h2.clone())
+                };
                 (base, h2, socket_base, http1)
             }
         };

@@ -9,6 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use lab_instrument::run::service_lanes::GrpcLane;
+use lab_instrument::transport::grpc_web::{FRAME_PREFIX, encode_upload};
 use lab_instrument::transport::raw_codec::RawCodec;
 use lab_instrument::transport::{CallOutcome, TransportError};
 use lab_proto::RecordDigest;
@@ -39,9 +40,6 @@ fn unreachable(err: hyper_util::client::legacy::Error) -> Unreachable {
     Unreachable(crate::rest_side::error_chain(&err))
 }
 
-/// Bytes of the gRPC message prefix (flag + length) in front of every message.
-const FRAME_PREFIX: u64 = 5;
-
 /// A gRPC lane's client.
 #[derive(Clone)]
 pub struct GrpcSide {
@@ -63,9 +61,15 @@ impl GrpcSide {
         let transport: Transport = if lane.is_web() {
             // tonic-web's client layer turns tonic's gRPC into gRPC-Web (and marks the
             // request HTTP/1.1, which hyper sends as HTTP/2 on an HTTP/2 connection).
-            let inner = http.map_request(|request: http::Request<tonic_web::GrpcWebCall<Body>>| {
-                request.map(Body::new)
-            });
+            // A browser's Accept-Encoding (the backend compresses only then), and the
+            // answer decompressed above the meter, which counts what the wire carried.
+            let inner = tower::ServiceBuilder::new()
+                .map_request(|request: http::Request<tonic_web::GrpcWebCall<Body>>| {
+                    request.map(Body::new)
+                })
+                .map_response(|response: http::Response<_>| response.map(Body::new))
+                .layer(tower_http::decompression::DecompressionLayer::new())
+                .service(http);
             BoxCloneSyncService::new(
                 tonic_web::GrpcWebClientService::new(inner)
                     .map_response(|response| response.map(Body::new))
@@ -241,15 +245,6 @@ impl GrpcSide {
             }
         }
     }
-}
-
-/// `UploadRequest`'s encoding, without cloning the run's shared records into one.
-fn encode_upload(records: &[Record]) -> Vec<u8> {
-    let mut buf = Vec::new();
-    for record in records {
-        prost::encoding::message::encode(1, record, &mut buf);
-    }
-    buf
 }
 
 /// One streamed request message holding `record` (`UploadStreamRequest` or

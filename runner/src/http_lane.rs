@@ -18,31 +18,50 @@ use tonic::body::Body;
 
 use crate::wire::{Connector, WireCounts};
 
-/// How long an idle pooled connection is kept: longer than any pause of a run.
-const IDLE_POOL: Duration = Duration::from_secs(90);
+/// How long an idle pooled connection is kept: less than the backend's idle limit
+/// (30 s), so no request goes out on a connection the server is closing.
+const IDLE_POOL: Duration = Duration::from_secs(20);
 
 /// What one call's response looked like on its way in.
 #[derive(Debug)]
 pub struct CallMeter {
     started: Instant,
+    /// When the request went to the connection (after encoding), as a fetch starts.
+    sent: OnceLock<Instant>,
     head: OnceLock<(Instant, Version)>,
     body_bytes: AtomicU64,
+    /// When the last body frame arrived, in ns after `started` (0: none yet).
+    last_frame_ns: AtomicU64,
 }
 
 impl CallMeter {
     pub fn start() -> Arc<Self> {
         Arc::new(Self {
             started: Instant::now(),
+            sent: OnceLock::new(),
             head: OnceLock::new(),
             body_bytes: AtomicU64::new(0),
+            last_frame_ns: AtomicU64::new(0),
         })
     }
 
-    /// Time to the response's head, ms.
+    /// Time from the request's sending to the response's head, ms (Resource Timing's
+    /// `responseStart − startTime`).
     pub fn ttfb_ms(&self) -> Option<f64> {
+        let sent = *self.sent.get().unwrap_or(&self.started);
         self.head
             .get()
-            .map(|(at, _)| at.duration_since(self.started).as_secs_f64() * 1_000.0)
+            .map(|(at, _)| at.saturating_duration_since(sent).as_secs_f64() * 1_000.0)
+    }
+
+    /// From the response's head to its last body frame, ms.
+    pub fn download_ms(&self) -> f64 {
+        let (Some((head, _)), last) = (self.head.get(), self.last_frame_ns.load(Ordering::Relaxed))
+        else {
+            return 0.0;
+        };
+        let head_ns = head.duration_since(self.started).as_nanos() as u64;
+        last.saturating_sub(head_ns) as f64 / 1e6
     }
 
     /// The response's HTTP version, as Resource Timing names it.
@@ -116,6 +135,9 @@ impl HttpLane {
     ) -> impl Future<Output = Result<Response<Body>, hyper_util::client::legacy::Error>> + Send + 'static
     {
         let meter = request.extensions().get::<Arc<CallMeter>>().cloned();
+        if let Some(meter) = &meter {
+            let _ = meter.sent.set(Instant::now());
+        }
         let sent = self.client.request(request);
         async move {
             let response = sent.await?;
@@ -129,6 +151,8 @@ impl HttpLane {
                         meter
                             .body_bytes
                             .fetch_add(data.len() as u64, Ordering::Relaxed);
+                        let at = meter.started.elapsed().as_nanos() as u64;
+                        meter.last_frame_ns.store(at, Ordering::Relaxed);
                     }
                     frame
                 }))

@@ -169,8 +169,19 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let status = status(&args.backend).await?;
     let several = grpc.len() * rest.len() > 1;
+    // Ctrl-C stops the run under way (which still reports what it measured) and the
+    // pairs after it.
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            let _ = interrupt.send(true);
+        }
+    });
     for grpc_key in &grpc {
         for rest_key in &rest {
+            if *interrupted.borrow() {
+                return Ok(());
+            }
             let query = format!(
                 "protocol={}&workload={}&shape={}&count={}&seed={}&compression={}&total={}&concurrency={}&rate={}&interval={}&net={}&client=service&grpc={grpc_key}&rest={rest_key}",
                 args.protocol,
@@ -186,11 +197,17 @@ async fn run(args: Args) -> Result<(), String> {
                 args.net,
             );
             let config = RunConfig::from_query(&query);
-            if config.workload.key() != args.workload || config.network.key() != args.net {
-                return Err(format!(
-                    "unknown workload {} or network {}",
-                    args.workload, args.net
-                ));
+            // The URL form keeps a default for what it does not know: here that is an
+            // error.
+            for (what, given, read) in [
+                ("workload", &args.workload, config.workload.key().to_owned()),
+                ("network", &args.net, config.network.key().to_owned()),
+                ("shape", &args.shape, config.shape.key()),
+                ("protocol", &args.protocol, config.protocol.key().to_owned()),
+            ] {
+                if *given != read {
+                    return Err(format!("unknown {what} {given}"));
+                }
             }
             let targets = Targets::from_status(&status, config.network, ca.clone())
                 .map_err(|e| e.to_string())?;
@@ -214,9 +231,11 @@ async fn run(args: Args) -> Result<(), String> {
                 0,
                 &sides,
                 Duration::from_secs(args.time_limit),
-                // Ctrl-C stops the run: what was measured is still reported.
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
+                {
+                    let mut interrupted = interrupted.clone();
+                    async move {
+                        let _ = interrupted.wait_for(|stop| *stop).await;
+                    }
                 },
                 |message| {
                     if let FromWorker::Progress { done, .. } = message {

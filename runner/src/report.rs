@@ -57,7 +57,7 @@ pub fn table(config: &RunConfig, finished: &Finished, warmup: u64) -> String {
     });
     row("p50", &|p| estimate(figures.of(p).p50_ms, format_ms));
     row("p99", &|p| estimate(figures.of(p).p99_ms, format_ms));
-    row("requests/s (measured)", &|p| {
+    row("requests/s (whole run)", &|p| {
         rate(summary[p.index()].requests_per_second)
     });
     row("throughput (c ÷ mean)", &|p| {
@@ -73,6 +73,7 @@ pub fn table(config: &RunConfig, finished: &Finished, warmup: u64) -> String {
         optional(figures.of(p).request_bytes, format_bytes)
     });
     let sockets = data.sockets.unwrap_or_default();
+    // Socket bytes are the whole run's (warm-up and connection setup included).
     row("socket bytes/request (TLS incl.)", &|p| {
         optional(
             sockets[p.index()].per_request(summary[p.index()].requests, true),

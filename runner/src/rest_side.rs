@@ -120,7 +120,7 @@ impl RestSide {
         Measured::finish(outcome, &meter, decoded)
     }
 
-    /// Returns the response body's size once decompressed, when it was compressed.
+    /// Returns the response body's size once decompressed.
     async fn exchange(
         &self,
         work: &Work,
@@ -187,7 +187,6 @@ impl RestSide {
             .await
             .map_err(|err| TransportError::Network(error_chain(&*err)))?;
         let status = response.status();
-        let compressed = response.headers().contains_key(header::CONTENT_ENCODING);
         if status.is_success() && matches!(work, Work::Stream { .. }) {
             read_events(response.into_body(), outcome, verify, meter).await?;
             return Ok(None);
@@ -228,7 +227,8 @@ impl RestSide {
             }
         }
         outcome.decode_ms = ms_since(decode_started);
-        Ok(compressed.then_some(body.len() as u64))
+        // The body as decoded: its size once compression (if any) is undone.
+        Ok(Some(body.len() as u64))
     }
 
     /// Sends `records` one at a time over a new WebSocket, each after the previous

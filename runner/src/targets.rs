@@ -52,6 +52,11 @@ impl Targets {
             if on != network.key() {
                 continue;
             }
+            // A listener bound to every address is reached on loopback (the name its
+            // certificate holds).
+            let url = url
+                .replace("://0.0.0.0:", "://127.0.0.1:")
+                .replace("://[::]:", "://[::1]:");
             let uri: Uri = url
                 .parse()
                 .map_err(|err| RunnerError::Backend(format!("listener URL {url}: {err}")))?;

@@ -96,8 +96,9 @@ impl Measured {
             let body = meter.body_bytes();
             NetworkTiming {
                 start_ms: outcome.started_ms,
+                // The runner sees bodies, not headers: socket bytes are the lane's.
                 ttfb_ms,
-                download_ms: (outcome.e2e_ms - ttfb_ms).max(0.0),
+                download_ms: meter.download_ms(),
                 encoded_body: body,
                 decoded_body: decoded.unwrap_or(body),
                 transfer_size: 0,

@@ -36,6 +36,8 @@ struct Host {
     stop_asked: Cell<bool>,
     /// A service-to-service run under way: it is the backend's to stop.
     serving: Cell<bool>,
+    /// Stop reached the backend before its run had started: ask again.
+    stop_pending: Cell<bool>,
 }
 
 /// Installs the message handler and tells the page it is ready (messages sent before
@@ -49,6 +51,7 @@ pub fn serve() {
         run: Cell::new(0),
         stop_asked: Cell::new(false),
         serving: Cell::new(false),
+        stop_pending: Cell::new(false),
     });
     let observed = host.state.clone();
     // Lives as long as the worker.
@@ -62,7 +65,7 @@ pub fn serve() {
                 host.stop_asked.set(true);
                 host.control.borrow().stop();
                 if host.serving.get() {
-                    wasm_bindgen_futures::spawn_local(stop_service_run());
+                    wasm_bindgen_futures::spawn_local(stop_service_run(host.clone()));
                 }
             }
             Err(reason) => web_sys::console::error_1(&reason.into()),
@@ -75,9 +78,10 @@ pub fn serve() {
 
 /// Asks the backend to stop its service-to-service run (it then ends with what it
 /// measured); if it had not started yet, the next progress message asks again.
-async fn stop_service_run() {
+async fn stop_service_run(host: Rc<Host>) {
     let origin = lab_instrument::transport::origin();
     if let Err(err) = service_run::stop(&origin).await {
+        host.stop_pending.set(true);
         web_sys::console::warn_1(&format!("Stop: {err}").into());
     }
 }
@@ -133,6 +137,7 @@ impl Host {
     /// run with the reason as each side's one failed request.
     fn serve(self: &Rc<Self>, run: u32, config: RunConfig) {
         self.serving.set(true);
+        self.stop_pending.set(false);
         let host = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let origin = lab_instrument::transport::origin();
@@ -143,9 +148,9 @@ impl Host {
                 }
                 if last {
                     ended.set(true);
-                } else if host.stop_asked.replace(false) {
+                } else if host.stop_pending.replace(false) {
                     // Stop came before the backend had the run: ask again.
-                    wasm_bindgen_futures::spawn_local(stop_service_run());
+                    wasm_bindgen_futures::spawn_local(stop_service_run(host.clone()));
                 }
                 // Already this worker's message, as JSON: passed on as it is.
                 if let Err(err) = host.scope.post_message(&json.into()) {

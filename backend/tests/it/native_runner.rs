@@ -437,6 +437,11 @@ async fn the_service_run_endpoint_refuses_what_it_cannot_run() {
         ),
         ("net=intercontinental", 400, "no plain listener"),
         ("workload=ping&total=100001", 400, "at most 100000 requests"),
+        (
+            "workload=upload&count=100000&concurrency=4",
+            400,
+            "at most 200000 records in flight",
+        ),
     ] {
         let response = post_run(&server, settings).await;
         assert_eq!(response.status(), status, "{settings}");
@@ -461,4 +466,30 @@ async fn the_service_run_endpoint_refuses_what_it_cannot_run() {
         post_run(&server, "workload=ping&total=2").await.status(),
         200
     );
+}
+
+#[tokio::test]
+async fn with_compression_both_sides_arrive_compressed_as_in_a_browser() {
+    let server = TestServer::api().await;
+    for lanes in [
+        (GrpcLane::WebHttp1, RestLane::Http1),
+        (GrpcLane::WebH2, RestLane::H2),
+    ] {
+        let config = RunConfig {
+            compression: true,
+            count: 200,
+            ..service(WorkloadKind::Fetch, lanes)
+        };
+        let (finished, _) = run(&server, config).await;
+        for sample in &finished.data.samples {
+            let network = sample.network.as_ref().expect("a response");
+            assert!(
+                network.encoded_body * 2 < sample.payload_bytes,
+                "{lanes:?} {:?}: {} B on the wire for a {} B payload",
+                sample.protocol,
+                network.encoded_body,
+                sample.payload_bytes
+            );
+        }
+    }
 }

@@ -468,7 +468,13 @@ fn multiplexing(evidence: &Evidence<'_>) -> Claim {
             like == config && !run.settings.contains("sweep=")
         })
     };
-    let base = evidence.observations.first().map(|o| o.config);
+    // The page's HTTP version is the browser's: a service run's lanes choose their own.
+    let browser = |o: &&Observation<'_>| o.config.client == Client::Browser;
+    let base = evidence
+        .observations
+        .first()
+        .filter(browser)
+        .map(|o| o.config);
     let pair = base.and_then(|base| {
         Some((
             latest(HttpVersion::TlsH2, &base)?,

@@ -356,7 +356,9 @@ impl RunData {
             mean_request_bytes: mean(stats.request_bytes as f64, stats.requests).unwrap_or(0.0),
             mean_wire_bytes: mean(stats.encoded_body as f64, stats.timed),
             mean_decoded_bytes: mean(stats.decoded_body as f64, stats.timed),
-            mean_transfer_bytes: mean(stats.transfer_size as f64, stats.timed),
+            // None when nothing reported one (the native runner counts sockets instead).
+            mean_transfer_bytes: mean(stats.transfer_size as f64, stats.timed)
+                .filter(|_| stats.transfer_size > 0),
             mean_payload_bytes: mean(stats.payload_bytes as f64, ok).unwrap_or(0.0),
             wire_bytes_per_record: (stats.records > 0 && stats.timed > 0).then(|| {
                 let records_timed = stats.records as f64 * stats.timed as f64 / ok.max(1) as f64;

@@ -93,6 +93,8 @@ impl MatrixPlan {
             total: 2 * (self.warmup + self.per_cell),
             http,
             network,
+            // HTTP versions are the browser's: a service run's lanes choose their own.
+            client: super::service_lanes::Client::Browser,
             ..*base
         }
     }

@@ -22,7 +22,7 @@ use super::{Call, CallOptions, CallOutcome, Decoded, TransportError, now_ms};
 use crate::run::shape_choice::ShapeChoice;
 
 /// Bytes of the gRPC message prefix (flag + length) in front of every message.
-const FRAME_PREFIX: u64 = 5;
+pub const FRAME_PREFIX: u64 = 5;
 
 impl From<tonic::Status> for TransportError {
     fn from(status: tonic::Status) -> Self {
@@ -43,8 +43,9 @@ fn client(origin: &str) -> Grpc<Client> {
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
-fn encode_upload(records: &[Record]) -> Vec<u8> {
-    // UploadRequest's encoding, without cloning the run's shared records into one.
+/// `UploadRequest`'s encoding, without cloning the run's shared records into one (the
+/// native runner's too).
+pub fn encode_upload(records: &[Record]) -> Vec<u8> {
     let len: usize = records
         .iter()
         .map(|r| prost::encoding::message::encoded_len(1, r))
