@@ -15,7 +15,7 @@ use lab_instrument::run::data::{ProtocolStats, RunData};
 use lab_instrument::run::service_lanes::{GrpcLane, RestLane};
 use lab_instrument::run::worker_protocol::FromWorker;
 use lab_instrument::timer_resolution::Timer;
-use lab_instrument::transport::Protocol;
+use lab_instrument::transport::{CallOptions, Protocol};
 use lab_proto::contract::listener;
 use tokio::task::JoinSet;
 
@@ -173,19 +173,13 @@ pub async fn run(
                 let verify = live.data.lock().expect("not poisoned").stats[protocol.index()]
                     .checksum
                     .is_none();
+                let options = CallOptions {
+                    compression: config.compression,
+                    verify,
+                };
                 let measured = match protocol {
-                    Protocol::GrpcWeb => {
-                        sides
-                            .grpc
-                            .call(&work, verify, config.compression, start)
-                            .await
-                    }
-                    Protocol::Rest => {
-                        sides
-                            .rest
-                            .call(&work, verify, config.compression, start)
-                            .await
-                    }
+                    Protocol::GrpcWeb => sides.grpc.call(&work, options, start).await,
+                    Protocol::Rest => sides.rest.call(&work, options, start).await,
                 };
                 let mut data = live.data.lock().expect("not poisoned");
                 let index = data.record(seq, protocol, &measured.outcome, 0.0);

@@ -11,7 +11,7 @@ use http::uri::PathAndQuery;
 use lab_instrument::run::service_lanes::GrpcLane;
 use lab_instrument::transport::grpc_web::{FRAME_PREFIX, encode_upload};
 use lab_instrument::transport::raw_codec::RawCodec;
-use lab_instrument::transport::{CallOutcome, TransportError};
+use lab_instrument::transport::{CallOptions, CallOutcome, TransportError};
 use lab_proto::RecordDigest;
 use lab_proto::contract::{COMPRESSION_SWITCH, MAX_MESSAGE_BYTES, grpc as api};
 use lab_proto::v1::{
@@ -82,26 +82,23 @@ impl GrpcSide {
         Self { grpc, origin }
     }
 
-    /// One measured call of `work`; `verify` also takes the records' checksum.
+    /// One measured call of `work` (with `options.verify`, the records' checksum too).
+    /// Boxed: the `Send` proof of the engine's workers does not see through tonic's
+    /// generic bounds otherwise.
     pub fn call<'a>(
         &'a self,
         work: &'a Work,
-        verify: bool,
-        compression: bool,
+        options: CallOptions,
         run_start: Instant,
     ) -> futures_util::future::BoxFuture<'a, Measured> {
-        // Boxed: the `Send` proof of the engine's workers does not see through tonic's
-        // generic bounds otherwise.
-        Box::pin(self.measured(work, verify, compression, run_start))
+        Box::pin(self.measured(work, options, run_start))
     }
 
-    async fn measured(
-        &self,
-        work: &Work,
-        verify: bool,
-        compression: bool,
-        run_start: Instant,
-    ) -> Measured {
+    async fn measured(&self, work: &Work, options: CallOptions, run_start: Instant) -> Measured {
+        let CallOptions {
+            compression,
+            verify,
+        } = options;
         let meter = CallMeter::start();
         let path = match work {
             Work::Ping => api::PING,

@@ -15,7 +15,7 @@ use http::{Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use lab_instrument::transport::sse_parser::SseParser;
-use lab_instrument::transport::{CallOutcome, TransportError};
+use lab_instrument::transport::{CallOptions, CallOutcome, TransportError};
 use lab_proto::RecordDigest;
 use lab_proto::contract::COMPRESSION_SWITCH;
 use lab_proto::contract::rest::{self as api, END_EVENT, ErrorBody};
@@ -69,26 +69,12 @@ impl RestSide {
         }
     }
 
-    /// One measured call of `work`; `verify` also takes the records' checksum.
-    pub fn call<'a>(
-        &'a self,
-        work: &'a Work,
-        verify: bool,
-        compression: bool,
-        run_start: Instant,
-    ) -> futures_util::future::BoxFuture<'a, Measured> {
-        // Boxed: the `Send` proof of the engine's workers does not see through tonic's
-        // generic bounds otherwise.
-        Box::pin(self.measured(work, verify, compression, run_start))
-    }
-
-    async fn measured(
-        &self,
-        work: &Work,
-        verify: bool,
-        compression: bool,
-        run_start: Instant,
-    ) -> Measured {
+    /// One measured call of `work` (with `options.verify`, the records' checksum too).
+    pub async fn call(&self, work: &Work, options: CallOptions, run_start: Instant) -> Measured {
+        let CallOptions {
+            compression,
+            verify,
+        } = options;
         let meter = CallMeter::start();
         let path = match work {
             Work::Ping => api::PING.to_owned(),

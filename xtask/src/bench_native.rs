@@ -236,7 +236,7 @@ pub fn run(root: &Path) -> Result<(), Failure> {
                             if count == 0 {
                                 "–".to_owned()
                             } else {
-                                count.to_string()
+                                format!("{count} {shape}")
                             },
                             ms(g.p50_ms),
                             ms(r.p50_ms),
