@@ -314,6 +314,8 @@ mod tests {
                 "connectionsAccepted": 1,
                 "connectionsOpen": 1,
                 "connectionsRefused": 0,
+                "bytesRead": 0,
+                "bytesWritten": 0,
                 "network": {"name": "loopback", "link": null},
             })
         );
