@@ -353,7 +353,13 @@ pub fn SummaryTable(
             </p>
             <p class="note" data-testid="timer-resolution" data-isolated=timer.isolated.to_string()
                 data-step-ms=timer.step_ms.to_string()>
-                {timer_note(&timer)}
+                {move || if service() {
+                    "Timer: the native runner's clock (Rust's Instant, nanoseconds); the page's \
+                     timer did not time this run."
+                        .to_owned()
+                } else {
+                    timer_note(&timer)
+                }}
             </p>
             <p class="note" data-testid="measured-outside" hidden=move || !service()>
                 {move || run.with(|r| format!(

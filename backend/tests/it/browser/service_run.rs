@@ -88,6 +88,14 @@ async fn service_run(kind: BrowserKind) {
             .contains("client=service&grpc=tls&rest=http1"),
         "{what}: the link reproduces the run"
     );
+    if kind == BrowserKind::Chromium {
+        // For the README (`target/screenshots/lab-service.png`).
+        let panel = browser.wait_for("[data-testid=summary]").await;
+        let shot = panel.screenshot().await.expect("screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("lab-service.png"), shot).unwrap();
+    }
     let requests = server.status().await.requests;
     assert_eq!(
         requests[lab_proto::contract::grpc::UPLOAD_STREAM],
