@@ -11,6 +11,7 @@ use http::uri::PathAndQuery;
 use lab_instrument::run::service_lanes::GrpcLane;
 use lab_instrument::transport::grpc_web::{FRAME_PREFIX, encode_upload};
 use lab_instrument::transport::raw_codec::RawCodec;
+use lab_instrument::transport::websocket_echo;
 use lab_instrument::transport::{CallOptions, CallOutcome, TransportError};
 use lab_proto::RecordDigest;
 use lab_proto::contract::{COMPRESSION_SWITCH, MAX_MESSAGE_BYTES, grpc as api};
@@ -336,13 +337,7 @@ async fn echo(
         let answer = EchoResponse::decode(bytes);
         outcome.decode_ms += ms_since(now);
         let answer = answer.map_err(|err| TransportError::Decode(err.to_string()))?;
-        if Some(answer.id) != record.id() {
-            return Err(TransportError::Decode(format!(
-                "the answer names record {}, not {:?}",
-                answer.id,
-                record.id()
-            )));
-        }
+        websocket_echo::answers(&answer, record)?;
         outcome.records += 1;
         outcome.first_message_ms.get_or_insert(meter.ms_at(now));
         next = records.next();

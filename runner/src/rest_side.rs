@@ -15,6 +15,7 @@ use http::{Method, Request, Uri, header};
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
 use lab_instrument::transport::sse_parser::SseParser;
+use lab_instrument::transport::websocket_echo::answers;
 use lab_instrument::transport::{CallOptions, CallOutcome, TransportError};
 use lab_proto::RecordDigest;
 use lab_proto::contract::COMPRESSION_SWITCH;
@@ -275,13 +276,7 @@ impl RestSide {
             let answer = serde_json::from_slice::<EchoResponse>(reply.as_bytes());
             outcome.decode_ms += ms_since(now);
             let answer = answer.map_err(|err| TransportError::Decode(err.to_string()))?;
-            if Some(answer.id) != record.id() {
-                return Err(TransportError::Decode(format!(
-                    "the answer names record {}, not {:?}",
-                    answer.id,
-                    record.id()
-                )));
-            }
+            answers(&answer, record)?;
             outcome.records += 1;
             outcome.first_message_ms.get_or_insert(meter.ms_at(now));
         }

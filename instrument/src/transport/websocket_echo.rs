@@ -90,24 +90,32 @@ pub async fn call(origin: &str, records: &[Record]) -> CallOutcome {
         outcome.payload_bytes += reply.len() as u64;
         let answer = serde_json::from_slice::<EchoResponse>(reply.as_bytes());
         outcome.decode_ms += now_ms() - now;
-        match answer {
-            Ok(answer) if Some(answer.id) == record.id() => outcome.records += 1,
-            Ok(answer) => {
-                outcome.result = Err(TransportError::Decode(format!(
-                    "the answer names record {}, not {:?}",
-                    answer.id,
-                    record.id()
-                )));
-                return outcome;
-            }
+        let answered = answer
+            .map_err(|err| TransportError::Decode(err.to_string()))
+            .and_then(|answer| answers(&answer, record));
+        match answered {
+            Ok(()) => outcome.records += 1,
             Err(err) => {
-                outcome.result = Err(TransportError::Decode(err.to_string()));
+                outcome.result = Err(err);
                 return outcome;
             }
         }
     }
     let _ = socket.close(Some(1000), None);
     outcome
+}
+
+/// Whether `answer` is the echo of `record` (each transport's echo checks it alike: the
+/// browser's WebSocket and the native runner's gRPC and WebSocket).
+pub fn answers(answer: &EchoResponse, record: &Record) -> Result<(), TransportError> {
+    if Some(answer.id) == record.id() {
+        return Ok(());
+    }
+    Err(TransportError::Decode(format!(
+        "the answer names record {}, not {:?}",
+        answer.id,
+        record.id()
+    )))
 }
 
 /// Why REST's side of a client stream is empty in a browser.
