@@ -1,6 +1,7 @@
 //! Property-based fuzzing of the server's input paths over real sockets: REST query
 //! parameters, JSON upload bodies, newline-delimited JSON upload streams, gRPC-Web
-//! framing and custom shapes (samples to infer a schema from, and `.proto` files). Every input must get a clear
+//! framing, custom shapes (samples to infer a schema from, and `.proto` files) and
+//! service-to-service runs' settings. Every input must get a clear
 //! answer (a status the API documents, with a message) within a time limit, and the
 //! server must keep serving. `LAB_FUZZ_CASES` sets the cases per target (default
 //! 5,000, what the test command runs); each target prints how many inputs it sent and
@@ -623,4 +624,117 @@ fn grpc_web_framing(target: &Target) {
             Ok(())
         },
     );
+}
+
+/// A service run's settings: the page's URL form (its keys, values near and far from
+/// valid, unknown names) and arbitrary text.
+fn service_settings_strategy() -> impl Strategy<Value = String> {
+    let name = prop::sample::select(vec![
+        "protocol",
+        "workload",
+        "shape",
+        "count",
+        "seed",
+        "compression",
+        "total",
+        "concurrency",
+        "rate",
+        "interval",
+        "http",
+        "net",
+        "client",
+        "grpc",
+        "rest",
+        "junk",
+    ]);
+    let value = prop_oneof![
+        prop::sample::select(vec![
+            "both",
+            "rest",
+            "grpc-web",
+            "ping",
+            "fetch",
+            "upload",
+            "stream",
+            "client-stream",
+            "echo",
+            "log",
+            "order",
+            "custom-00000000000000aa",
+            "on",
+            "h2c",
+            "tls",
+            "web-http1",
+            "web-h2",
+            "http1",
+            "h2",
+            "tls-h2",
+            "intercontinental",
+            "loopback",
+            "service",
+        ])
+        .prop_map(str::to_owned),
+        (0u32..40).prop_map(|n| n.to_string()),
+        Just("100001".to_owned()),
+        Just("100000".to_owned()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<String>().prop_map(|text| percent_encode(&text)),
+    ];
+    let pair = (name, value).prop_map(|(name, value)| format!("{name}={value}"));
+    prop_oneof![
+        6 => prop::collection::vec(pair, 0..8).prop_map(|pairs| pairs.join("&")),
+        1 => any::<String>(),
+    ]
+}
+
+/// Each input is a service-to-service run started, stopped at once (`DELETE`) and read
+/// to its end, or a JSON 400: a stream that ends with the run's last message (or the
+/// runner's error) and its end event, and nothing left running before the next input.
+#[test]
+fn service_runs_get_a_stream_to_its_end_or_a_json_400() {
+    use lab_instrument::run::worker_protocol::FromWorker;
+    use lab_instrument::transport::sse_parser::SseParser;
+    // Each accepted input starts a run: fewer inputs than the other targets.
+    let target = Target::on(None, cases().min(150));
+    let url = target.server.url(rest::SERVICE_RUNS);
+    target.run("service runs", service_settings_strategy(), |settings| {
+        let client = &target.client;
+        let (status, body) = target.send(async {
+            let response = client.post(&url).body(settings).send().await.unwrap();
+            let status = response.status().as_u16();
+            if status == 200 {
+                let stopped = client.delete(&url).send().await.unwrap().status();
+                assert!(matches!(stopped.as_u16(), 204 | 404), "DELETE: {stopped}");
+            }
+            (status, response.bytes().await.unwrap())
+        })?;
+        target.note(format!("HTTP {status}"));
+        if status != 200 {
+            prop_assert_eq!(status, 400);
+            return check_error_body(status, &body);
+        }
+        let events = SseParser::default().feed(&body);
+        let names: Vec<&str> = events.iter().map(|e| e.name.as_str()).collect();
+        prop_assert_eq!(names.last().copied(), Some(rest::END_EVENT), "{:?}", names);
+        let last = &events[events.len() - 2];
+        match last.name.as_str() {
+            "error" => target.note("runner error"),
+            _ => {
+                let ended = serde_json::from_slice::<FromWorker>(&last.data);
+                prop_assert!(
+                    matches!(ended, Ok(FromWorker::Ended { .. })),
+                    "the run's last message: {}",
+                    String::from_utf8_lossy(&last.data)
+                );
+            }
+        }
+        // The run's place and stream slot are free before the next input.
+        let live = &target.server.state.live_streams;
+        target.send(async {
+            while live.current() > 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })?;
+        Ok(())
+    });
 }
